@@ -1,0 +1,1 @@
+"""Engine backends: piper (CPU default), higgs (transformers), openai (remote speech servers)."""

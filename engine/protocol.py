@@ -1,0 +1,136 @@
+"""Messages between the studio and the engine process (JSON, one object per line).
+
+Shared by ``engine.host`` and ``studio.render.client``; it imports nothing but the standard library,
+so the studio may import it without pulling in torch.
+
+Transport: the studio writes requests to the engine's stdin; the engine writes events to its stdout.
+The first exchange is the handshake: the engine sends ``hello`` with ``PROTOCOL_VERSION``; the studio
+checks it and refuses a mismatch with a clear error. Audio never travels over the pipe: the engine
+writes each take file (temporary name, then rename) and sends its path in ``finished``.
+
+Requests (studio → engine), by ``type``:
+  submit    {"jobs": [RenderJob …]}             queue a batch
+  cancel    {"job_ids": [...]} (empty = all)    drop queued jobs, abort running ones
+  stop      {}                                   finish the running job, drop the queue
+  status    {}                                   ask for an ``engine_status`` event
+  ping      {"n": int}                           heartbeat; answered by ``pong``
+  shutdown  {}                                   exit after the running job is abandoned
+
+Events (engine → studio), by ``type``:
+  hello, accepted {job_ids}, started {job_id}, progress {job_id, fraction},
+  finished {job_id, path, duration, sample_rate, suspect, note, codes_path},
+  failed {job_id, reason}, cancelled {job_id}, engine_status {backend, device, model_loaded,
+  queue_length, running, detail}, load_progress {fraction, detail}, pong {n}, error {reason}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PROTOCOL_VERSION = 1
+
+
+class ProtocolError(RuntimeError):
+    """A malformed message or a version mismatch."""
+
+
+@dataclass(frozen=True)
+class VoiceSpec:
+    """The voice of one speaker, as the engine needs it (paths are absolute)."""
+
+    kind: str = "piper"  # piper | clip | profile | smart
+    piper_model: str = ""  # .onnx path; "" = bundled voice
+    variant: int = 0
+    ref_audio: str = ""  # reference clip path (clip voices)
+    transcript: str = ""
+    profile: str = ""
+    name: str = ""  # speaker name (for prompts and messages)
+
+
+@dataclass(frozen=True)
+class ContextTurn:
+    """A previously generated line carried as context (scene continuity / chunk carry-over)."""
+
+    text: str
+    audio: str  # path of the take file
+    speaker: int = 0  # index into the job's speakers
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    temperature: float = 1.0
+    top_k: int = 50
+    top_p: float = 0.95
+    ras_win_len: int = 7
+    ras_max_num_repeat: int = 2
+    max_new_tokens: int = 2048
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One take to render. ``out_path`` is where the finished take must appear (atomically).
+
+    ``speakers`` lists the voices in the job; ``speaker`` indexes the one that speaks ``text``.
+    ``context`` carries earlier generated lines of the same scene (continuity mode).
+    ``kind`` is dialogue | humming | music (humming/music switch RAS off for Higgs).
+    ``group`` names a batch that may be generated together (independent mode), "" = alone.
+    """
+
+    job_id: str
+    text: str
+    out_path: str
+    speakers: tuple[VoiceSpec, ...] = (VoiceSpec(),)
+    speaker: int = 0
+    scene_description: str = ""
+    kind: str = "dialogue"
+    params: GenerationParams = field(default_factory=GenerationParams)
+    context: tuple[ContextTurn, ...] = ()
+    line_id: str = ""
+    group: str = ""
+
+    @property
+    def voice(self) -> VoiceSpec:
+        return self.speakers[self.speaker]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RenderJob:
+        try:
+            speakers = tuple(VoiceSpec(**s) for s in data.get("speakers", [{}]))
+            context = tuple(ContextTurn(**c) for c in data.get("context", []))
+            params = GenerationParams(**data.get("params", {}))
+            rest = {k: v for k, v in data.items() if k not in {"speakers", "context", "params"}}
+            return cls(speakers=speakers, context=context, params=params, **rest)
+        except TypeError as exc:
+            raise ProtocolError(f"malformed render job: {exc}") from None
+
+
+def encode(message_type: str, **payload: Any) -> bytes:
+    """One message as a JSON line."""
+    return (json.dumps({"type": message_type, **payload}, separators=(",", ":")) + "\n").encode()
+
+
+def decode(line: bytes | str) -> dict[str, Any]:
+    try:
+        message = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"not a JSON message: {exc}") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise ProtocolError("a message must be a JSON object with a 'type'")
+    return message
+
+
+def check_hello(message: dict[str, Any]) -> None:
+    if message.get("type") != "hello":
+        raise ProtocolError(f"the engine did not start with a handshake (got {message.get('type')!r})")
+    version = message.get("version")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"engine protocol version {version} does not match the studio's {PROTOCOL_VERSION}: "
+            "reinstall Chorus so both come from the same release"
+        )

@@ -1,0 +1,203 @@
+"""Records of the Chorus document: frozen dataclasses, changed with ``dataclasses.replace``.
+
+Cross-references are ids (``speaker_id``, ``track_id``, take keys), resolved at use; nothing here
+holds a live object of another record. Times are seconds (float); the mixer rounds them to samples
+at the project rate, so placement is sample-accurate for any time that is a whole number of samples.
+
+Thread contract: records are immutable and may be read from any thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+# Colours given to new speakers in turn (readable on the dark theme).
+SPEAKER_COLOURS: tuple[str, ...] = (
+    "#4FC3F7",
+    "#FFB74D",
+    "#81C784",
+    "#F06292",
+    "#BA68C8",
+    "#FFD54F",
+    "#4DB6AC",
+    "#E57373",
+)
+
+
+def new_id(prefix: str) -> str:
+    """A short random id such as ``clip_3f9a1c2e4b``."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+class VoiceKind(enum.StrEnum):
+    """How a speaker's voice is defined."""
+
+    PIPER = "piper"  # a Piper voice (bundled or a .onnx file) + a variant
+    CLIP = "clip"  # a reference clip + transcript (zero-shot cloning)
+    PROFILE = "profile"  # a text profile ("Male, British accent, calm")
+    SMART = "smart"  # no reference: the model picks a voice from context
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A speaker's voice. ``clip_media`` names a file in the project's ``media/`` (embedded)."""
+
+    kind: VoiceKind = VoiceKind.PIPER
+    piper_model: str = ""  # path to a Piper .onnx; "" = the bundled voice
+    variant: int = 0  # Piper variant (rate + pitch), distinct per speaker by default
+    clip_media: str = ""
+    transcript: str = ""
+    profile: str = ""
+    bank_voice_id: str = ""  # the voice bank entry this came from ("" = none)
+    settings: tuple[tuple[str, Any], ...] = ()  # per-voice generation defaults
+
+    def settings_dict(self) -> dict[str, Any]:
+        return dict(self.settings)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: str
+    name: str
+    colour: str = SPEAKER_COLOURS[0]
+    voice: Voice = field(default_factory=Voice)
+
+
+@dataclass(frozen=True)
+class Scene:
+    id: str
+    title: str
+    description: str = ""
+
+
+class LineStatus(enum.StrEnum):
+    STALE = "stale"
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    DONE = "done"
+    FAILED = "failed"
+    SUSPECT = "suspect"
+
+
+class LineKind(enum.StrEnum):
+    """Which track kind a line's takes land on."""
+
+    DIALOGUE = "dialogue"
+    HUMMING = "humming"
+    MUSIC = "music"
+
+
+@dataclass(frozen=True)
+class ScriptLine:
+    id: str
+    speaker_id: str
+    text: str
+    direction: str = ""
+    scene_id: str = ""
+    notes: str = ""
+    kind: LineKind = LineKind.DIALOGUE
+    status: LineStatus = LineStatus.STALE
+    status_detail: str = ""  # failure reason, suspect reason
+    selected_take: str = ""  # a take key, "" = none
+    takes: tuple[str, ...] = ()  # take history, oldest first
+
+
+class TrackKind(enum.StrEnum):
+    DIALOGUE = "dialogue"
+    HUMMING = "humming"
+    MUSIC = "music"
+    SFX = "sfx"
+
+
+@dataclass(frozen=True)
+class Ducking:
+    """Side-chain ducking of a music/humming track under the dialogue."""
+
+    enabled: bool = True
+    depth_db: float = -12.0
+    threshold_db: float = -45.0
+    attack_ms: float = 60.0
+    release_ms: float = 450.0
+    lookahead_ms: float = 120.0
+
+
+@dataclass(frozen=True)
+class Track:
+    id: str
+    name: str
+    kind: TrackKind = TrackKind.DIALOGUE
+    gain_db: float = 0.0
+    pan: float = 0.0  # -1 (left) .. +1 (right)
+    mute: bool = False
+    solo: bool = False
+    speaker_id: str = ""  # dialogue tracks laid out per speaker
+    ducking: Ducking = field(default_factory=Ducking)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A placed piece of a media file. ``source_out`` 0 means "to the end of the file"."""
+
+    id: str
+    track_id: str
+    media: str  # file name inside the project's media/ (content-addressed)
+    start: float = 0.0
+    source_in: float = 0.0
+    source_out: float = 0.0
+    duration: float = 0.0  # placed length in seconds (source_out - source_in once known)
+    gain_db: float = 0.0
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+    line_id: str = ""  # the script line this clip voices ("" = music/sfx)
+    pinned: bool = False  # moved by hand: automatic layout leaves it where it is
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class Marker:
+    id: str
+    time: float
+    title: str
+
+
+@dataclass(frozen=True)
+class Take:
+    """One rendered audio file for one script line; ``key`` is the hash of all that determines it."""
+
+    key: str
+    line_id: str
+    media: str
+    duration: float
+    sample_rate: int
+    backend: str = ""
+    created: str = ""
+    suspect: bool = False
+    note: str = ""
+
+
+RECORD_TYPES: dict[str, type[Any]] = {
+    "speaker": Speaker,
+    "scene": Scene,
+    "line": ScriptLine,
+    "track": Track,
+    "clip": Clip,
+    "marker": Marker,
+    "take": Take,
+}
+
+
+def record_kind(record: object) -> str:
+    for kind, cls in RECORD_TYPES.items():
+        if isinstance(record, cls):
+            return kind
+    raise TypeError(f"not a Chorus record: {type(record).__name__}")
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))

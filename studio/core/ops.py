@@ -1,0 +1,291 @@
+"""Edits as data: frozen operations and a pure ``apply(op, project) -> inverse``.
+
+Five primitive operations cover every edit — :class:`Insert`, :class:`Delete`, :class:`Update`,
+:class:`MoveLine`, :class:`SetSettings` — and :class:`Batch` groups several into one undo step.
+The helpers at the bottom (``change_text``, ``move_clip``, ``split_clip`` …) build them with
+the edit's meaning: the UI and CLI call those, never the primitives' fields by hand.
+
+Audio never enters undo: ops reference takes and media by key.
+
+Thread contract: call on the thread that owns the project.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from studio.core.model import (
+    Clip,
+    LineStatus,
+    ScriptLine,
+    Track,
+    new_id,
+    record_kind,
+)
+from studio.core.project import Change, Project, ProjectSettings
+
+
+class EditError(ValueError):
+    """An operation that cannot be applied to this project (unknown id, bad value)."""
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Add a record. For lines, ``index`` is the position in the script (None = at the end)."""
+
+    record: Any
+    index: int | None = None
+    label: str = "Add"
+
+
+@dataclass(frozen=True)
+class Delete:
+    kind: str
+    id: str
+    label: str = "Delete"
+
+
+@dataclass(frozen=True)
+class Update:
+    """Set fields of one record: ``changes`` is a tuple of (field name, new value)."""
+
+    kind: str
+    id: str
+    changes: tuple[tuple[str, Any], ...]
+    label: str = "Edit"
+
+
+@dataclass(frozen=True)
+class MoveLine:
+    line_id: str
+    index: int
+    label: str = "Move line"
+
+
+@dataclass(frozen=True)
+class SetSettings:
+    changes: tuple[tuple[str, Any], ...]
+    label: str = "Project settings"
+
+
+@dataclass(frozen=True)
+class Batch:
+    ops: tuple[Any, ...]
+    label: str = "Edit"
+
+
+Op = Insert | Delete | Update | MoveLine | SetSettings | Batch
+
+
+def _clip_range(*clips: Any) -> tuple[float, float]:
+    found = [c for c in clips if isinstance(c, Clip)]
+    if not found:
+        return 0.0, 0.0
+    return min(c.start for c in found), max(c.end for c in found)
+
+
+def apply(op: Op, project: Project) -> Op:
+    """Apply ``op`` to ``project``, announce the change, and return the inverse operation."""
+    if isinstance(op, Batch):
+        inverses = [apply(sub, project) for sub in op.ops]
+        return Batch(tuple(reversed(inverses)), op.label)
+    if isinstance(op, Insert):
+        kind = record_kind(op.record)
+        table = project.table(kind)
+        if op.record.id in table:
+            raise EditError(f"a {kind} with id {op.record.id!r} already exists")
+        table[op.record.id] = op.record
+        if kind == "line":
+            index = len(project.line_order) if op.index is None else max(0, min(op.index, len(project.line_order)))
+            project.line_order.insert(index, op.record.id)
+        t0, t1 = _clip_range(op.record)
+        project.announce(Change(kind, "insert", op.record.id, None, op.record, t0, t1))
+        return Delete(kind, op.record.id, op.label)
+    if isinstance(op, Delete):
+        table = project.table(op.kind)
+        if op.id not in table:
+            raise EditError(f"no {op.kind} with id {op.id!r}")
+        index = None
+        if op.kind == "line":
+            index = project.line_order.index(op.id)
+            project.line_order.pop(index)
+        old = table.pop(op.id)
+        t0, t1 = _clip_range(old)
+        project.announce(Change(op.kind, "delete", op.id, old, None, t0, t1))
+        return Insert(old, index, op.label)
+    if isinstance(op, Update):
+        table = project.table(op.kind)
+        if op.id not in table:
+            raise EditError(f"no {op.kind} with id {op.id!r}")
+        old = table[op.id]
+        try:
+            new = dataclasses.replace(old, **dict(op.changes))
+        except TypeError as exc:
+            raise EditError(f"cannot change {op.kind}: {exc}") from None
+        inverse = Update(op.kind, op.id, tuple((name, getattr(old, name)) for name, _ in op.changes), op.label)
+        if new != old:
+            table[op.id] = new
+            t0, t1 = _clip_range(old, new)
+            project.announce(Change(op.kind, "update", op.id, old, new, t0, t1))
+        return inverse
+    if isinstance(op, MoveLine):
+        if op.line_id not in project.lines:
+            raise EditError(f"no line with id {op.line_id!r}")
+        old_index = project.line_order.index(op.line_id)
+        new_index = max(0, min(op.index, len(project.line_order) - 1))
+        if new_index != old_index:
+            project.line_order.pop(old_index)
+            project.line_order.insert(new_index, op.line_id)
+            project.announce(Change("order", "reorder", op.line_id, old_index, new_index))
+        return MoveLine(op.line_id, old_index, op.label)
+    if isinstance(op, SetSettings):
+        old_settings = project.settings
+        try:
+            new_settings = dataclasses.replace(old_settings, **dict(op.changes))
+        except TypeError as exc:
+            raise EditError(f"cannot change settings: {exc}") from None
+        inverse_settings = SetSettings(
+            tuple((name, getattr(old_settings, name)) for name, _ in op.changes), op.label
+        )
+        if new_settings != old_settings:
+            project.settings = new_settings
+            project.announce(Change("settings", "settings", "", old_settings, new_settings))
+        return inverse_settings
+    raise EditError(f"unknown operation {type(op).__name__}")
+
+
+# ---- edits with a meaning ----------------------------------------------------------------------
+
+
+def _fields(**changes: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple(changes.items())
+
+
+def add_line(line: ScriptLine, index: int | None = None) -> Insert:
+    return Insert(line, index, "Add line")
+
+
+def remove_line(project: Project, line_id: str) -> Batch:
+    """Remove a line and its clip (takes stay in the project: audio never enters undo)."""
+    ops: list[Op] = []
+    clip = project.clip_for_line(line_id)
+    if clip is not None:
+        ops.append(Delete("clip", clip.id))
+    ops.append(Delete("line", line_id))
+    return Batch(tuple(ops), "Remove line")
+
+
+def change_text(line_id: str, text: str) -> Update:
+    """Edit a line's text; the line goes stale (its selected take no longer says this)."""
+    return Update("line", line_id, _fields(text=text, status=LineStatus.STALE, status_detail=""), "Edit text")
+
+
+def change_direction(line_id: str, direction: str) -> Update:
+    return Update(
+        "line", line_id, _fields(direction=direction, status=LineStatus.STALE, status_detail=""), "Edit direction"
+    )
+
+
+def assign_speaker(line_id: str, speaker_id: str) -> Update:
+    return Update(
+        "line", line_id, _fields(speaker_id=speaker_id, status=LineStatus.STALE, status_detail=""), "Assign speaker"
+    )
+
+
+def set_line_status(line_id: str, status: LineStatus, detail: str = "") -> Update:
+    return Update("line", line_id, _fields(status=status, status_detail=detail), "Line status")
+
+
+def move_line(line_id: str, index: int) -> MoveLine:
+    return MoveLine(line_id, index)
+
+
+def move_clip(clip_id: str, start: float, track_id: str | None = None) -> Update:
+    """Move a clip by hand: it is pinned, so automatic layout leaves it where it is."""
+    changes: dict[str, Any] = {"start": max(0.0, start), "pinned": True}
+    if track_id is not None:
+        changes["track_id"] = track_id
+    return Update("clip", clip_id, tuple(changes.items()), "Move clip")
+
+
+def retime_clip(
+    project: Project, clip_id: str, *, start: float | None = None, end: float | None = None
+) -> Update:
+    """Trim a clip's left edge to ``start`` and/or right edge to ``end`` (timeline seconds)."""
+    clip = project.clips[clip_id]
+    source_in = clip.source_in
+    new_start = clip.start
+    new_end = clip.end
+    if start is not None:
+        start = max(0.0, min(start, clip.end - 0.01))
+        source_in = max(0.0, clip.source_in + (start - clip.start))
+        new_start = clip.start + (source_in - clip.source_in)
+    if end is not None:
+        new_end = max(new_start + 0.01, end)
+    duration = new_end - new_start
+    return Update(
+        "clip",
+        clip_id,
+        _fields(
+            start=new_start,
+            source_in=source_in,
+            source_out=source_in + duration,
+            duration=duration,
+            pinned=True,
+            fade_in=min(clip.fade_in, duration),
+            fade_out=min(clip.fade_out, duration),
+        ),
+        "Trim clip",
+    )
+
+
+def split_clip(project: Project, clip_id: str, at: float) -> Batch:
+    """Split a clip at timeline time ``at`` into two clips that play back exactly as before."""
+    clip = project.clips[clip_id]
+    if not clip.start < at < clip.end:
+        raise EditError(f"split point {at:.3f}s is outside the clip ({clip.start:.3f}–{clip.end:.3f}s)")
+    left_len = at - clip.start
+    right = dataclasses.replace(
+        clip,
+        id=new_id("clip"),
+        start=at,
+        source_in=clip.source_in + left_len,
+        source_out=clip.source_in + clip.duration,
+        duration=clip.duration - left_len,
+        fade_in=0.0,
+        pinned=True,
+    )
+    left = Update(
+        "clip",
+        clip_id,
+        _fields(duration=left_len, source_out=clip.source_in + left_len, fade_out=0.0, pinned=True),
+    )
+    return Batch((left, Insert(right, None)), "Split clip")
+
+
+def set_fades(clip_id: str, fade_in: float | None = None, fade_out: float | None = None) -> Update:
+    changes: dict[str, Any] = {}
+    if fade_in is not None:
+        changes["fade_in"] = max(0.0, fade_in)
+    if fade_out is not None:
+        changes["fade_out"] = max(0.0, fade_out)
+    return Update("clip", clip_id, tuple(changes.items()), "Fade")
+
+
+def set_track(track_id: str, **changes: Any) -> Update:
+    """Track settings: gain_db, pan, mute, solo, name, ducking."""
+    allowed = {f.name for f in dataclasses.fields(Track)} - {"id"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise EditError(f"unknown track setting(s): {', '.join(sorted(unknown))}")
+    return Update("track", track_id, tuple(changes.items()), "Track settings")
+
+
+def set_settings(**changes: Any) -> SetSettings:
+    allowed = {f.name for f in dataclasses.fields(ProjectSettings)}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise EditError(f"unknown project setting(s): {', '.join(sorted(unknown))}")
+    return SetSettings(tuple(changes.items()))

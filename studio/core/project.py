@@ -1,0 +1,156 @@
+"""The in-memory Project: records by id, the script's line order, settings, and change announcements.
+
+Edits go through :mod:`studio.core.ops` (``project.apply(op)`` returns the inverse op). The project
+announces each real change to subscribers as a :class:`Change`; the project store
+(:mod:`studio.core.store`) is one subscriber and commits every change as it happens.
+
+Thread contract: a Project is owned by one thread (the UI main thread or the CLI). Subscribers are
+called synchronously on that thread, in subscription order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.core.model import (
+    Clip,
+    Marker,
+    Scene,
+    ScriptLine,
+    Speaker,
+    Take,
+    Track,
+    TrackKind,
+)
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    title: str = "Untitled"
+    artist: str = ""
+    album: str = ""
+    comment: str = ""
+    sample_rate: int = 48000
+    channels: int = 2
+    backend: str = "piper"  # piper | higgs | openai
+    backend_options: tuple[tuple[str, Any], ...] = ()
+    gap_same_speaker: float = 0.25  # seconds between consecutive lines of one speaker
+    gap_new_speaker: float = 0.6  # seconds between turns of different speakers
+    gap_new_scene: float = 1.5  # seconds between scenes
+    export_preset: str = "podcast"
+    master_gain_db: float = 0.0
+    level_match_speakers: bool = False
+
+    def backend_options_dict(self) -> dict[str, Any]:
+        return dict(self.backend_options)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed: ``kind`` is a record kind ("line", "clip", …), "order" or "settings".
+
+    ``action`` is "insert", "delete", "update", "reorder" or "settings". ``old``/``new`` are the
+    records before and after (None where absent). ``t0``/``t1`` bound the affected timeline range
+    in seconds for clip changes (repaint only what is visible), else 0.
+    """
+
+    kind: str
+    action: str
+    id: str = ""
+    old: Any = None
+    new: Any = None
+    t0: float = 0.0
+    t1: float = 0.0
+
+
+Subscriber = Callable[[Change], None]
+
+
+@dataclass
+class Project:
+    settings: ProjectSettings = field(default_factory=ProjectSettings)
+    speakers: dict[str, Speaker] = field(default_factory=dict)
+    scenes: dict[str, Scene] = field(default_factory=dict)
+    lines: dict[str, ScriptLine] = field(default_factory=dict)
+    line_order: list[str] = field(default_factory=list)
+    tracks: dict[str, Track] = field(default_factory=dict)
+    clips: dict[str, Clip] = field(default_factory=dict)
+    markers: dict[str, Marker] = field(default_factory=dict)
+    takes: dict[str, Take] = field(default_factory=dict)
+    # Media files referenced by clips that were not found when the project was opened.
+    missing_media: set[str] = field(default_factory=set)
+    _subscribers: list[Subscriber] = field(default_factory=list, repr=False)
+
+    # ---- change announcements -------------------------------------------------------------
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(change)`` after every real change; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def announce(self, change: Change) -> None:
+        for callback in list(self._subscribers):
+            callback(change)
+
+    # ---- edits ---------------------------------------------------------------------------
+    def apply(self, op: Any) -> Any:
+        """Apply an operation from :mod:`studio.core.ops`; returns its inverse."""
+        from studio.core.ops import apply as apply_op
+
+        return apply_op(op, self)
+
+    # ---- queries -------------------------------------------------------------------------
+    def table(self, kind: str) -> dict[str, Any]:
+        tables: dict[str, dict[str, Any]] = {
+            "speaker": self.speakers,
+            "scene": self.scenes,
+            "line": self.lines,
+            "track": self.tracks,
+            "clip": self.clips,
+            "marker": self.markers,
+            "take": self.takes,
+        }
+        try:
+            return tables[kind]
+        except KeyError:
+            raise KeyError(f"unknown record kind {kind!r}") from None
+
+    def ordered_lines(self) -> Iterator[ScriptLine]:
+        for line_id in self.line_order:
+            yield self.lines[line_id]
+
+    def line_index(self, line_id: str) -> int:
+        return self.line_order.index(line_id)
+
+    def speaker_by_name(self, name: str) -> Speaker | None:
+        wanted = name.strip().casefold()
+        for speaker in self.speakers.values():
+            if speaker.name.casefold() == wanted:
+                return speaker
+        return None
+
+    def tracks_of_kind(self, kind: TrackKind) -> list[Track]:
+        return [t for t in self.tracks.values() if t.kind == kind]
+
+    def clips_on(self, track_id: str) -> list[Clip]:
+        return sorted((c for c in self.clips.values() if c.track_id == track_id), key=lambda c: c.start)
+
+    def clip_for_line(self, line_id: str) -> Clip | None:
+        for clip in self.clips.values():
+            if clip.line_id == line_id:
+                return clip
+        return None
+
+    def duration(self) -> float:
+        """End of the last clip on the timeline, in seconds."""
+        return max((c.end for c in self.clips.values()), default=0.0)
+
+    def selected_take(self, line_id: str) -> Take | None:
+        key = self.lines[line_id].selected_take
+        return self.takes.get(key) if key else None
