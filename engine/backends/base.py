@@ -4,13 +4,13 @@ A backend is created once per engine process (``load()`` loads its model once), 
 do (:class:`Capabilities`) and renders :class:`~engine.protocol.RenderJob` s to audio arrays. The host
 (``engine.host``) writes the files, so backends never touch the take store.
 
-Thread contract: the host calls ``load`` and ``render_batch`` from its single worker thread; the
+Thread contract: the host calls ``load`` and ``render_batch``/``render_stream`` from its single worker thread; the
 ``progress`` and ``cancelled`` callbacks it passes are safe to call from that thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,10 @@ class Capabilities:
     languages: tuple[str, ...] = ("en",)
     batch_size: int = 1
     sample_rate: int = 22050
+    # Independent jobs the backend renders at once (e.g. a process pool). When > 1 the host hands
+    # ``render_stream`` a run of queued jobs in order regardless of ``group``; the backend starts
+    # them as it has room and reports each start with ``progress(job_id, 0.0)``.
+    concurrency: int = 1
 
 
 @dataclass
@@ -107,6 +111,21 @@ class Backend:
         for job in jobs:
             outcomes.append(render_one(self, job, progress, cancelled))
         return outcomes
+
+    def render_stream(
+        self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn
+    ) -> Iterator[JobOutcome]:
+        """Render ``jobs``, yielding each outcome as soon as it is ready (any order, one per job).
+
+        The host uses this so a finished take is announced at once. The default yields per job when
+        ``render_batch`` is not overridden, else the batch's outcomes when it returns. Backends with
+        ``Capabilities.concurrency`` > 1 override it. Never raises for one bad job.
+        """
+        if type(self).render_batch is Backend.render_batch:
+            for job in jobs:
+                yield render_one(self, job, progress, cancelled)
+        else:
+            yield from self.render_batch(jobs, progress, cancelled)
 
     def close(self) -> None:
         """Release the model and any worker processes."""

@@ -179,6 +179,12 @@ class Take:
     created: str = ""
     suspect: bool = False
     note: str = ""
+    recipe: str = ""  # hash of everything but the seed: same recipe = same words, voice, settings
+    seed: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.key
 
 
 RECORD_TYPES: dict[str, type[Any]] = {

@@ -89,7 +89,14 @@ def _clip_range(*clips: Any) -> tuple[float, float]:
 def apply(op: Op, project: Project) -> Op:
     """Apply ``op`` to ``project``, announce the change, and return the inverse operation."""
     if isinstance(op, Batch):
-        inverses = [apply(sub, project) for sub in op.ops]
+        inverses: list[Op] = []
+        try:
+            for sub in op.ops:
+                inverses.append(apply(sub, project))
+        except Exception:
+            for inverse in reversed(inverses):  # all or nothing
+                apply(inverse, project)
+            raise
         return Batch(tuple(reversed(inverses)), op.label)
     if isinstance(op, Insert):
         kind = record_kind(op.record)
@@ -98,8 +105,8 @@ def apply(op: Op, project: Project) -> Op:
             raise EditError(f"a {kind} with id {op.record.id!r} already exists")
         table[op.record.id] = op.record
         if kind == "line":
-            index = len(project.line_order) if op.index is None else max(0, min(op.index, len(project.line_order)))
-            project.line_order.insert(index, op.record.id)
+            at = len(project.line_order) if op.index is None else max(0, min(op.index, len(project.line_order)))
+            project.line_order.insert(at, op.record.id)
         t0, t1 = _clip_range(op.record)
         project.announce(Change(kind, "insert", op.record.id, None, op.record, t0, t1))
         return Delete(kind, op.record.id, op.label)
@@ -107,7 +114,7 @@ def apply(op: Op, project: Project) -> Op:
         table = project.table(op.kind)
         if op.id not in table:
             raise EditError(f"no {op.kind} with id {op.id!r}")
-        index = None
+        index: int | None = None
         if op.kind == "line":
             index = project.line_order.index(op.id)
             project.line_order.pop(index)
@@ -124,7 +131,9 @@ def apply(op: Op, project: Project) -> Op:
             new = dataclasses.replace(old, **dict(op.changes))
         except TypeError as exc:
             raise EditError(f"cannot change {op.kind}: {exc}") from None
-        inverse = Update(op.kind, op.id, tuple((name, getattr(old, name)) for name, _ in op.changes), op.label)
+        inverse = Update(
+            op.kind, op.id, tuple((name, getattr(old, name)) for name, _ in op.changes), op.label
+        )
         if new != old:
             table[op.id] = new
             t0, t1 = _clip_range(old, new)
@@ -184,13 +193,19 @@ def change_text(line_id: str, text: str) -> Update:
 
 def change_direction(line_id: str, direction: str) -> Update:
     return Update(
-        "line", line_id, _fields(direction=direction, status=LineStatus.STALE, status_detail=""), "Edit direction"
+        "line",
+        line_id,
+        _fields(direction=direction, status=LineStatus.STALE, status_detail=""),
+        "Edit direction",
     )
 
 
 def assign_speaker(line_id: str, speaker_id: str) -> Update:
     return Update(
-        "line", line_id, _fields(speaker_id=speaker_id, status=LineStatus.STALE, status_detail=""), "Assign speaker"
+        "line",
+        line_id,
+        _fields(speaker_id=speaker_id, status=LineStatus.STALE, status_detail=""),
+        "Assign speaker",
     )
 
 

@@ -39,6 +39,7 @@ class ProjectSettings:
     gap_same_speaker: float = 0.25  # seconds between consecutive lines of one speaker
     gap_new_speaker: float = 0.6  # seconds between turns of different speakers
     gap_new_scene: float = 1.5  # seconds between scenes
+    lead_in: float = 0.0  # seconds of timeline before the first line (room for an intro)
     export_preset: str = "podcast"
     master_gain_db: float = 0.0
     level_match_speakers: bool = False
@@ -82,6 +83,7 @@ class Project:
     # Media files referenced by clips that were not found when the project was opened.
     missing_media: set[str] = field(default_factory=set)
     _subscribers: list[Subscriber] = field(default_factory=list, repr=False)
+    _depth: int = field(default=0, repr=False)
 
     # ---- change announcements -------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -100,10 +102,21 @@ class Project:
 
     # ---- edits ---------------------------------------------------------------------------
     def apply(self, op: Any) -> Any:
-        """Apply an operation from :mod:`studio.core.ops`; returns its inverse."""
+        """Apply an operation from :mod:`studio.core.ops`; returns its inverse.
+
+        After the outermost ``apply`` returns, subscribers get ``Change("edit", "end")``: the store
+        commits everything the edit changed in one transaction then. If the op fails part-way, the
+        part already applied is rolled back before the error propagates.
+        """
         from studio.core.ops import apply as apply_op
 
-        return apply_op(op, self)
+        self._depth += 1
+        try:
+            return apply_op(op, self)
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.announce(Change("edit", "end"))
 
     # ---- queries -------------------------------------------------------------------------
     def table(self, kind: str) -> dict[str, Any]:

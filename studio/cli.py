@@ -1,0 +1,306 @@
+"""The ``chorus`` command: open the studio, create projects, import/export scripts, render, export.
+
+Every command prints a clear message and exits non-zero on error; no tracebacks reach the user
+(set ``CHORUS_DEBUG=1`` to see them).
+
+Thread contract: runs on the main thread of the ``chorus`` process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from studio import paths
+
+
+class CliError(Exception):
+    """An error to print as ``chorus: error: …`` with exit status 2 (or ``code``)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _open(path: str) -> Any:
+    from studio.core.store import ProjectError, ProjectFile
+
+    try:
+        return ProjectFile.open(path)
+    except ProjectError as exc:
+        raise CliError(str(exc)) from None
+
+
+# ---- project commands -------------------------------------------------------------------------
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from studio.core.store import ProjectError, ProjectFile
+
+    try:
+        pf = ProjectFile.create(args.path, title=args.title)
+    except ProjectError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Created {pf.root}")
+    pf.close()
+    return 0
+
+
+def cmd_import_script(args: argparse.Namespace) -> int:
+    from studio.core import script_formats as sf
+
+    pf = _open(args.project)
+    try:
+        try:
+            script = sf.read_script(Path(args.file), args.format)
+        except sf.ScriptFormatError as exc:
+            raise CliError(f"{args.file}: {exc}") from None
+        except OSError as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        pf.project.apply(sf.script_to_ops(pf.project, script))
+        print(
+            f"Imported {len(script.lines)} lines, {len(script.characters)} characters, "
+            f"{len(script.scenes)} scenes into {pf.root.name}"
+        )
+    finally:
+        pf.close()
+    return 0
+
+
+def cmd_export_script(args: argparse.Namespace) -> int:
+    from studio.core import script_formats as sf
+
+    pf = _open(args.project)
+    try:
+        script = sf.project_to_script(pf.project)
+        try:
+            sf.write_script(Path(args.file), script, args.format)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.file}: {exc.strerror or exc}") from None
+        print(f"Wrote {len(script.lines)} lines to {args.file}")
+    finally:
+        pf.close()
+    return 0
+
+
+def _fmt_time(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}:{secs:05.2f}"
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from studio.render.takes import line_is_current
+
+    pf = _open(args.project)
+    try:
+        project = pf.project
+        s = project.settings
+        lines = list(project.ordered_lines())
+        done = sum(1 for line in lines if line_is_current(project, line, pf.media_dir))
+        info: dict[str, Any] = {
+            "project": str(pf.root),
+            "title": s.title,
+            "backend": s.backend,
+            "sample_rate": s.sample_rate,
+            "duration": round(project.duration(), 3),
+            "speakers": [
+                {"id": sp.id, "name": sp.name, "colour": sp.colour, "voice": sp.voice.kind.value}
+                for sp in project.speakers.values()
+            ],
+            "scenes": [{"id": sc.id, "title": sc.title} for sc in project.scenes.values()],
+            "lines": [
+                {
+                    "id": ln.id,
+                    "speaker": project.speakers[ln.speaker_id].name if ln.speaker_id in project.speakers else "",
+                    "text": ln.text,
+                    "status": ln.status.value,
+                }
+                for ln in lines
+            ],
+            "tracks": [
+                {"name": t.name, "kind": t.kind.value, "clips": len(project.clips_on(t.id)), "gain_db": t.gain_db}
+                for t in project.tracks.values()
+            ],
+            "missing_media": sorted(project.missing_media),
+        }
+        if args.json:
+            print(json.dumps(info, indent=2))
+            return 0
+        print(f"{s.title}  ({pf.root})")
+        print(f"  backend {s.backend}, {s.sample_rate} Hz, duration {_fmt_time(project.duration())}")
+        print(f"  {len(lines)} lines, {done} rendered and current")
+        print(f"Speakers ({len(project.speakers)}):")
+        for sp in info["speakers"]:
+            n = sum(1 for ln in lines if ln.speaker_id == sp["id"])
+            print(f"  {sp['name']:<16} {sp['voice']:<8} {n} lines")
+        if project.scenes:
+            print(f"Scenes ({len(project.scenes)}):")
+            for sc in project.scenes.values():
+                print(f"  {sc.title}")
+        print(f"Tracks ({len(project.tracks)}):")
+        for t in info["tracks"]:
+            print(f"  {t['name']:<16} {t['kind']:<9} {t['clips']} clips, {t['gain_db']:+.1f} dB")
+        print("Lines:")
+        width = max((len(ln["id"]) for ln in info["lines"]), default=4)
+        for ln in info["lines"]:
+            text = ln["text"] if len(ln["text"]) <= 70 else ln["text"][:67] + "..."
+            print(f"  {ln['id']:<{width}}  {ln['speaker']:<10} [{ln['status']}] {text}")
+        if project.missing_media:
+            print(f"Missing media ({len(project.missing_media)}): clips marked; re-render or re-import them")
+    finally:
+        pf.close()
+    return 0
+
+
+def demo_copy(name: str = paths.DEMO_PODCAST) -> Path:
+    """A working copy of a shipped demo in the user's projects folder (the shipped one stays clean)."""
+    target = paths.user_projects_dir() / name
+    if not (target / "project.db").exists():
+        source = paths.DEMO_DIR / name
+        if not (source / "project.db").exists():
+            raise CliError(f"the demo project {source} is missing from this installation")
+        shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
+    return target
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Open the demo podcast in the studio, or render + export it where there is no display."""
+    target = demo_copy(paths.DEMO_GAME if args.game else paths.DEMO_PODCAST)
+    if not args.no_gui and _has_display():
+        return _open_studio(str(target))
+    from studio.cli_render import render_and_export
+
+    out = Path(args.out) if args.out else target.with_suffix("").with_name(target.stem + ".mp3")
+    print(f"No display: rendering the demo {target.name} and exporting it to {out}")
+    return render_and_export(str(target), out)
+
+
+def _has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in (
+        "darwin",
+        "win32",
+    )
+
+
+def _open_studio(project: str | None) -> int:
+    try:
+        from studio.ui.qt_app import run_studio
+    except ImportError as exc:
+        raise CliError(f"the studio cannot start: {exc}") from None
+    return run_studio(project)
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    return _open_studio(args.project)
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    """``chorus engine serve …`` runs the engine's HTTP server in its own process."""
+    command = [sys.executable, "-m", "engine", *args.engine_args]
+    os.execv(sys.executable, command)
+    return 0  # pragma: no cover
+
+
+# ---- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chorus",
+        description="Chorus: a studio for voiced dialogue. With no command, opens the studio.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("new", help="create an empty project folder NAME.chorus")
+    p.add_argument("path")
+    p.add_argument("--title", help="project title (default: the folder name)")
+    p.set_defaults(func=cmd_new)
+
+    formats = ["higgs", "screenplay", "fountain", "csv"]
+    p = sub.add_parser("import-script", help="add the lines of a script file to a project")
+    p.add_argument("project")
+    p.add_argument("file")
+    p.add_argument("--format", choices=formats, help="default: from the file name and contents")
+    p.set_defaults(func=cmd_import_script)
+
+    p = sub.add_parser("export-script", help="write the project's script to a file")
+    p.add_argument("project")
+    p.add_argument("file")
+    p.add_argument("--format", choices=formats, help="default: from the file extension")
+    p.set_defaults(func=cmd_export_script)
+
+    p = sub.add_parser("info", help="speakers, lines, tracks and duration of a project")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="open the demo podcast (or render and export it without a display)")
+    p.add_argument("--game", action="store_true", help="the game dialogue demo instead of the podcast")
+    p.add_argument("--no-gui", action="store_true", help="render and export even if a display exists")
+    p.add_argument("--out", help="export path when rendering (default: next to the project copy)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("studio", help="open the studio (optionally on a project)")
+    p.add_argument("project", nargs="?")
+    p.set_defaults(func=cmd_studio)
+
+    p = sub.add_parser("engine", help="run the engine: `chorus engine serve --host 127.0.0.1 --port 8000`")
+    p.add_argument("engine_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_engine)
+
+    for register in _extension_parsers():
+        register(sub)
+    return parser
+
+
+def _extension_parsers() -> list[Callable[[Any], None]]:
+    """Sub-command groups defined in their own modules (render/export, voices)."""
+    registrars: list[Callable[[Any], None]] = []
+    from studio import cli_render
+
+    registrars.append(cli_render.register)
+    import importlib.util
+
+    if importlib.util.find_spec("studio.cli_voices") is not None:
+        registrars.append(importlib.import_module("studio.cli_voices").register)
+    return registrars
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `chorus PATH` opens that project in the studio.
+    commands = {name for action in parser._actions if action.choices for name in action.choices}
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        argv = ["studio", *argv]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["studio"])
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"chorus: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("chorus: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: a clear line, not a traceback
+        if os.environ.get("CHORUS_DEBUG"):
+            raise
+        print(f"chorus: error: {type(exc).__name__}: {exc} (set CHORUS_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""What every script format reads into and writes from, plus the pieces the formats share.
+
+* :class:`ParsedLine`, :class:`ParsedScene`, :class:`ParsedScript` — a script independent of how a
+  Project stores it. ``ParsedLine.scene`` is the scene *title* ("" = no scene).
+* :class:`ScriptFormatError` — malformed input, with the 1-based physical line number it starts on.
+* Line ids: a line without an id in its file gets a *natural id* made from its character, its text
+  and how many identical (character, text) lines came before it. Re-importing the same file — or
+  the file with other lines added, removed or reordered — gives an unchanged line the same id.
+  Writers leave out ids that equal the natural id, so exports stay clean.
+
+Thread contract: pure functions and immutable records; safe from any thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLine:
+    id: str
+    character: str
+    text: str
+    direction: str = ""
+    scene: str = ""  # scene title; "" = none
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedScene:
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedScript:
+    lines: tuple[ParsedLine, ...]
+    scenes: tuple[ParsedScene, ...] = ()
+    characters: tuple[str, ...] = ()
+
+    @classmethod
+    def from_lines(
+        cls,
+        lines: Iterable[ParsedLine],
+        scenes: Iterable[ParsedScene] = (),
+        characters: Iterable[str] = (),
+    ) -> ParsedScript:
+        """A script whose ``characters`` and ``scenes`` also hold every name and title its lines use.
+
+        Given characters and scenes come first, in the given order; the others follow in order of
+        first use. Scenes added this way have no description.
+        """
+        lines = tuple(lines)
+        names = dict.fromkeys(characters)
+        names.update(dict.fromkeys(line.character for line in lines))
+        by_title = {scene.title: scene for scene in scenes}
+        for line in lines:
+            if line.scene and line.scene not in by_title:
+                by_title[line.scene] = ParsedScene(line.scene)
+        return cls(lines, tuple(by_title.values()), tuple(names))
+
+
+class ScriptFormatError(ValueError):
+    """Malformed script input. ``line_number`` is the 1-based physical line the problem starts on.
+
+    ``str(error)`` reads ``"script.csv, line 4: the text is empty"`` (``source`` is the file name,
+    "" when parsing text that did not come from a file).
+    """
+
+    def __init__(self, line_number: int, problem: str, source: str = "") -> None:
+        self.line_number = line_number
+        self.problem = problem
+        self.source = source
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = f"line {self.line_number}"
+        return f"{self.source}, {where}: {self.problem}" if self.source else f"{where}: {self.problem}"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[type[ScriptFormatError], tuple[int, str, str]]:
+        return (type(self), (self.line_number, self.problem, self.source))
+
+    def with_source(self, source: str) -> ScriptFormatError:
+        return ScriptFormatError(self.line_number, self.problem, source)
+
+
+@dataclass
+class LineDraft:
+    """A line while a parser is still reading it (text may arrive in pieces)."""
+
+    line_number: int
+    character: str
+    parts: list[str] = field(default_factory=list)
+    direction: str = ""
+    scene: str = ""
+    notes: list[str] = field(default_factory=list)
+    id: str = ""
+    id_line_number: int = 0  # where the explicit id was given (for duplicate-id errors)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(part for part in self.parts if part).strip()
+
+
+def natural_ids(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """The natural id of each (character, text) in order: ``line_`` + 10 hex digits of a hash.
+
+    The n-th repeat of the same (character, text) hashes n in too, so repeats get distinct ids.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    ids: list[str] = []
+    for pair in pairs:
+        repeat = seen.get(pair, 0)
+        seen[pair] = repeat + 1
+        key = f"{pair[0]}\x1f{pair[1]}\x1f{repeat}".encode("utf-8", "surrogatepass")
+        ids.append("line_" + hashlib.blake2b(key, digest_size=5).hexdigest())
+    return ids
+
+
+def finish_lines(drafts: Sequence[LineDraft], what: str = "line") -> list[ParsedLine]:
+    """Turn drafts into lines: check each has text, check explicit ids, give the others natural ids.
+
+    Raises :class:`ScriptFormatError` for a line with no text or an id used twice.
+    """
+    taken: dict[str, int] = {}
+    texts: list[str] = []
+    for draft in drafts:
+        text = draft.text
+        if not text:
+            raise ScriptFormatError(draft.line_number, f"{draft.character} has no text to say in this {what}")
+        texts.append(text)
+        if draft.id:
+            first = taken.get(draft.id)
+            if first is not None:
+                raise ScriptFormatError(
+                    draft.id_line_number or draft.line_number,
+                    f"the line id {draft.id!r} is already used by the {what} at line {first}; "
+                    "line ids must be unique",
+                )
+            taken[draft.id] = draft.line_number
+    naturals = natural_ids((d.character, t) for d, t in zip(drafts, texts, strict=True))
+    lines: list[ParsedLine] = []
+    for draft, text, natural in zip(drafts, texts, naturals, strict=True):
+        line_id = draft.id
+        if not line_id:
+            line_id, repeat = natural, 2
+            while line_id in taken:
+                line_id = f"{natural}-{repeat}"
+                repeat += 1
+            taken[line_id] = draft.line_number
+        notes = "\n".join(n for n in draft.notes if n).strip()
+        lines.append(ParsedLine(line_id, draft.character, text, draft.direction, draft.scene, notes))
+    return lines
+
+
+def ids_to_write(lines: Sequence[ParsedLine]) -> list[str]:
+    """For writers: each line's id, or "" where re-reading without an id gives the same id back."""
+    naturals = natural_ids((line.character, line.text) for line in lines)
+    return ["" if line.id == natural else line.id for line, natural in zip(lines, naturals, strict=True)]
+
+
+def split_text_lines(text: str) -> list[str]:
+    """A whole file's text as physical lines: BOM dropped, CRLF and CR read as LF."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def one_line(value: str) -> str:
+    """``value`` on one line (for writers of single-line fields): line breaks become spaces."""
+    return " ".join(part.strip() for part in value.splitlines() if part.strip())
+
+
+# ---- "# key: value" comments of the Higgs and screenplay text formats -------------------------
+
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def escape_value(value: str) -> str:
+    """A comment value on one line: backslash → ``\\\\``, line break → ``\\n``."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def unescape_value(value: str) -> str:
+    return _ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+
+
+_META = re.compile(r"^(?P<key>[A-Za-z][A-Za-z _-]*?)\s*:\s*(?P<value>.*)$")
+
+
+def comment_meta(comment: str, keys: frozenset[str]) -> tuple[str, str] | None:
+    """``"id: L1"`` → ("id", "L1") when the key is one of ``keys`` (case-insensitive), else None."""
+    match = _META.match(comment)
+    if match is None:
+        return None
+    key = match.group("key").strip().lower()
+    if key not in keys:
+        return None
+    return key, unescape_value(match.group("value").strip()).strip()
+
+
+# ---- parentheticals ---------------------------------------------------------------------------
+
+
+def leading_parenthetical(text: str) -> tuple[str, str] | None:
+    """``"(whispering) Hello"`` → ("whispering", "Hello"); None when ``text`` does not open with one.
+
+    Parentheses nest: ``"(a (b) c) d"`` → ("a (b) c", "d"). An unclosed "(" is not a parenthetical.
+    """
+    if not text.startswith("("):
+        return None
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return text[1:index].strip(), text[index + 1 :].strip()
+    return None

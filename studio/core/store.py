@@ -1,0 +1,323 @@
+"""The project file: a ``NAME.chorus/`` folder holding ``project.db`` (SQLite, WAL) and ``media/``.
+
+Every edit is committed when it is made: the store subscribes to the Project and writes the records an
+edit changed in one transaction when the edit ends. A crash (even SIGKILL) loses nothing that an
+edit had finished. ``media/`` is content-addressed and immutable: files are named by their SHA-256.
+
+Thread contract: a ProjectFile and its SQLite connection belong to the thread that opened it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from studio.core.codec import column_types, from_row, settings_from_json, settings_to_json, to_row
+from studio.core.model import RECORD_TYPES
+from studio.core.project import Change, Project, ProjectSettings
+
+SCHEMA_VERSION = 1
+DB_NAME = "project.db"
+MEDIA_DIR = "media"
+SUFFIX = ".chorus"
+
+TABLES: dict[str, str] = {
+    "speaker": "speakers",
+    "scene": "scenes",
+    "line": "lines",
+    "track": "tracks",
+    "clip": "clips",
+    "marker": "markers",
+    "take": "takes",
+}
+
+
+class ProjectError(RuntimeError):
+    """A project that cannot be created or opened; the message says why and what to do."""
+
+
+def connect(path: Path) -> sqlite_utils.Database:
+    """The one place a project database is opened: WAL, synchronous=NORMAL, a busy timeout."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    return sqlite_utils.Database(conn)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction that rolls back unless the block completes."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    for kind, table in TABLES.items():
+        columns: dict[str, Any] = dict(column_types(RECORD_TYPES[kind]))
+        if kind == "line":
+            columns["ord"] = int
+        db.table(table).create(columns, pk="key" if kind == "take" else "id")
+    db.table("lines").create_index(["ord"])
+    db.table("meta").insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+
+
+# Migrations: version N -> N+1, each a function of the database, run in one transaction.
+MIGRATIONS: dict[int, Any] = {}
+
+
+def _migrate(db: sqlite_utils.Database, version: int) -> None:
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ProjectError(f"no migration from project schema {version}; this project cannot be upgraded")
+        with transaction(db):
+            step(db)
+            version += 1
+            db.table("meta").upsert({"key": "schema_version", "value": str(version)}, pk="key")
+
+
+def media_name(data: bytes, suffix: str) -> str:
+    return hashlib.sha256(data).hexdigest()[:40] + suffix.lower()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class ProjectFile:
+    """An open project: ``.project`` is live, and every edit to it is committed to ``project.db``."""
+
+    def __init__(self, root: Path, db: sqlite_utils.Database, project: Project) -> None:
+        self.root = root
+        self.db = db
+        self.project = project
+        self.media_dir = root / MEDIA_DIR
+        self._pending: list[Change] = []
+        self._stored_order: dict[str, int] = {}
+        self._unsubscribe = project.subscribe(self._on_change)
+
+    # ---- create / open -------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, title: str | None = None) -> ProjectFile:
+        root = normalise_path(path)
+        if root.exists() and any(root.iterdir()):
+            raise ProjectError(f"{root} already exists and is not empty; choose another name")
+        try:
+            (root / MEDIA_DIR).mkdir(parents=True, exist_ok=True)
+            db = connect(root / DB_NAME)
+            with transaction(db):
+                _create_schema(db)
+                settings = ProjectSettings(title=title or root.name.removesuffix(SUFFIX))
+                db.table("meta").insert({"key": "settings", "value": settings_to_json(settings)})
+        except OSError as exc:
+            raise ProjectError(f"cannot create the project at {root}: {exc.strerror or exc}") from None
+        return cls(root, db, Project(settings=settings))
+
+    @classmethod
+    def open(cls, path: str | Path) -> ProjectFile:
+        root = normalise_path(path)
+        db_path = root / DB_NAME
+        if not db_path.is_file():
+            raise ProjectError(f"{root} is not a Chorus project (no {DB_NAME} inside)")
+        try:
+            db = connect(db_path)
+            project, order = _load(db)
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(
+                f"the project database {db_path} is damaged or not a Chorus project ({exc}); "
+                "open a backup copy or re-import the script"
+            ) from None
+        opened = cls(root, db, project)
+        opened._stored_order = order
+        project.missing_media = {
+            name
+            for name in [c.media for c in project.clips.values()] + [t.media for t in project.takes.values()]
+            if name and not (opened.media_dir / name).is_file()
+        }
+        return opened
+
+    def close(self) -> None:
+        self._flush()
+        self._unsubscribe()
+        with contextlib.suppress(sqlite3.Error):
+            self.db.conn.close()
+
+    def __enter__(self) -> ProjectFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def save_as(self, dest: str | Path) -> ProjectFile:
+        """Copy this project (database and media) to ``dest`` and open the copy."""
+        target = normalise_path(dest)
+        if target.exists() and any(target.iterdir()):
+            raise ProjectError(f"{target} already exists and is not empty; choose another name")
+        self._flush()
+        try:
+            (target / MEDIA_DIR).mkdir(parents=True, exist_ok=True)
+            for item in self.media_dir.iterdir():
+                if item.is_file() and not item.name.startswith("."):
+                    shutil.copy2(item, target / MEDIA_DIR / item.name)
+            dest_conn = sqlite3.connect(str(target / DB_NAME))
+            with dest_conn:
+                self.db.conn.backup(dest_conn)
+            dest_conn.close()
+        except OSError as exc:
+            raise ProjectError(f"cannot save a copy at {target}: {exc.strerror or exc}") from None
+        return ProjectFile.open(target)
+
+    # ---- media ---------------------------------------------------------------------------
+    def add_media(self, source: str | Path | bytes, suffix: str = ".wav") -> str:
+        """Copy audio into ``media/`` by content; returns its file name (same content → same name)."""
+        if isinstance(source, bytes):
+            data = source
+        else:
+            source = Path(source)
+            suffix = source.suffix or suffix
+            try:
+                data = source.read_bytes()
+            except OSError as exc:
+                raise ProjectError(f"cannot read {source}: {exc.strerror or exc}") from None
+        name = media_name(data, suffix)
+        target = self.media_dir / name
+        if not target.exists():
+            atomic_write(target, data)
+        self.project.missing_media.discard(name)
+        return name
+
+    def media_path(self, name: str) -> Path:
+        return self.media_dir / name
+
+    # ---- persistence ---------------------------------------------------------------------
+    def _on_change(self, change: Change) -> None:
+        if change.kind == "edit":
+            self._flush()
+        else:
+            self._pending.append(change)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        touched: dict[tuple[str, str], Any] = {}
+        settings_changed = False
+        order_changed = False
+        for change in pending:
+            if change.kind == "settings":
+                settings_changed = True
+            elif change.kind == "order":
+                order_changed = True
+            else:
+                touched[(change.kind, change.id)] = change.new
+                if change.kind == "line" and change.action in ("insert", "delete"):
+                    order_changed = True
+        project = self.project
+        with transaction(self.db):
+            by_table: dict[str, list[dict[str, Any]]] = {}
+            for (kind, record_id), record in touched.items():
+                table = TABLES[kind]
+                if record is None:
+                    self.db.table(table).delete_where("key = ?" if kind == "take" else "id = ?", [record_id])
+                    if kind == "line":
+                        self._stored_order.pop(record_id, None)
+                else:
+                    row = to_row(record)
+                    if kind == "line":
+                        row["ord"] = self._stored_order.get(record_id, -1)
+                    by_table.setdefault(table, []).append(row)
+            for table, rows in by_table.items():
+                self.db.table(table).upsert_all(rows, pk="key" if table == "takes" else "id")
+            if order_changed:
+                updates = [
+                    (index, line_id)
+                    for index, line_id in enumerate(project.line_order)
+                    if self._stored_order.get(line_id) != index
+                ]
+                self.db.conn.executemany("UPDATE lines SET ord = ? WHERE id = ?", updates)
+                self._stored_order = {line_id: i for i, line_id in enumerate(project.line_order)}
+            if settings_changed:
+                self.db.table("meta").upsert(
+                    {"key": "settings", "value": settings_to_json(project.settings)}, pk="key"
+                )
+
+
+def _load(db: sqlite_utils.Database) -> tuple[Project, dict[str, int]]:
+    names = set(db.table_names())
+    if "meta" not in names:
+        raise sqlite3.DatabaseError("no meta table")
+    meta = {row["key"]: row["value"] for row in db.table("meta").rows}
+    try:
+        version = int(meta.get("schema_version", "0"))
+    except ValueError:
+        raise sqlite3.DatabaseError("the schema version is not a number") from None
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"this project was saved by a newer Chorus (project schema {version}, this version reads up to "
+            f"{SCHEMA_VERSION}); update Chorus to open it"
+        )
+    if version < SCHEMA_VERSION:
+        _migrate(db, version)
+    try:
+        settings = settings_from_json(meta.get("settings", "{}"))
+    except (ValueError, TypeError) as exc:
+        raise sqlite3.DatabaseError(f"project settings are unreadable: {exc}") from None
+    project = Project(settings=settings)
+    order: dict[str, int] = {}
+    for kind, table in TABLES.items():
+        if table not in names:
+            raise sqlite3.DatabaseError(f"table {table} is missing")
+        cls = RECORD_TYPES[kind]
+        target = project.table(kind)
+        rows = db.query(f"SELECT * FROM {table} ORDER BY ord") if kind == "line" else db.table(table).rows
+        for row in rows:
+            try:
+                record = from_row(cls, row)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise sqlite3.DatabaseError(f"a row of {table} is unreadable: {exc}") from None
+            key = record.key if kind == "take" else record.id
+            target[key] = record
+            if kind == "line":
+                order[key] = row["ord"]
+                project.line_order.append(key)
+    return project, order
+
+
+def normalise_path(path: str | Path) -> Path:
+    """``foo`` → ``foo.chorus``; a path to ``project.db`` → its folder."""
+    root = Path(path).expanduser()
+    if root.name == DB_NAME:
+        root = root.parent
+    if root.suffix != SUFFIX and not (root / DB_NAME).exists():
+        root = root.with_name(root.name + SUFFIX)
+    return root.resolve()

@@ -1,0 +1,305 @@
+"""Which lines need a take, the render jobs for them, and what a finished job does to the project.
+
+A take's key is the hash of everything that determines its audio: the normalised text, the delivery
+direction, the voice identity (reference audio hash + transcript, profile text, or Piper voice +
+variant), the scene description, the backend with its model id and version, the generation
+parameters, and the seed. The *recipe* is the same hash without the seed. Existing key → no job.
+
+Selection rule: a finished take is selected when the line has no selected take or its selected
+take has another recipe (the words or voice changed). A new take of the same recipe ("render new
+take") joins the history without replacing what the user selected.
+
+Context (scene continuity) is not part of the key: re-rendering one line must not cascade.
+
+Thread contract: pure functions of the project (call on its thread); no I/O but ``Path.exists``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.protocol import ContextTurn, GenerationParams, RenderJob, VoiceSpec
+from studio.core import ops
+from studio.core.model import LineKind, LineStatus, ScriptLine, Speaker, Take, VoiceKind
+from studio.core.project import Project
+
+# Bumped when the way Chorus turns a line into audio changes (invalidates every take).
+RENDER_RECIPE_VERSION = 1
+BUNDLED_PIPER_VOICE = "en_US-joe-medium"
+CONTINUITY_CONTEXT_LINES = 2
+
+
+def normalise_text(text: str) -> str:
+    """Text as it affects the audio: NFC, whitespace collapsed, trimmed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def generation_params(project: Project, speaker: Speaker | None, seed: int | None = None) -> GenerationParams:
+    """Project defaults, overridden by the voice's own settings, then by an explicit seed."""
+    known = set(GenerationParams.__dataclass_fields__)
+    values: dict[str, Any] = {k: v for k, v in project.settings.backend_options_dict().items() if k in known}
+    if speaker is not None:
+        values.update({k: v for k, v in speaker.voice.settings_dict().items() if k in known})
+    if seed is not None:
+        values["seed"] = seed
+    return GenerationParams(**values)
+
+
+def voice_spec(speaker: Speaker | None, media_dir: Path) -> VoiceSpec:
+    if speaker is None:
+        return VoiceSpec()
+    voice = speaker.voice
+    return VoiceSpec(
+        kind=voice.kind.value,
+        piper_model=voice.piper_model,
+        variant=voice.variant,
+        ref_audio=str(media_dir / voice.clip_media) if voice.clip_media else "",
+        transcript=voice.transcript,
+        profile=voice.profile,
+        name=speaker.name,
+    )
+
+
+def voice_identity(speaker: Speaker | None) -> dict[str, Any]:
+    """What makes a voice sound as it does (not its name or colour)."""
+    if speaker is None:
+        return {"kind": "piper", "model": BUNDLED_PIPER_VOICE, "variant": 0}
+    voice = speaker.voice
+    if voice.kind == VoiceKind.PIPER:
+        model = Path(voice.piper_model).name if voice.piper_model else BUNDLED_PIPER_VOICE
+        return {"kind": "piper", "model": model, "variant": voice.variant}
+    if voice.kind == VoiceKind.CLIP:
+        return {"kind": "clip", "audio": voice.clip_media, "transcript": normalise_text(voice.transcript)}
+    if voice.kind == VoiceKind.PROFILE:
+        return {"kind": "profile", "profile": normalise_text(voice.profile)}
+    return {"kind": "smart"}
+
+
+def backend_identity(project: Project) -> dict[str, Any]:
+    options = project.settings.backend_options_dict()
+    return {
+        "backend": project.settings.backend,
+        "model": options.get("model", ""),
+        "version": options.get("model_version", ""),
+        "recipe_version": RENDER_RECIPE_VERSION,
+    }
+
+
+def line_recipe(project: Project, line: ScriptLine) -> str:
+    speaker = project.speakers.get(line.speaker_id)
+    scene = project.scenes.get(line.scene_id)
+    params = asdict(generation_params(project, speaker))
+    params.pop("seed")
+    return _digest(
+        {
+            "text": normalise_text(line.text),
+            "direction": normalise_text(line.direction),
+            "kind": line.kind.value,
+            "voice": voice_identity(speaker),
+            "scene": normalise_text(scene.description) if scene else "",
+            "backend": backend_identity(project),
+            "params": params,
+        }
+    )
+
+
+def take_key(recipe: str, seed: int) -> str:
+    return _digest({"recipe": recipe, "seed": seed})[:40]
+
+
+def take_file_name(key: str) -> str:
+    return f"take_{key}.wav"
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    line_id: str
+    key: str
+    recipe: str
+    seed: int
+    job: RenderJob
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    jobs: tuple[PlannedJob, ...]
+    reuse: ops.Batch  # lines whose wanted take already exists: select it, no job
+    skipped: tuple[str, ...]  # line ids that are up to date
+
+
+def line_is_current(project: Project, line: ScriptLine, media_dir: Path) -> bool:
+    take = project.selected_take(line.id)
+    return (
+        take is not None and take.recipe == line_recipe(project, line) and (media_dir / take.media).is_file()
+    )
+
+
+def plan_render(
+    project: Project,
+    media_dir: Path,
+    line_ids: list[str] | None = None,
+    *,
+    new_take: bool = False,
+    seed: int | None = None,
+    continuity: bool = False,
+    batch_size: int = 1,
+) -> RenderPlan:
+    """Decide which of ``line_ids`` (default: all) need rendering and build their jobs.
+
+    ``new_take``: render another take even where one exists (a fresh seed unless ``seed`` is given).
+    ``continuity``: each job carries the previous lines of its scene as context (Higgs).
+    ``batch_size`` > 1 groups independent jobs so a batching backend can render them together.
+    """
+    wanted = line_ids if line_ids is not None else list(project.line_order)
+    unknown = [line_id for line_id in wanted if line_id not in project.lines]
+    if unknown:
+        raise KeyError(f"no line with id {', '.join(unknown)}")
+    jobs: list[PlannedJob] = []
+    reuse: list[Any] = []
+    skipped: list[str] = []
+    scene_history: dict[str, list[tuple[str, str, int]]] = {}  # scene -> [(text, audio path, speaker)]
+    speakers_order = list(project.speakers)
+    wanted_set = set(wanted)
+    for line in project.ordered_lines():
+        history = scene_history.setdefault(line.scene_id, [])
+        speaker_index = speakers_order.index(line.speaker_id) if line.speaker_id in speakers_order else 0
+        if line.id not in wanted_set:
+            take = project.selected_take(line.id)
+            if take is not None:
+                history.append((line.text, str(media_dir / take.media), speaker_index))
+            continue
+        recipe = line_recipe(project, line)
+        line_seed = seed
+        if line_seed is None:
+            line_seed = (
+                _next_seed(project, line)
+                if new_take
+                else generation_params(project, project.speakers.get(line.speaker_id)).seed
+            )
+        key = take_key(recipe, line_seed)
+        existing = project.takes.get(key)
+        if existing is not None and (media_dir / existing.media).is_file():
+            selected = project.selected_take(line.id)
+            if line.selected_take != key and (selected is None or selected.recipe != recipe):
+                reuse.append(
+                    ops.Update("line", line.id, (("selected_take", key), ("status", LineStatus.DONE)))
+                )
+            else:
+                skipped.append(line.id)
+            history.append((line.text, str(media_dir / existing.media), speaker_index))
+            continue
+        if not new_take and seed is None and line_is_current(project, line, media_dir):
+            skipped.append(line.id)
+            take = project.selected_take(line.id)
+            assert take is not None
+            history.append((line.text, str(media_dir / take.media), speaker_index))
+            continue
+        job = build_job(project, line, media_dir, key, line_seed)
+        if continuity:
+            context = tuple(
+                ContextTurn(text=t, audio=a, speaker=s) for t, a, s in history[-CONTINUITY_CONTEXT_LINES:]
+            )
+            job = replace(job, context=context)
+        jobs.append(PlannedJob(line.id, key, recipe, line_seed, job))
+        history.append((line.text, job.out_path, speaker_index))
+    if batch_size > 1 and not continuity:
+        jobs = [replace(p, job=replace(p.job, group=f"batch-{i // batch_size}")) for i, p in enumerate(jobs)]
+    return RenderPlan(tuple(jobs), ops.Batch(tuple(reuse), "Select existing takes"), tuple(skipped))
+
+
+def _next_seed(project: Project, line: ScriptLine) -> int:
+    seeds = [project.takes[k].seed for k in line.takes if k in project.takes]
+    return max(seeds, default=0) + 1
+
+
+def build_job(project: Project, line: ScriptLine, media_dir: Path, key: str, seed: int) -> RenderJob:
+    speaker = project.speakers.get(line.speaker_id)
+    scene = project.scenes.get(line.scene_id)
+    speakers = tuple(voice_spec(s, media_dir) for s in project.speakers.values()) or (VoiceSpec(),)
+    index = list(project.speakers).index(line.speaker_id) if line.speaker_id in project.speakers else 0
+    return RenderJob(
+        job_id=f"{line.id}:{key[:12]}",
+        text=line.text,
+        out_path=str(media_dir / take_file_name(key)),
+        speakers=speakers,
+        speaker=index,
+        scene_description=scene.description if scene else "",
+        kind=line.kind.value,
+        params=generation_params(project, speaker, seed),
+        line_id=line.id,
+    )
+
+
+def finished_ops(
+    project: Project,
+    planned: PlannedJob,
+    *,
+    media: str,
+    duration: float,
+    sample_rate: int,
+    suspect: bool = False,
+    note: str = "",
+) -> ops.Batch:
+    """Record a finished take: add it to the line's history; select it per the selection rule."""
+    line = project.lines[planned.line_id]
+    take = Take(
+        key=planned.key,
+        line_id=line.id,
+        media=media,
+        duration=duration,
+        sample_rate=sample_rate,
+        backend=project.settings.backend,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        suspect=suspect,
+        note=note,
+        recipe=planned.recipe,
+        seed=planned.seed,
+    )
+    edits: list[Any] = []
+    if planned.key in project.takes:
+        edits.append(ops.Delete("take", planned.key))
+    edits.append(ops.Insert(take))
+    history = tuple(k for k in line.takes if k != planned.key) + (planned.key,)
+    selected = project.selected_take(line.id)
+    select = selected is None or selected.recipe != planned.recipe or selected.key == planned.key
+    changes: dict[str, Any] = {"takes": history}
+    if select:
+        changes["selected_take"] = planned.key
+    current = line_recipe(project, line) == planned.recipe
+    if select or current:
+        changes["status"] = LineStatus.SUSPECT if suspect else LineStatus.DONE
+        changes["status_detail"] = note if suspect else ""
+    edits.append(ops.Update("line", line.id, tuple(changes.items())))
+    return ops.Batch(tuple(edits), "Take rendered")
+
+
+def refresh_status(project: Project, media_dir: Path) -> ops.Batch:
+    """Mark lines stale whose selected take no longer matches (voice changed, file missing …)."""
+    edits: list[Any] = []
+    for line in project.ordered_lines():
+        if line.status in (LineStatus.QUEUED, LineStatus.RENDERING):
+            wanted = LineStatus.DONE if line_is_current(project, line, media_dir) else LineStatus.STALE
+        elif line.status in (LineStatus.DONE, LineStatus.SUSPECT) and not line_is_current(
+            project, line, media_dir
+        ):
+            wanted = LineStatus.STALE
+        else:
+            continue
+        if wanted != line.status:
+            edits.append(ops.set_line_status(line.id, wanted))
+    return ops.Batch(tuple(edits), "Refresh status")
+
+
+def track_kind_for(line: ScriptLine) -> str:
+    return {LineKind.HUMMING: "humming", LineKind.MUSIC: "music"}.get(line.kind, "dialogue")
