@@ -13,6 +13,7 @@ Safe to call from any thread.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Full-width (CJK) punctuation → ASCII, as in the reference's ``normalize_chinese_punctuation``.
 FULLWIDTH_PUNCTUATION: tuple[tuple[str, str], ...] = (
@@ -67,8 +68,12 @@ MUSICAL_TAGS: tuple[str, ...] = ("[humming start]", "[music start]", "[music]", 
 # A text ending in one of these needs no final period (reference list).
 _FINAL_ENDINGS: tuple[str, ...] = (".", "!", "?", ",", ";", '"', "'", "</SE_e>", "</SE>")
 
-_TAG_RES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(re.escape(tag), re.IGNORECASE), marker) for tag, marker in TAGS
+_TAG_MARKERS: dict[str, str] = dict(TAGS)
+# One pass over all tags (so a marker's own "[Music]" is never expanded again); a tag already inside a
+# marker (``<SE>[Music]</SE>``) is left alone, which makes expansion idempotent.
+_TAG_RE = re.compile(
+    r"(?<!>)(" + "|".join(re.escape(tag) for tag in sorted(_TAG_MARKERS, key=len, reverse=True)) + r")(?!</SE)",
+    re.IGNORECASE,
 )
 _SE_MARKER_RE = re.compile(r"</?SE(?:_[se])?>|\[(?:Laughter|Humming|Music|Singing|Applause|Cheering|Cough)\]")
 
@@ -90,9 +95,7 @@ def normalize_text(text: str) -> str:
 
 def expand_tags(text: str) -> str:
     """Replace ``[laugh]``-style tags (any case) with the model's sound-event markers."""
-    for pattern, marker in _TAG_RES:
-        text = pattern.sub(marker, text)
-    return text
+    return _TAG_RE.sub(lambda m: _TAG_MARKERS[m[1].lower()], text)
 
 
 def is_musical(text: str, kind: str = "dialogue") -> bool:
@@ -209,9 +212,10 @@ def _currency(match: re.Match[str]) -> str:
     words = f"{number_to_words(value)} {one if value == 1 else many}"
     if len(frac) == 2:
         cents = int(frac)
-        if cents:
-            words += f" and {number_to_words(cents)} {sub_one if cents == 1 else sub_many}"
-        return words
+        cents_words = f"{number_to_words(cents)} {sub_one if cents == 1 else sub_many}"
+        if cents and value == 0:
+            return cents_words
+        return f"{words} and {cents_words}" if cents else words
     if frac:
         return f"{_decimal_to_words(amount)} {many}"
     return words
@@ -235,7 +239,7 @@ def _integer(match: re.Match[str]) -> str:
 
 
 _NUMBER = r"\d{1,3}(?:,\d{3})+|\d+"
-_RULES: tuple[tuple[re.Pattern[str], object], ...] = (
+_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(rf"(?P<sym>[$£€])\s?(?P<amount>(?:{_NUMBER})(?:\.\d+)?)"),
         _currency,
@@ -261,7 +265,7 @@ _RULES: tuple[tuple[re.Pattern[str], object], ...] = (
         lambda m: year_to_words(int(m["y"])),
     ),
     (
-        re.compile(rf"(?<![\w.-])-(?=\d)"),
+        re.compile(r"(?<![\w.-])-(?=\d)"),
         lambda m: "minus ",
     ),
     (
@@ -283,5 +287,5 @@ def spell_numbers(text: str) -> str:
     letters (``SPEAKER0``, ``MP3``, ``4K``) are left alone.
     """
     for pattern, replace in _RULES:
-        text = pattern.sub(replace, text)  # type: ignore[call-overload]
+        text = pattern.sub(replace, text)
     return text

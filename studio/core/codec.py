@@ -13,7 +13,6 @@ from typing import Any
 
 from studio.core.project import ProjectSettings
 
-
 _HINTS: dict[type[Any], dict[str, Any]] = {}
 
 

@@ -23,9 +23,10 @@ Values are on one line: a line break is written ``\\n`` and a backslash ``\\\\``
 ignored. The header order of ``SPEAKERn = name`` lines is the order of the characters; tags without a
 header line follow, by number.
 
-Round trip: every field is kept, except blank lines inside a text or notes... (kept: notes are
-escaped; a text's blank lines are dropped), and a text line after the first must not start with ``#``
-or a speaker tag. Ids equal to the natural id (see :mod:`studio.core.formats.records`) are not written.
+Round trip (export then import gives the same script): every field is kept, with two limits —
+blank lines inside a text are dropped, and a text's second and later lines must not start with ``#``
+or a speaker tag. Ids equal to the natural id (:mod:`studio.core.formats.records`) are not written.
+Lines without a scene that come after a scene's lines join that scene.
 
 Thread contract: pure functions; safe from any thread.
 """
@@ -39,12 +40,13 @@ from studio.core.formats.records import (
     ParsedScene,
     ParsedScript,
     ScriptFormatError,
+    all_characters,
     comment_meta,
     escape_value,
     finish_lines,
-    ids_to_write,
     one_line,
     split_text_lines,
+    writing_order,
 )
 
 TAG = re.compile(r"^\s*\[SPEAKER(\d+)\][ \t]*(.*)$", re.IGNORECASE)
@@ -170,32 +172,25 @@ def speaker_tags(characters: tuple[str, ...]) -> dict[str, int]:
 
 
 def dump(script: ParsedScript) -> str:
-    characters = tuple(dict.fromkeys(list(script.characters) + [line.character for line in script.lines]))
+    characters = all_characters(script)
     tags = speaker_tags(characters)
     out = ["# Chorus script: Higgs Audio tagged text. Lines starting with # are comments."]
     out += [f"# SPEAKER{tags[name]} = {one_line(name)}" for name in characters]
-    descriptions = {scene.title: scene.description for scene in script.scenes}
-    written: set[str] = set()
-    scene = ""
-    for line, line_id in zip(script.lines, ids_to_write(script.lines), strict=True):
-        if line.scene and line.scene != scene:
-            scene = line.scene
-            out += ["", f"# scene: {escape_value(scene)}"]
-            if descriptions.get(scene) and scene not in written:
-                out.append(f"# description: {escape_value(descriptions[scene])}")
-            written.add(scene)
+    for item in writing_order(script):
+        if isinstance(item[0], ParsedScene):
+            scene, first = item
+            out += ["", f"# scene: {escape_value(scene.title)}"]
+            if first and scene.description:
+                out.append(f"# description: {escape_value(scene.description)}")
+            continue
+        line, line_id = item
         if line_id:
             out.append(f"# id: {escape_value(line_id)}")
         if line.direction:
             out.append(f"# direction: {escape_value(line.direction)}")
         if line.notes:
             out.append(f"# notes: {escape_value(line.notes)}")
-        first, *rest = [part.strip() for part in line.text.split("\n") if part.strip()] or [""]
-        out.append(f"[SPEAKER{tags[line.character]}] {first}")
-        out += rest
-    for title, description in descriptions.items():  # scenes without lines
-        if title not in written:
-            out += ["", f"# scene: {escape_value(title)}"]
-            if description:
-                out.append(f"# description: {escape_value(description)}")
+        first_text, *more = [part.strip() for part in line.text.split("\n") if part.strip()] or [""]
+        out.append(f"[SPEAKER{tags[line.character]}] {first_text}")
+        out += more
     return "\n".join(out) + "\n"

@@ -225,3 +225,45 @@ def leading_parenthetical(text: str) -> tuple[str, str] | None:
             if depth == 0:
                 return text[1:index].strip(), text[index + 1 :].strip()
     return None
+
+
+# ---- for writers ------------------------------------------------------------------------------
+
+WriteItem = tuple[ParsedScene, bool] | tuple[ParsedLine, str]
+
+
+def writing_order(script: ParsedScript) -> list[WriteItem]:
+    """What a sequential text format writes, in order: (scene, first time it is written) at each
+    scene change and (line, id to write or "") for each line — see :func:`ids_to_write`.
+
+    Scenes without lines are placed where they stand in ``script.scenes`` relative to the scenes
+    that have lines, so reading the output back gives ``script.scenes`` in the same order.
+    """
+    by_title = {scene.title: scene for scene in script.scenes}
+    position = {title: index for index, title in enumerate(by_title)}
+    used = {line.scene for line in script.lines if line.scene}
+    written: set[str] = set()
+    items: list[WriteItem] = []
+
+    def empty_scenes_before(limit: int) -> None:
+        for title, scene in by_title.items():
+            if position[title] >= limit:
+                break
+            if title not in used and title not in written:
+                items.append((scene, True))
+                written.add(title)
+
+    current = ""
+    for line, line_id in zip(script.lines, ids_to_write(script.lines), strict=True):
+        if line.scene and line.scene != current:
+            current = line.scene
+            empty_scenes_before(position.get(current, len(position)))
+            items.append((by_title.get(current, ParsedScene(current)), current not in written))
+            written.add(current)
+        items.append((line, line_id))
+    empty_scenes_before(len(position))
+    return items
+
+
+def all_characters(script: ParsedScript) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*script.characters, *(line.character for line in script.lines)]))

@@ -1,0 +1,417 @@
+"""The engine's main loop: requests in, one backend, takes out (see ``engine.protocol``).
+
+Threads:
+  * the *reader* (the thread that calls :meth:`EngineHost.serve`) reads requests from stdin, answers
+    ``ping``/``status`` at once — so a busy engine is never mistaken for a hung one — queues jobs and
+    records cancel/stop/shutdown;
+  * one *worker* thread loads the backend once and renders: runs of up to ``max_run`` queued jobs when
+    the backend renders jobs concurrently (``Capabilities.concurrency`` > 1), else jobs sharing a
+    non-empty ``group`` together (up to ``batch_size``), else one at a time. Each outcome becomes a
+    take file (written atomically by :mod:`engine.takefile`) and a ``finished`` event, or a
+    ``failed``/``cancelled`` event. No exception escapes the loop: a failure fails its job(s) only.
+
+Events are written by :meth:`EngineHost.send` under one lock, so any thread may send.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from engine.backends.base import Backend, BackendError, JobOutcome
+from engine.protocol import PROTOCOL_VERSION, ProtocolError, RenderJob, decode, encode
+from engine.takefile import CODES_SUFFIX, SUBTYPES, TakeWriteError, write_array, write_take
+
+PROGRESS_INTERVAL_S = 0.25
+MAX_RUN = 256
+SHUTDOWN_GRACE_S = 10.0
+
+
+class EngineHost:
+    """Serves one backend over a request stream and an event stream (both binary, JSON lines).
+
+    ``hang_after_finished`` is a test hook: after that many ``finished`` events the host stops
+    reading and rendering, like a hung process (the client must detect it and restart).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        events: BinaryIO,
+        *,
+        take_subtype: str = "FLOAT",
+        progress_interval_s: float = PROGRESS_INTERVAL_S,
+        max_run: int = MAX_RUN,
+        protocol_version: int = PROTOCOL_VERSION,
+        hang_after_finished: int | None = None,
+    ) -> None:
+        if take_subtype not in SUBTYPES:
+            raise ValueError(f"take_subtype must be one of {SUBTYPES}")
+        self.backend = backend
+        self._events = events
+        self._take_subtype = take_subtype
+        self._progress_interval = progress_interval_s
+        self._max_run = max(1, max_run)
+        self._protocol_version = protocol_version
+        self._hang_after = hang_after_finished
+        self._write_lock = threading.Lock()
+        self._state = threading.Condition()  # guards everything below
+        self._queue: deque[RenderJob] = deque()
+        self._handed: dict[str, RenderJob] = {}  # given to the backend, not yet delivered
+        self._started: set[str] = set()
+        self._cancel: set[str] = set()
+        self._last_progress: dict[str, float] = {}
+        self._shutdown = False
+        self._load_error = ""
+        self._finished_count = 0
+        self._hung = threading.Event()
+        self._broken_pipe = False
+        self._worker = threading.Thread(target=self._work, name="engine-worker", daemon=True)
+
+    # ---------------------------------------------------------------------------------- output
+
+    def send(self, message_type: str, **payload: Any) -> None:
+        """Write one event (any thread). A closed pipe means the studio is gone: shut down."""
+        data = encode(message_type, **payload)
+        with self._write_lock:
+            if self._broken_pipe:
+                return
+            try:
+                self._events.write(data)
+                self._events.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                self._broken_pipe = True
+        if self._broken_pipe:
+            self._begin_shutdown()
+
+    # ---------------------------------------------------------------------------------- reader
+
+    def serve(self, requests: BinaryIO) -> int:
+        """Handshake, then read requests until ``shutdown`` or end of input; returns the exit code."""
+        caps = self.backend.capabilities()
+        self.send(
+            "hello",
+            version=self._protocol_version,
+            backend=self.backend.name,
+            model_id=self.backend.model_id,
+            backend_version=self.backend.version,
+            device=self.backend.device,
+            pid=os.getpid(),
+            capabilities=asdict(caps),
+        )
+        self._worker.start()
+        try:
+            while True:
+                raw = requests.readline()
+                if not raw:
+                    break  # the studio closed our stdin: it is gone
+                if self._hung.is_set():
+                    threading.Event().wait()  # test hook: never answer again
+                line = raw.strip()
+                if not line:
+                    continue
+                try:
+                    if self._handle(decode(line)):
+                        break
+                except ProtocolError as exc:
+                    self.send("error", reason=str(exc))
+                except Exception as exc:  # never let one request kill the engine
+                    self.send("error", reason=f"the engine could not handle a request: {type(exc).__name__}: {exc}")
+        except KeyboardInterrupt:
+            pass
+        self._begin_shutdown()
+        self._worker.join(SHUTDOWN_GRACE_S)
+        with contextlib.suppress(Exception):
+            self.backend.close()
+        return 0
+
+    def _handle(self, message: dict[str, Any]) -> bool:
+        """Handle one request; True means stop reading (shutdown)."""
+        kind = message["type"]
+        if kind == "ping":
+            self.send("pong", n=message.get("n", 0))
+        elif kind == "submit":
+            self._submit(message.get("jobs"))
+        elif kind == "cancel":
+            ids = message.get("job_ids") or []
+            if not isinstance(ids, list):
+                raise ProtocolError("cancel needs a list of job_ids")
+            self._cancel_jobs({str(i) for i in ids} if ids else None)
+        elif kind == "stop":
+            self._stop()
+        elif kind == "status":
+            self._send_status()
+        elif kind == "shutdown":
+            return True
+        else:
+            raise ProtocolError(f"unknown request type {kind!r}")
+        return False
+
+    def _submit(self, raw_jobs: Any) -> None:
+        if not isinstance(raw_jobs, list):
+            raise ProtocolError("submit needs a list of jobs")
+        jobs: list[RenderJob] = []
+        for raw in raw_jobs:
+            job_id = str(raw.get("job_id", "")) if isinstance(raw, dict) else ""
+            try:
+                if not isinstance(raw, dict) or not job_id:
+                    raise ProtocolError("a render job needs a job_id")
+                job = RenderJob.from_dict(raw)
+                reason = _job_problem(job)
+            except ProtocolError as exc:
+                job, reason = None, str(exc)
+            if job is None or reason:
+                if job_id:
+                    self.send("failed", job_id=job_id, reason=reason)
+                else:
+                    self.send("error", reason=reason)
+                continue
+            jobs.append(job)
+        with self._state:
+            known = {j.job_id for j in self._queue} | set(self._handed)
+            fresh: list[RenderJob] = []
+            for job in jobs:
+                if job.job_id in known:
+                    self.send("error", reason=f"job {job.job_id} is already queued; the duplicate was ignored")
+                    continue
+                known.add(job.job_id)
+                self._cancel.discard(job.job_id)
+                fresh.append(job)
+            if self._shutdown:
+                for job in fresh:
+                    self.send("cancelled", job_id=job.job_id)
+                return
+            self._queue.extend(fresh)
+            # accepted goes out before the worker can announce any of these jobs as started
+            self.send("accepted", job_ids=[j.job_id for j in fresh])
+            self._state.notify_all()
+
+    def _cancel_jobs(self, ids: set[str] | None) -> None:
+        """Cancel these jobs (None = all): queued ones at once, running ones at their next check."""
+        with self._state:
+            dropped = [j for j in self._queue if ids is None or j.job_id in ids]
+            if dropped:
+                gone = {j.job_id for j in dropped}
+                self._queue = deque(j for j in self._queue if j.job_id not in gone)
+            for job_id in self._handed:
+                if ids is None or job_id in ids:
+                    self._cancel.add(job_id)
+            for job in dropped:
+                self.send("cancelled", job_id=job.job_id)
+
+    def _stop(self) -> None:
+        """Finish the running job(s), drop everything not started."""
+        with self._state:
+            dropped = list(self._queue)
+            self._queue.clear()
+            for job_id in self._handed:
+                if job_id not in self._started:
+                    self._cancel.add(job_id)
+            for job in dropped:
+                self.send("cancelled", job_id=job.job_id)
+
+    def _begin_shutdown(self) -> None:
+        with self._state:
+            if self._shutdown:
+                return
+            self._shutdown = True
+            dropped = list(self._queue)
+            self._queue.clear()
+            self._cancel.update(self._handed)
+            self._state.notify_all()
+        for job in dropped:
+            self.send("cancelled", job_id=job.job_id)
+
+    def _send_status(self) -> None:
+        with self._state:
+            queued = len(self._queue) + sum(1 for j in self._handed if j not in self._started)
+            running = sorted(self._started)
+        self.send(
+            "engine_status",
+            backend=self.backend.name,
+            device=self.backend.device,
+            model_loaded=bool(self.backend.loaded),
+            queue_length=queued,
+            running=running,
+            detail=self._load_error,
+        )
+
+    # ---------------------------------------------------------------------------------- worker
+
+    def _work(self) -> None:
+        self._load()
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                self._run(batch)
+            except Exception as exc:  # belt and braces: the loop must survive anything
+                for job in batch:
+                    self.send("failed", job_id=job.job_id, reason=f"the engine failed on this line: {exc}")
+            with self._state:
+                idle = not self._queue
+            if idle:
+                self._send_status()
+
+    def _load(self) -> None:
+        try:
+            self.backend.load(lambda fraction, detail: self.send("load_progress", fraction=fraction, detail=detail))
+        except BackendError as exc:
+            self._load_error = str(exc)
+        except Exception as exc:
+            self._load_error = f"{type(exc).__name__}: {exc}"
+        if self._load_error:
+            self.send("error", reason=f"the {self.backend.name} backend could not start: {self._load_error}")
+        self._send_status()
+
+    def _next_batch(self) -> list[RenderJob] | None:
+        caps = self.backend.capabilities()
+        with self._state:
+            while not self._queue and not self._shutdown:
+                self._state.wait()
+            if self._shutdown:
+                return None
+            if caps.concurrency > 1:
+                batch = [self._queue.popleft() for _ in range(min(self._max_run, len(self._queue)))]
+            else:
+                first = self._queue.popleft()
+                batch = [first]
+                if first.group and caps.batch_size > 1:
+                    same = [j for j in self._queue if j.group == first.group][: caps.batch_size - 1]
+                    taken = {j.job_id for j in same}
+                    self._queue = deque(j for j in self._queue if j.job_id not in taken)
+                    batch.extend(same)
+            for job in batch:
+                self._handed[job.job_id] = job
+            return batch
+
+    def _run(self, batch: list[RenderJob]) -> None:
+        by_id = {job.job_id: job for job in batch}
+        delivered: set[str] = set()
+        failure = ""
+        try:
+            if self._load_error:
+                failure = f"the {self.backend.name} backend could not start: {self._load_error}"
+                return
+            if self.backend.capabilities().concurrency <= 1:
+                for job in batch:
+                    self._mark_started(job.job_id)
+            for outcome in self.backend.render_stream(batch, self._on_progress, self._is_cancelled):
+                job = by_id.get(outcome.job_id)
+                if job is None or outcome.job_id in delivered:
+                    continue
+                delivered.add(outcome.job_id)
+                self._deliver(job, outcome)
+        except BackendError as exc:
+            failure = str(exc)
+        except Exception as exc:
+            failure = f"the {self.backend.name} backend failed: {type(exc).__name__}: {exc}"
+        finally:
+            for job in batch:
+                if job.job_id in delivered:
+                    continue
+                if self._is_cancelled(job.job_id):
+                    self.send("cancelled", job_id=job.job_id)
+                else:
+                    self.send("failed", job_id=job.job_id, reason=failure or "the backend returned nothing for this line")
+            with self._state:
+                for job in batch:
+                    self._handed.pop(job.job_id, None)
+                    self._started.discard(job.job_id)
+                    self._cancel.discard(job.job_id)
+                    self._last_progress.pop(job.job_id, None)
+
+    def _deliver(self, job: RenderJob, outcome: JobOutcome) -> None:
+        if outcome.cancelled or self._is_cancelled(job.job_id):
+            self.send("cancelled", job_id=job.job_id)
+            return
+        if outcome.error or outcome.result is None:
+            self.send("failed", job_id=job.job_id, reason=outcome.error or "the backend returned no audio")
+            return
+        result = outcome.result
+        audio = np.asarray(result.audio, dtype=np.float32).reshape(-1)
+        if audio.size == 0:
+            self.send("failed", job_id=job.job_id, reason="the backend produced no audio for this line")
+            return
+        if not np.all(np.isfinite(audio)):
+            self.send("failed", job_id=job.job_id, reason="the backend produced invalid audio (NaN) for this line")
+            return
+        if result.sample_rate <= 0:
+            self.send("failed", job_id=job.job_id, reason=f"the backend reported a bad sample rate {result.sample_rate}")
+            return
+        try:
+            path = write_take(job.out_path, audio, result.sample_rate, self._take_subtype)
+            codes_path = ""
+            if isinstance(result.codes, np.ndarray):
+                codes_path = str(write_array(str(path) + CODES_SUFFIX, result.codes))
+        except TakeWriteError as exc:
+            self.send("failed", job_id=job.job_id, reason=str(exc))
+            return
+        self.send(
+            "finished",
+            job_id=job.job_id,
+            path=str(path),
+            duration=round(audio.size / result.sample_rate, 4),
+            sample_rate=int(result.sample_rate),
+            suspect=bool(result.suspect),
+            note=result.note,
+            codes_path=codes_path,
+        )
+        self._finished_count += 1
+        if self._hang_after is not None and self._finished_count >= self._hang_after:
+            self._hung.set()
+            threading.Event().wait()  # test hook: this thread never comes back, like a deadlock
+
+    def _mark_started(self, job_id: str) -> None:
+        with self._state:
+            if job_id in self._started or job_id not in self._handed:
+                return
+            self._started.add(job_id)
+            self._last_progress[job_id] = time.monotonic()
+        self.send("started", job_id=job_id)
+
+    def _on_progress(self, job_id: str, fraction: float) -> None:
+        """Backend progress callback (worker thread): first call = started, then throttled progress."""
+        if job_id not in self._started:
+            self._mark_started(job_id)
+            if fraction <= 0.0:
+                return
+        now = time.monotonic()
+        with self._state:
+            last = self._last_progress.get(job_id, 0.0)
+            if now - last < self._progress_interval or fraction >= 1.0:
+                return
+            self._last_progress[job_id] = now
+        self.send("progress", job_id=job_id, fraction=round(min(max(float(fraction), 0.0), 1.0), 3))
+
+    def _is_cancelled(self, job_id: str) -> bool:
+        with self._state:
+            return self._shutdown or job_id in self._cancel
+
+
+def _job_problem(job: RenderJob) -> str:
+    """A reason this job cannot be run at all (malformed), else ""."""
+    if not isinstance(job.text, str):
+        return "the line's text must be a string"
+    if not isinstance(job.out_path, str) or not job.out_path:
+        return "the job has no out_path for its take"
+    if not Path(job.out_path).is_absolute():
+        return f"the take path {job.out_path!r} must be absolute"
+    if not job.speakers or not isinstance(job.speaker, int) or not 0 <= job.speaker < len(job.speakers):
+        return f"speaker {job.speaker!r} is not one of the job's {len(job.speakers)} voices"
+    return ""
+
+
+def run_host(backend: Backend, requests: BinaryIO, events: BinaryIO, **options: Any) -> int:
+    """Serve ``backend`` until shutdown (convenience for ``engine.__main__`` and tests)."""
+    return EngineHost(backend, events, **options).serve(requests)
+
