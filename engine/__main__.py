@@ -30,12 +30,18 @@ DEBUG_HANG_ENV = "CHORUS_ENGINE_DEBUG_HANG"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m engine", description="Chorus render engine (speaks JSON lines)")
+    parser = argparse.ArgumentParser(
+        prog="python -m engine", description="Chorus render engine (speaks JSON lines)"
+    )
     parser.add_argument("--backend", default="piper", help=f"one of: {', '.join(BACKENDS)} (default piper)")
     parser.add_argument("--options", default="{}", help="backend options as a JSON object")
-    parser.add_argument("--take-subtype", default="FLOAT", choices=SUBTYPES, help="sample format of take WAVs")
+    parser.add_argument(
+        "--take-subtype", default="FLOAT", choices=SUBTYPES, help="sample format of take WAVs"
+    )
     parser.add_argument("--debug-hang-after", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--debug-protocol-version", type=int, default=PROTOCOL_VERSION, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--debug-protocol-version", type=int, default=PROTOCOL_VERSION, help=argparse.SUPPRESS
+    )
     return parser
 
 
@@ -69,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(options, dict):
         print("chorus engine: --options must be a JSON object", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="engine %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="engine %(levelname)s %(name)s: %(message)s"
+    )
     events = _claim_stdout()
     try:
         backend = create_backend(args.backend, options)

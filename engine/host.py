@@ -124,7 +124,9 @@ class EngineHost:
                 except ProtocolError as exc:
                     self.send("error", reason=str(exc))
                 except Exception as exc:  # never let one request kill the engine
-                    self.send("error", reason=f"the engine could not handle a request: {type(exc).__name__}: {exc}")
+                    self.send(
+                        "error", reason=f"the engine could not handle a request: {type(exc).__name__}: {exc}"
+                    )
         except KeyboardInterrupt:
             pass
         self._begin_shutdown()
@@ -180,7 +182,9 @@ class EngineHost:
             fresh: list[RenderJob] = []
             for job in jobs:
                 if job.job_id in known:
-                    self.send("error", reason=f"job {job.job_id} is already queued; the duplicate was ignored")
+                    self.send(
+                        "error", reason=f"job {job.job_id} is already queued; the duplicate was ignored"
+                    )
                     continue
                 known.add(job.job_id)
                 self._cancel.discard(job.job_id)
@@ -264,7 +268,9 @@ class EngineHost:
 
     def _load(self) -> None:
         try:
-            self.backend.load(lambda fraction, detail: self.send("load_progress", fraction=fraction, detail=detail))
+            self.backend.load(
+                lambda fraction, detail: self.send("load_progress", fraction=fraction, detail=detail)
+            )
         except BackendError as exc:
             self._load_error = str(exc)
         except Exception as exc:
@@ -306,11 +312,11 @@ class EngineHost:
                 for job in batch:
                     self._mark_started(job.job_id)
             for outcome in self.backend.render_stream(batch, self._on_progress, self._is_cancelled):
-                job = by_id.get(outcome.job_id)
-                if job is None or outcome.job_id in delivered:
+                target = by_id.get(outcome.job_id)
+                if target is None or outcome.job_id in delivered:
                     continue
                 delivered.add(outcome.job_id)
-                self._deliver(job, outcome)
+                self._deliver(target, outcome)
         except BackendError as exc:
             failure = str(exc)
         except Exception as exc:
@@ -322,7 +328,11 @@ class EngineHost:
                 if self._is_cancelled(job.job_id):
                     self.send("cancelled", job_id=job.job_id)
                 else:
-                    self.send("failed", job_id=job.job_id, reason=failure or "the backend returned nothing for this line")
+                    self.send(
+                        "failed",
+                        job_id=job.job_id,
+                        reason=failure or "the backend returned nothing for this line",
+                    )
             with self._state:
                 for job in batch:
                     self._handed.pop(job.job_id, None)
@@ -343,10 +353,16 @@ class EngineHost:
             self.send("failed", job_id=job.job_id, reason="the backend produced no audio for this line")
             return
         if not np.all(np.isfinite(audio)):
-            self.send("failed", job_id=job.job_id, reason="the backend produced invalid audio (NaN) for this line")
+            self.send(
+                "failed", job_id=job.job_id, reason="the backend produced invalid audio (NaN) for this line"
+            )
             return
         if result.sample_rate <= 0:
-            self.send("failed", job_id=job.job_id, reason=f"the backend reported a bad sample rate {result.sample_rate}")
+            self.send(
+                "failed",
+                job_id=job.job_id,
+                reason=f"the backend reported a bad sample rate {result.sample_rate}",
+            )
             return
         try:
             path = write_take(job.out_path, audio, result.sample_rate, self._take_subtype)
@@ -414,4 +430,3 @@ def _job_problem(job: RenderJob) -> str:
 def run_host(backend: Backend, requests: BinaryIO, events: BinaryIO, **options: Any) -> int:
     """Serve ``backend`` until shutdown (convenience for ``engine.__main__`` and tests)."""
     return EngineHost(backend, events, **options).serve(requests)
-

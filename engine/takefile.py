@@ -138,7 +138,9 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(out_paths: Iterable[str | os.PathLike[str]], dead_pids: Iterable[int] = ()) -> list[Path]:
+def remove_stale_temps(
+    out_paths: Iterable[str | os.PathLike[str]], dead_pids: Iterable[int] = ()
+) -> list[Path]:
     """Delete temporary files left for these takes by writers that are gone; return what was removed.
 
     A temporary file counts as stale when its pid is in ``dead_pids`` or no such process exists.

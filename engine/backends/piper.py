@@ -51,6 +51,7 @@ MAX_AUTO_WORKERS = 4
 WORKER_READY_TIMEOUT_S = 120.0
 _POLL_S = 0.05
 _TAG_RE = re.compile(r"(?<!\[)\[(?!\[)[^\[\]]*\](?!\])")  # [laugh], not [[raw phonemes]]
+_EMPHASIS_RE = re.compile(r"[*_]+")  # markdown-style emphasis marks
 _PEAK = 0.9
 
 
@@ -216,13 +217,17 @@ def load_voice(model: Path, config: Path, threads: int = 0) -> Any:
         with open(config, encoding="utf-8") as handle:
             piper_config = PiperConfig.from_dict(json.load(handle))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BackendError(f"the Piper voice settings {config} cannot be read ({exc}); download the voice again") from None
+        raise BackendError(
+            f"the Piper voice settings {config} cannot be read ({exc}); download the voice again"
+        ) from None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = max(0, int(threads))
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BackendError(
@@ -269,7 +274,9 @@ class Synthesizer:
             raise Cancelled
         voice = self.voice(model)
         spoken, tags = strip_tags(text)
-        sentences = [s for s in voice.phonemize(spoken) if _speakable(s)]
+        spoken = _EMPHASIS_RE.sub("", spoken)  # espeak would read "*" aloud as "asterisk"
+        has_words = "[[" in spoken or any(ch.isalnum() for ch in spoken)
+        sentences = [s for s in voice.phonemize(spoken) if _speakable(s)] if has_words else []
         if not sentences:
             raise BackendError(
                 f"Piper finds nothing to speak in {_preview(text)}: write the line in words "
@@ -426,7 +433,10 @@ class WorkerPool:
         parent_conn, child_conn = self._context.Pipe(duplex=True)
         flag = self._context.RawValue("i", 0)
         process = self._context.Process(
-            target=_worker_main, args=(child_conn, flag, self.settings), name="chorus-piper-worker", daemon=True
+            target=_worker_main,
+            args=(child_conn, flag, self.settings),
+            name="chorus-piper-worker",
+            daemon=True,
         )
         process.start()
         child_conn.close()  # so the worker's death reads as EOF here
@@ -488,7 +498,9 @@ class WorkerPool:
             while pending or any(w.job is not None for w in self._workers):
                 if not self._workers:
                     for job in pending:
-                        yield JobOutcome(job.job_id, error="the Piper worker processes keep failing; see the engine log")
+                        yield JobOutcome(
+                            job.job_id, error="the Piper worker processes keep failing; see the engine log"
+                        )
                     pending.clear()
                     break
                 if any(cancelled(job.job_id) for job in pending):
@@ -504,7 +516,9 @@ class WorkerPool:
                             continue
                         worker.flag.value = 0
                         try:
-                            worker.conn.send(("job", job.job_id, job.text, job.voice.piper_model, job.voice.variant))
+                            worker.conn.send(
+                                ("job", job.job_id, job.text, job.voice.piper_model, job.voice.variant)
+                            )
                         except (OSError, ValueError):
                             pending.appendleft(job)
                             break
@@ -549,7 +563,10 @@ class WorkerPool:
             return None
         worker.job = None
         if kind == "done":
-            return JobOutcome(job.job_id, result=RenderResult(audio=message[2], sample_rate=int(message[3]), note=message[4]))
+            return JobOutcome(
+                job.job_id,
+                result=RenderResult(audio=message[2], sample_rate=int(message[3]), note=message[4]),
+            )
         if kind == "cancelled":
             return JobOutcome(job.job_id, cancelled=True)
         return JobOutcome(job.job_id, error=str(message[2]))
@@ -613,7 +630,9 @@ class PiperBackend(Backend):
             noise_scale=_optional_float(self.options.get("noise_scale")),
             noise_w=_optional_float(self.options.get("noise_w")),
         )
-        self.model_id = f"piper:{Path(self.settings.model).stem}" if self.settings.model else "piper:en_US-joe-medium"
+        self.model_id = (
+            f"piper:{Path(self.settings.model).stem}" if self.settings.model else "piper:en_US-joe-medium"
+        )
         self.version = _piper_version()
         self._sample_rate: int | None = None
         self._pool: WorkerPool | None = None
@@ -626,7 +645,9 @@ class PiperBackend(Backend):
         try:
             count = int(value)
         except (TypeError, ValueError):
-            raise BackendError(f"the Piper option workers must be a number or 'auto', not {value!r}") from None
+            raise BackendError(
+                f"the Piper option workers must be a number or 'auto', not {value!r}"
+            ) from None
         if count < 0:
             raise BackendError("the Piper option workers cannot be negative")
         return count

@@ -261,7 +261,7 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         lambda m: _plural(year_to_words(int(m["y"]))),
     ),
     (
-        re.compile(r"(?<![\w.,])(?P<y>1[1-9]\d\d|20\d\d)(?![\w,]|\.\d)"),
+        re.compile(r"(?<![\w.,])(?P<y>1[1-9]\d\d|20\d\d)(?!\w|[.,]\d)"),
         lambda m: year_to_words(int(m["y"])),
     ),
     (

@@ -28,7 +28,7 @@ from studio.audio.resample import SEEK_PREROLL, StreamResampler, grid_step, resa
 MediaResolver = Callable[[str], Path]
 
 # A source bigger than this (float32 at the project rate) is streamed instead of held in memory.
-STREAM_OVER_BYTES = 64 * 1024 * 1024
+STREAM_OVER_BYTES = 160 * 1024 * 1024  # ≈ 14 min of 48 kHz stereo
 # Default budget of the in-memory cache.
 CACHE_BUDGET_BYTES = 384 * 1024 * 1024
 # Input frames decoded per step of a streaming source.

@@ -53,7 +53,7 @@ from studio.core.formats.records import (
 )
 
 _HIDDEN = re.compile(r"/\*|\*/|\[\[|\]\]|\n")
-_TITLE_KEY = re.compile(
+TITLE_KEY = re.compile(
     r"^(title|credit|author|authors|source|draft date|date|contact|copyright|notes|revision|format)\s*:",
     re.IGNORECASE,
 )
@@ -151,6 +151,16 @@ def _cue_name(line: str) -> str | None:
     return name
 
 
+def _is_description(line: str) -> bool:
+    """Whether an action paragraph starting with ``line`` may describe a scene (not a transition,
+    centered text, lyric, section or synopsis)."""
+    if line.startswith("!"):
+        return True
+    if line[0] in "~>=#":
+        return False
+    return not (line == line.upper() and line.endswith(":"))
+
+
 def _heading_title(line: str) -> str | None:
     if line.startswith(".") and not line.startswith(".."):
         title = line[1:]
@@ -163,7 +173,7 @@ def _heading_title(line: str) -> str | None:
 
 def parse(text: str) -> ParsedScript:
     paragraphs = _paragraphs(_rows(text))
-    if paragraphs and _TITLE_KEY.match(paragraphs[0][0].text.strip()):
+    if paragraphs and TITLE_KEY.match(next(r.text for r in paragraphs[0] if r.text.strip()).strip()):
         paragraphs = paragraphs[1:]
     drafts: list[LineDraft] = []
     scenes: dict[str, str] = {}
@@ -185,7 +195,7 @@ def parse(text: str) -> ParsedScript:
         has_more = any(row.text.strip() for row in paragraph[first_index + 1 :])
         name = _cue_name(first) if has_more else None
         if name is None:
-            if preamble and first[0] not in "~>=#" and not (first.startswith("[") and first.endswith("]")):
+            if preamble and _is_description(first):
                 lines = [row.text.strip().removeprefix("!") for row in paragraph if row.text.strip()]
                 scenes[scene] = "\n".join([scenes[scene], *lines]).strip()
             continue
@@ -232,7 +242,7 @@ def _read_speech(paragraph: list[_Row], cue_index: int, name: str, scene: str, d
 
 def _cue(name: str) -> str:
     name = one_line(name)
-    return name if _cue_name(name) == name else f"@{name}"
+    return name if _cue_name(name) == name and not TITLE_KEY.match(name) else f"@{name}"
 
 
 def _action(line: str) -> str:
@@ -241,7 +251,7 @@ def _action(line: str) -> str:
         line[0].isalnum()
         and line != line.upper()
         and not HEADING.match(line)
-        and not _TITLE_KEY.match(line)
+        and not TITLE_KEY.match(line)
     )
     return line if plain else f"!{line}"
 
@@ -266,6 +276,6 @@ def dump(script: ParsedScript) -> str:
         out += [part.strip() for part in line.text.split("\n") if part.strip()]
         if line_id:
             out[-1] += f" [[id: {line_id}]]"
-        if line.notes:
-            out[-1] += f" [[{line.notes}]]"
+        if line.notes:  # spaces inside keep "[laugh]" at either end from touching the brackets
+            out[-1] += f" [[ {line.notes} ]]"
     return "\n".join(out) + "\n"

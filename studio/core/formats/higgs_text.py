@@ -72,19 +72,20 @@ def _read_header(rows: list[str]) -> dict[int, str]:
             raise ScriptFormatError(number, f"SPEAKER{tag} has no name after '='; write '# SPEAKER{tag} = NAME'")
         if tag in names:
             raise ScriptFormatError(number, f"SPEAKER{tag} is named twice in the header")
-        if name in owner:
+        if name.casefold() in owner:
             raise ScriptFormatError(
-                number, f"{name!r} is already the name of SPEAKER{owner[name]}; give each tag its own name"
+                number,
+                f"{name!r} is already the name of SPEAKER{owner[name.casefold()]}; give each tag its own name",
             )
         names[tag] = name
-        owner[name] = tag
+        owner[name.casefold()] = tag
     return names
 
 
 def parse(text: str) -> ParsedScript:
     rows = split_text_lines(text)
     header = _read_header(rows)
-    declared = set(header.values())
+    declared = {name.casefold() for name in header.values()}
     undeclared: dict[int, str] = {}  # tag -> name, tags used without a header line
     drafts: list[LineDraft] = []
     scenes: dict[str, str] = {}  # title -> description, in file order
@@ -129,7 +130,7 @@ def parse(text: str) -> ParsedScript:
         name = header.get(tag)
         if name is None:
             name = f"SPEAKER{tag}"
-            if name in declared:
+            if name.casefold() in declared:
                 raise ScriptFormatError(
                     number,
                     f"[SPEAKER{tag}] has no name in the header and {name} is the name of another tag; "

@@ -127,11 +127,15 @@ def natural_ids(pairs: Iterable[tuple[str, str]]) -> list[str]:
 def finish_lines(drafts: Sequence[LineDraft], what: str = "line") -> list[ParsedLine]:
     """Turn drafts into lines: check each has text, check explicit ids, give the others natural ids.
 
+    Names that differ only in capitals are one character, spelt as first seen ("Bob", then "BOB").
+
     Raises :class:`ScriptFormatError` for a line with no text or an id used twice.
     """
     taken: dict[str, int] = {}
     texts: list[str] = []
+    spelling: dict[str, str] = {}  # one character, however its name is capitalised
     for draft in drafts:
+        draft.character = spelling.setdefault(draft.character.casefold(), draft.character)
         text = draft.text
         if not text:
             raise ScriptFormatError(draft.line_number, f"{draft.character} has no text to say in this {what}")
@@ -175,7 +179,8 @@ def split_text_lines(text: str) -> list[str]:
 
 def one_line(value: str) -> str:
     """``value`` on one line (for writers of single-line fields): line breaks become spaces."""
-    return " ".join(part.strip() for part in value.splitlines() if part.strip())
+    parts = value.replace("\r", "\n").split("\n")  # the breaks readers split on, no others
+    return " ".join(part.strip() for part in parts if part.strip())
 
 
 # ---- "# key: value" comments of the Higgs and screenplay text formats -------------------------
@@ -183,13 +188,16 @@ def one_line(value: str) -> str:
 _ESCAPE = re.compile(r"\\(.)")
 
 
+_UNESCAPED = {"n": "\n", "r": "\r"}
+
+
 def escape_value(value: str) -> str:
-    """A comment value on one line: backslash → ``\\\\``, line break → ``\\n``."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n")
+    """A comment value on one line: backslash → ``\\\\``, LF → ``\\n``, CR → ``\\r``."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def unescape_value(value: str) -> str:
-    return _ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+    return _ESCAPE.sub(lambda m: _UNESCAPED.get(m.group(1), m.group(1)), value)
 
 
 _META = re.compile(r"^(?P<key>[A-Za-z][A-Za-z _-]*?)\s*:\s*(?P<value>.*)$")

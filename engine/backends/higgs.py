@@ -1,0 +1,445 @@
+"""The Higgs Audio v2 backend: expressive speech, voice cloning and multi-speaker scenes (transformers, GPU).
+
+Runs Boson AI's Higgs Audio v2 through transformers' native implementation
+(``HiggsAudioV2ForConditionalGeneration`` + ``HiggsAudioV2Processor`` + ``HiggsAudioV2TokenizerModel``).
+Output: 24 kHz mono; 25 audio frames per second, one model step per frame.
+
+Options (all optional):
+  ``model``        HF repo id or local folder of a transformers-native checkpoint
+                   (default ``eustlb/higgs-audio-v2-generation-3B-base``)
+  ``tokenizer``    audio tokenizer (codec) repo id or folder (default: the one the model folder names)
+  ``device``       auto (cuda → mps → cpu) | cuda | cuda:N | mps | cpu
+  ``dtype``        auto (bf16 on CUDA, fp32 elsewhere) | bf16 | fp16 | fp32
+  ``local_files_only``  never download (default False); ``cache_dir`` HF cache folder
+  ``batch_size``   lines generated together in independent mode (default 8)
+  ``chunk_words``  long lines are generated in chunks of at most this many words (default 60)
+  ``context_turns`` earlier lines/chunks kept as context (default 3)
+  ``references``   where reference clips go in the prompt: auto | turns | scene
+  ``trim_silence`` trim silence at the ends of takes (default True)
+  ``fixed_frames`` tests/benchmarks only: every take is exactly this many frames
+
+Generation: temperature / top-k / top-p / RAS window and repeats / max_new_tokens come from the job's
+:class:`~engine.protocol.GenerationParams` (temperature 0 = greedy). RAS is switched off for humming and
+music lines. ``seed`` seeds torch's generator right before ``generate``: the same job with the same seed
+gives the same codes. Lines generated together share one generator (seeded from their seeds), so a
+take reproduces when its batch does; a line rendered alone always reproduces.
+
+Modes: independent lines with the same non-empty ``group`` are batched (left-padded text, right-padded
+audio) up to ``batch_size``; scene continuity comes in as ``job.context`` (earlier lines' text + audio,
+the last ``context_turns`` kept); a long line is chunked with the previous chunks' audio carried along.
+Every line is capped by :func:`engine.higgs.guard.frame_budget` and every take checked by
+:func:`engine.higgs.guard.check_take` (runaway, long silences → ``suspect`` with a note).
+
+Thread contract: as :class:`engine.backends.base.Backend` — ``load``, ``render``, ``render_batch`` and
+``close`` are called from the host's single worker thread.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.backends.base import (
+    Backend,
+    BackendError,
+    Cancelled,
+    CancelledFn,
+    Capabilities,
+    JobOutcome,
+    ProgressFn,
+    RenderResult,
+)
+from engine.higgs import guard, loading
+from engine.higgs.chunking import DEFAULT_CHUNK_WORDS, DEFAULT_CONTEXT_TURNS, TurnBuffer, chunk_text, context_turns
+from engine.higgs.inputs import AudioInputError, CodeCache, build_inputs, decode_codes, extract_codes, resolve_audio
+from engine.higgs.prompt import PLACEMENTS, Conversation, PriorTurn, PromptError, audio_items, build_conversation, check_job
+from engine.higgs.sampling import frame_window, job_watch
+from engine.higgs.text import TAG_NAMES, is_musical, normalize_text
+from engine.protocol import GenerationParams, RenderJob
+
+SAMPLE_RATE = guard.SAMPLE_RATE
+LANGUAGES = ("en", "zh", "de", "ko")
+DEFAULT_BATCH_SIZE = 8
+GENERATION_SHARE = 0.95  # of a job's progress; decoding and checks take the rest
+
+_LOADED: dict[tuple[str, str, str, str], tuple[Any, Any, str]] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+@dataclass
+class _Row:
+    """One generation row: a job (or one chunk of it) and its prompt."""
+
+    job: RenderJob
+    conversation: Conversation
+    audio: list[Any]  # codes (num_codebooks, frames) of each audio item, in prompt order
+    budget: int
+    min_frames: int
+
+
+@dataclass
+class HiggsBackend(Backend):
+    name: str = "higgs"
+    model_id: str = loading.DEFAULT_MODEL
+    last_prompts: list[str] = field(default_factory=list, repr=False)  # rendered prompts of the last generate
+    last_stats: dict[str, Any] = field(default_factory=dict, repr=False)  # timings of the last generate
+    _model: Any = field(default=None, init=False, repr=False)
+    _processor: Any = field(default=None, init=False, repr=False)
+    _codes: CodeCache = field(default_factory=CodeCache, init=False, repr=False)
+    _cache_key: tuple[str, str, str, str] | None = field(default=None, init=False, repr=False)
+
+    # ------------------------------------------------------------------ setup
+
+    @classmethod
+    def from_model(cls, model: Any, processor: Any, options: dict[str, Any] | None = None) -> HiggsBackend:
+        """A ready backend around an already-built model and processor (benchmarks, tests)."""
+        backend = cls(options=dict(options or {}))
+        backend._model = model.eval()
+        backend._processor = processor
+        backend.device = str(model.device)
+        backend.model_id = str(getattr(model.config, "_name_or_path", "") or "in-memory")
+        backend.version = "in-memory"
+        backend.loaded = True
+        return backend
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            voice_cloning=True,
+            text_profiles=True,
+            smart_voice=True,
+            multi_speaker_context=True,
+            tags=TAG_NAMES,
+            languages=LANGUAGES,
+            batch_size=self._batch_size(),
+            sample_rate=SAMPLE_RATE,
+        )
+
+    def load(self, progress: Callable[[float, str], None] | None = None) -> None:
+        """Find (download if needed), check and load the model once; later calls return at once."""
+        if self.loaded:
+            return
+        report = progress or (lambda fraction, detail: None)
+        options = self.options
+        spec = str(options.get("model") or loading.DEFAULT_MODEL)
+        offline = bool(options.get("local_files_only", False))
+        cache_dir = options.get("cache_dir") or None
+        report(0.0, f"looking for the Higgs Audio model {spec}")
+        model_dir = loading.resolve_source(
+            spec, what="Higgs Audio model", local_files_only=offline, progress=report, span=(0.0, 0.7),
+            cache_dir=cache_dir,
+        )
+        loading.check_model_folder(model_dir)
+        codec_spec = str(options.get("tokenizer") or loading.codec_reference(model_dir) or loading.DEFAULT_TOKENIZER)
+        codec_dir = loading.resolve_source(
+            codec_spec, what="Higgs audio tokenizer", local_files_only=offline, progress=report,
+            span=(0.7, 0.8), cache_dir=cache_dir,
+        )
+        loading.check_codec_folder(codec_dir)
+        device = loading.pick_device(str(options.get("device", "auto")))
+        dtype = loading.pick_dtype(str(options.get("dtype", "auto")), device)
+        key = (str(model_dir), str(codec_dir), device, str(dtype))
+        with _LOAD_LOCK:
+            if key not in _LOADED:
+                report(0.8, f"loading Higgs Audio onto {device}")
+                codec = loading.load_codec(codec_dir, device)
+                processor = loading.load_processor(model_dir, codec)
+                model = loading.load_model(model_dir, device, dtype)
+                _LOADED[key] = (model, processor, _version(model_dir))
+            self._model, self._processor, self.version = _LOADED[key]
+        self._cache_key = key
+        self.model_id = spec
+        self.device = device
+        self.loaded = True
+        report(1.0, f"Higgs Audio ready on {device} ({str(dtype).removeprefix('torch.')})")
+
+    def close(self) -> None:
+        if self._cache_key is not None:
+            with _LOAD_LOCK:
+                _LOADED.pop(self._cache_key, None)
+        self._model = self._processor = None
+        self._codes.clear()
+        self.loaded = False
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # noqa: BLE001 - freeing memory is best effort
+            pass
+
+    # ------------------------------------------------------------------ checks
+
+    def check(self, job: RenderJob) -> str:
+        try:
+            check_job(job)
+        except PromptError as exc:
+            return str(exc)
+        if job.kind not in ("dialogue", "humming", "music"):
+            return f"unknown line kind {job.kind!r}; use dialogue, humming or music"
+        if not normalize_text(job.text):
+            return "the line has no text to speak"
+        return super().check(job)
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, job: RenderJob, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
+        outcome = self.render_batch([job], progress, cancelled)[0]
+        if outcome.cancelled:
+            raise Cancelled()
+        if outcome.result is None:
+            raise BackendError(outcome.error or "the line could not be rendered")
+        return outcome.result
+
+    def render_batch(
+        self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn
+    ) -> list[JobOutcome]:
+        """Render ``jobs``: same-group single-chunk lines batched, long lines chunk by chunk. Never raises."""
+        if not self.loaded:
+            return [JobOutcome(j.job_id, error="the Higgs model is not loaded") for j in jobs]
+        outcomes: dict[int, JobOutcome] = {}
+        batchable: dict[tuple[Any, ...], list[tuple[int, _Row]]] = {}
+        long_jobs: list[tuple[int, list[str]]] = []
+        for index, job in enumerate(jobs):
+            reason = self.check(job)
+            if reason:
+                outcomes[index] = JobOutcome(job.job_id, error=reason)
+                continue
+            chunks = chunk_text(normalize_text(job.text), self._int_option("chunk_words", DEFAULT_CHUNK_WORDS))
+            if len(chunks) > 1:
+                long_jobs.append((index, chunks))
+                continue
+            try:
+                row = self._row(job, chunks[0], context_turns(job, self._context_turns()), {})
+            except (PromptError, AudioInputError, BackendError) as exc:
+                outcomes[index] = JobOutcome(job.job_id, error=str(exc))
+                continue
+            key = (job.group or f"\0{index}", *_settings(job))
+            batchable.setdefault(key, []).append((index, row))
+
+        size = self._batch_size()
+        for members in batchable.values():
+            for start in range(0, len(members), size):
+                part = members[start : start + size]
+                for index, outcome in zip(
+                    [i for i, _ in part], self._render_rows([r for _, r in part], progress, cancelled), strict=True
+                ):
+                    outcomes[index] = outcome
+        for index, chunks in long_jobs:
+            outcomes[index] = self._render_long(jobs[index], chunks, progress, cancelled)
+        return [outcomes[i] for i in range(len(jobs))]
+
+    def _render_rows(self, rows: list[_Row], progress: ProgressFn, cancelled: CancelledFn) -> list[JobOutcome]:
+        live = [r for r in rows if not cancelled(r.job.job_id)]
+        results: dict[str, JobOutcome] = {
+            r.job.job_id: JobOutcome(r.job.job_id, cancelled=True) for r in rows if r not in live
+        }
+        if live:
+            try:
+                generated = self._generate(
+                    live, seed=_batch_seed(live), progress=progress, cancelled=cancelled, span=(0.0, GENERATION_SHARE)
+                )
+            except Exception as exc:  # one failed generate fails its batch, never the engine
+                message = str(exc) if isinstance(exc, (BackendError, AudioInputError)) else f"{type(exc).__name__}: {exc}"
+                return [results.get(r.job.job_id) or JobOutcome(r.job.job_id, error=message) for r in rows]
+            for row, (codes, was_cancelled) in zip(live, generated, strict=True):
+                if was_cancelled:
+                    results[row.job.job_id] = JobOutcome(row.job.job_id, cancelled=True)
+                    continue
+                try:
+                    result = self._finish(row.job, codes, capped=codes.shape[0] >= row.budget, budget=row.budget)
+                except Exception as exc:  # noqa: BLE001 - a decode failure fails one line
+                    results[row.job.job_id] = JobOutcome(row.job.job_id, error=f"{type(exc).__name__}: {exc}")
+                    continue
+                progress(row.job.job_id, 1.0)
+                results[row.job.job_id] = JobOutcome(row.job.job_id, result=result)
+        return [results[r.job.job_id] for r in rows]
+
+    def _render_long(
+        self, job: RenderJob, chunks: list[str], progress: ProgressFn, cancelled: CancelledFn
+    ) -> JobOutcome:
+        """A long line chunk by chunk, each chunk prompted with the previous ones' audio."""
+        buffer = TurnBuffer(self._context_turns(), context_turns(job, self._context_turns()))
+        generated: dict[int, Any] = {}
+        parts: list[np.ndarray] = []
+        budget = 0
+        capped = False
+        try:
+            import torch
+
+            for i, chunk in enumerate(chunks):
+                if cancelled(job.job_id):
+                    return JobOutcome(job.job_id, cancelled=True)
+                row = self._row(job, chunk, buffer.turns(), generated)
+                span = (GENERATION_SHARE * i / len(chunks), GENERATION_SHARE * (i + 1) / len(chunks))
+                [(codes, was_cancelled)] = self._generate(
+                    [row], seed=job.params.seed + i, progress=progress, cancelled=cancelled, span=span
+                )
+                if was_cancelled:
+                    return JobOutcome(job.job_id, cancelled=True)
+                capped = capped or codes.shape[0] >= row.budget
+                budget += row.budget
+                parts.append(codes)
+                generated[i] = torch.from_numpy(np.ascontiguousarray(codes.T))
+                buffer.append(PriorTurn(text=chunk, audio=i, speaker=job.speaker, normalized=True))
+            codes = np.concatenate(parts, axis=0)
+            result = self._finish(job, codes, capped=capped, budget=budget)
+        except (PromptError, AudioInputError, BackendError) as exc:
+            return JobOutcome(job.job_id, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a backend bug fails the line, not the engine
+            return JobOutcome(job.job_id, error=f"{type(exc).__name__}: {exc}")
+        progress(job.job_id, 1.0)
+        return JobOutcome(job.job_id, result=result)
+
+    def _row(self, job: RenderJob, text: str, prior: Sequence[PriorTurn], chunks: dict[int, Any]) -> _Row:
+        references = str(self.options.get("references", "auto"))
+        if references not in PLACEMENTS:
+            raise BackendError(f"unknown references setting {references!r}; use one of {', '.join(PLACEMENTS)}")
+        conversation = build_conversation(job, text=text, prior=prior, references=references, normalized=True)
+        audio = resolve_audio(self._processor, audio_items(conversation), self._codes, chunks)
+        fixed = self._int_option("fixed_frames", 0)
+        if fixed > 0:
+            return _Row(job, conversation, audio, budget=fixed, min_frames=fixed)
+        budget = guard.frame_budget(text, max_new_tokens=job.params.max_new_tokens, kind=job.kind)
+        return _Row(job, conversation, audio, budget=budget, min_frames=0)
+
+    def _generate(
+        self,
+        rows: list[_Row],
+        *,
+        seed: int,
+        progress: ProgressFn,
+        cancelled: CancelledFn,
+        span: tuple[float, float],
+    ) -> list[tuple[np.ndarray, bool]]:
+        """One ``generate`` call for ``rows``: per row the content codes (frames, 8) and whether it was cancelled."""
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        model, processor = self._model, self._processor
+        prompts = [
+            processor.apply_chat_template(r.conversation, add_generation_prompt=True, tokenize=False) for r in rows
+        ]
+        inputs = build_inputs(processor, prompts, [r.audio for r in rows])
+        prompt_width = int(inputs["audio_input_ids"].shape[1]) if "audio_input_ids" in inputs else 0
+        inputs = {k: v.to(model.device) for k, v in inputs.items()}
+
+        config = model.config
+        steps = [guard.steps_for(r.budget) for r in rows]
+        generation_config = _generation_config(model.generation_config, rows[0].job, max(steps))
+        window = frame_window(
+            [r.min_frames for r in rows],
+            [r.budget for r in rows],
+            num_codebooks=config.num_codebooks,
+            codebook_size=config.codebook_size,
+            eos_id=config.audio_stream_eos_id,
+        )
+        watch = job_watch([r.job.job_id for r in rows], steps, progress, cancelled, span=span)
+        self.last_prompts = prompts
+        started = time.perf_counter()
+        torch.manual_seed(seed)
+        with torch.inference_mode():
+            sequences = model.generate(
+                **inputs,
+                generation_config=generation_config,
+                logits_processor=LogitsProcessorList([window]),
+                stopping_criteria=StoppingCriteriaList([watch]),
+            )
+        if model.device.type == "cuda":
+            torch.cuda.synchronize(model.device)
+        elapsed = time.perf_counter() - started
+        codes = extract_codes(sequences, prompt_width, bos=config.audio_stream_bos_id, eos=config.audio_stream_eos_id)
+        self.last_stats = {
+            "rows": len(rows),
+            "prompt_tokens": int(inputs["input_ids"].shape[1]),
+            # audio frames in each row's prompt: every clip's frames + BOS/EOS + 7 delay frames
+            "prompt_audio_frames": [sum(int(a.shape[1]) + guard.STEP_OVERHEAD for a in r.audio) for r in rows],
+            "steps": int(sequences.shape[1]) - prompt_width,
+            "frames": [int(c.shape[0]) for c in codes],
+            "generate_s": elapsed,
+            "seed": seed,
+        }
+        return [(c, i in watch.cancelled_rows) for i, c in enumerate(codes)]
+
+    def _finish(self, job: RenderJob, codes: np.ndarray, *, capped: bool, budget: int) -> RenderResult:
+        """Decode a job's codes and run the take check (no trimming or cap note in fixed-length mode)."""
+        started = time.perf_counter()
+        audio = decode_codes(self._processor, codes)
+        self.last_stats["decode_s"] = self.last_stats.get("decode_s", 0.0) + time.perf_counter() - started
+        fixed = self._int_option("fixed_frames", 0) > 0
+        check = guard.check_take(
+            audio,
+            SAMPLE_RATE,
+            capped=capped and not fixed,
+            limit_s=budget / guard.FRAME_RATE,
+            trim=bool(self.options.get("trim_silence", True)) and not fixed,
+        )
+        return RenderResult(
+            audio=check.audio, sample_rate=SAMPLE_RATE, suspect=check.suspect, note=check.note, codes=codes
+        )
+
+    # ------------------------------------------------------------------ options
+
+    def _int_option(self, name: str, default: int) -> int:
+        value = self.options.get(name, default)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise BackendError(f"the Higgs option {name} must be a whole number, not {value!r}") from None
+
+    def _batch_size(self) -> int:
+        return max(1, self._int_option("batch_size", DEFAULT_BATCH_SIZE))
+
+    def _context_turns(self) -> int:
+        return max(0, self._int_option("context_turns", DEFAULT_CONTEXT_TURNS))
+
+
+def _settings(job: RenderJob) -> tuple[Any, ...]:
+    """What must match for lines to share one ``generate`` call (everything but seed and length)."""
+    p = job.params
+    musical = is_musical(job.text, job.kind)
+    return (p.temperature, p.top_k, p.top_p, musical, p.ras_win_len, p.ras_max_num_repeat)
+
+
+def _batch_seed(rows: Sequence[_Row]) -> int:
+    seeds = [r.job.params.seed for r in rows]
+    if len(set(seeds)) == 1:
+        return seeds[0]
+    return zlib.crc32(",".join(map(str, seeds)).encode())
+
+
+def _generation_config(base: Any, job: RenderJob, max_new_tokens: int) -> Any:
+    """The model's generation config with the job's sampling settings (RAS off for humming/music)."""
+    params: GenerationParams = job.params
+    config = copy.deepcopy(base)
+    config.max_new_tokens = max_new_tokens
+    config.min_new_tokens = None
+    config.max_length = None
+    if params.temperature > 0:
+        config.do_sample = True
+        config.temperature = float(params.temperature)
+        config.top_k = int(params.top_k) if params.top_k > 0 else None
+        config.top_p = float(params.top_p) if 0 < params.top_p < 1 else None
+    else:
+        config.do_sample = False
+        config.temperature = None
+        config.top_k = None
+        config.top_p = None
+    ras_off = is_musical(job.text, job.kind) or params.ras_win_len <= 0
+    config.ras_win_len = None if ras_off else int(params.ras_win_len)
+    config.ras_win_max_num_repeat = int(params.ras_max_num_repeat)
+    return config
+
+
+def _version(model_dir: Path) -> str:
+    """The checkpoint's revision: the commit hash of a Hugging Face cache snapshot, else "local"."""
+    if model_dir.parent.name == "snapshots":
+        return model_dir.name
+    return "local"

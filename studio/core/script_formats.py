@@ -1,0 +1,255 @@
+"""Script import and export: Higgs tagged text, screenplay text, Fountain and CSV, and the project glue.
+
+Formats (each module's docstring gives its exact rules and what survives a round trip):
+
+* ``"higgs"`` — :mod:`studio.core.formats.higgs_text`: ``[SPEAKER0] text`` turns as the Higgs
+  Audio reference repository writes them, plus ``#`` comments that keep names, ids, scenes.
+* ``"screenplay"`` — :mod:`studio.core.formats.screenplay_text`: ``NAME: (direction) text``,
+  ``== Scene ==`` headings, two blank lines start a new scene.
+* ``"fountain"`` — :mod:`studio.core.formats.fountain`: a Fountain subset (headings, cues,
+  parentheticals, dialogue; title page, boneyard and notes handled; ids as ``[[id: X]]``).
+* ``"csv"`` — :mod:`studio.core.formats.csv_table`: ``id, character, text[, direction, scene,
+  notes]`` for game voice-over.
+
+Every reader gives each line a unique id: the id from the file where it has one, else a natural id
+that stays the same across re-imports of the file. Malformed input raises
+:class:`ScriptFormatError` naming the line number and the problem.
+
+Project glue: :func:`script_to_ops` turns a parsed script into one undoable :class:`Batch`
+(speakers, scenes and lines added, existing speakers and scenes reused by name);
+:func:`project_to_script` reads a project's script back out.
+
+Thread contract: parse/dump/detect are pure and safe from any thread; read/write touch only the
+given file; the project functions read the project, so call them on the thread that owns it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from studio.core.formats import csv_table, fountain, higgs_text, screenplay_text
+from studio.core.formats.records import (
+    ParsedLine,
+    ParsedScene,
+    ParsedScript,
+    ScriptFormatError,
+    all_characters,
+)
+from studio.core.model import SPEAKER_COLOURS, Scene, ScriptLine, Speaker, Voice, VoiceKind, new_id
+from studio.core.ops import Batch, Insert
+from studio.core.project import Project
+
+__all__ = [
+    "FORMATS",
+    "ParsedLine",
+    "ParsedScene",
+    "ParsedScript",
+    "ScriptFormatError",
+    "detect_format",
+    "dump",
+    "parse",
+    "project_to_script",
+    "read_script",
+    "script_to_ops",
+    "write_script",
+]
+
+FORMATS: tuple[str, ...] = ("higgs", "screenplay", "fountain", "csv")
+
+_PARSERS: dict[str, Callable[[str], ParsedScript]] = {
+    "higgs": higgs_text.parse,
+    "screenplay": screenplay_text.parse,
+    "fountain": fountain.parse,
+    "csv": csv_table.parse,
+}
+_WRITERS: dict[str, Callable[[ParsedScript], str]] = {
+    "higgs": higgs_text.dump,
+    "screenplay": screenplay_text.dump,
+    "fountain": fountain.dump,
+    "csv": csv_table.dump,
+}
+_EXTENSIONS = {".csv": "csv", ".fountain": "fountain", ".spmd": "fountain"}
+_CSV_HEADER = re.compile(r"^\W*id\W.*\bcharacter\b.*\btext\b", re.IGNORECASE)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in _PARSERS:
+        raise ValueError(f"unknown script format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def detect_format(path_or_name: str | os.PathLike[str], text: str = "") -> str:
+    """The format of a script file: by extension (``.csv``, ``.fountain``), else by its text.
+
+    For ``.txt`` and other names the text is sniffed: lines starting with ``[SPEAKERn]`` → "higgs";
+    ``NAME: text`` lines → "screenplay"; a CSV header with id/character/text → "csv"; Fountain
+    headings or a title page → "fountain". With nothing to go on: "screenplay".
+    """
+    suffix = Path(os.fspath(path_or_name)).suffix.lower()
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    rows = [row.strip() for row in text.lstrip("\ufeff").splitlines()[:500]]
+    rows = [row for row in rows if row]
+    if rows and _CSV_HEADER.match(rows[0]) and ("," in rows[0] or ";" in rows[0] or "\t" in rows[0]):
+        return "csv"
+    tags = sum(1 for row in rows if higgs_text.TAG.match(row))
+    cues = sum(1 for row in rows if screenplay_text.CUE.match(row))
+    headings = sum(1 for row in rows if fountain.HEADING.match(row))
+    if tags and tags >= cues:
+        return "higgs"
+    if rows and fountain.TITLE_KEY.match(rows[0]) or (headings and headings >= cues):
+        return "fountain"
+    if cues:
+        return "screenplay"
+    return "screenplay"
+
+
+def parse(text: str, fmt: str) -> ParsedScript:
+    """Read a script from ``text`` in format ``fmt`` (one of :data:`FORMATS`).
+
+    Raises :class:`ScriptFormatError` for malformed input, ``ValueError`` for an unknown format.
+    """
+    return _PARSERS[_check_format(fmt)](text)
+
+
+def dump(script: ParsedScript, fmt: str) -> str:
+    """Write ``script`` as text in format ``fmt``; ``parse(dump(s, f), f) == s`` for what ``f`` can hold."""
+    return _WRITERS[_check_format(fmt)](script)
+
+
+def read_script(path: str | os.PathLike[str], fmt: str | None = None) -> ParsedScript:
+    """Read a script file (UTF-8, with or without BOM); ``fmt`` None = :func:`detect_format`.
+
+    Errors name the file: ``ScriptFormatError("lines.csv, line 4: the text for Bob is empty")``.
+    ``OSError`` when the file cannot be read.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_number = data.count(b"\n", 0, exc.start) + 1
+        raise ScriptFormatError(
+            line_number,
+            f"this is not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8 and import it again",
+            path.name,
+        ) from None
+    try:
+        return parse(text, fmt or detect_format(path, text))
+    except ScriptFormatError as exc:
+        raise exc.with_source(path.name) from None
+
+
+def write_script(path: str | os.PathLike[str], script: ParsedScript, fmt: str | None = None) -> None:
+    """Write ``script`` to ``path`` atomically (temporary file, then rename). UTF-8; CSV gets a BOM so
+    spreadsheet programs read it as UTF-8. ``fmt`` None = by extension (``.txt`` → "screenplay")."""
+    path = Path(path)
+    fmt = fmt or detect_format(path)
+    data = dump(script, fmt).encode("utf-8-sig" if fmt == "csv" else "utf-8")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# ---- project glue -------------------------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    return name.strip().casefold()
+
+
+def script_to_ops(project: Project, script: ParsedScript) -> Batch:
+    """One undoable edit that adds ``script`` to the end of ``project``'s script.
+
+    Characters become Speakers — an existing speaker with the same name (ignoring case) is reused;
+    new ones get the palette colours not yet in use (cycling when all are) and Piper variants not yet
+    used by another Piper speaker, lowest first (0, 1, 2 … in a new project). Scenes are reused by
+    title (ignoring case) or added with their description. Lines keep their ids, except an id the
+    project already has: that line gets a fresh id. Nothing is changed until the Batch is applied.
+    """
+    ops: list[Any] = []
+    speaker_ids: dict[str, str] = {}
+    for speaker in project.speakers.values():
+        speaker_ids.setdefault(_key(speaker.name), speaker.id)
+    used_colours = {speaker.colour for speaker in project.speakers.values()}
+    free_colours = [colour for colour in SPEAKER_COLOURS if colour not in used_colours]
+    used_variants = {s.voice.variant for s in project.speakers.values() if s.voice.kind == VoiceKind.PIPER}
+    next_variant = 0
+    added = 0
+    for name in all_characters(script):
+        if _key(name) in speaker_ids:
+            continue
+        if free_colours:
+            colour = free_colours.pop(0)
+        else:
+            colour = SPEAKER_COLOURS[(len(project.speakers) + added) % len(SPEAKER_COLOURS)]
+        while next_variant in used_variants:
+            next_variant += 1
+        used_variants.add(next_variant)
+        speaker = Speaker(new_id("speaker"), name, colour, Voice(variant=next_variant))
+        speaker_ids[_key(name)] = speaker.id
+        ops.append(Insert(speaker, None, "Add speaker"))
+        added += 1
+
+    scene_ids: dict[str, str] = {}
+    for existing in project.scenes.values():
+        scene_ids.setdefault(_key(existing.title), existing.id)
+    titles = [scene.title for scene in script.scenes] + [line.scene for line in script.lines if line.scene]
+    descriptions = {scene.title: scene.description for scene in script.scenes}
+    for title in titles:
+        if _key(title) in scene_ids:
+            continue
+        scene = Scene(new_id("scene"), title, descriptions.get(title, ""))
+        scene_ids[_key(title)] = scene.id
+        ops.append(Insert(scene, None, "Add scene"))
+
+    taken = set(project.lines)
+    for line in script.lines:
+        line_id = line.id if line.id and line.id not in taken else new_id("line")
+        taken.add(line_id)
+        record = ScriptLine(
+            id=line_id,
+            speaker_id=speaker_ids[_key(line.character)],
+            text=line.text,
+            direction=line.direction,
+            scene_id=scene_ids[_key(line.scene)] if line.scene else "",
+            notes=line.notes,
+        )
+        ops.append(Insert(record, None, "Add line"))
+    return Batch(tuple(ops), "Import script")
+
+
+def project_to_script(project: Project) -> ParsedScript:
+    """The project's script: lines in script order, every speaker (as characters) and every scene.
+
+    A line whose speaker or scene no longer exists shows the speaker id / no scene.
+    """
+    names = {speaker.id: speaker.name for speaker in project.speakers.values()}
+    titles = {scene.id: scene.title for scene in project.scenes.values()}
+    lines = tuple(
+        ParsedLine(
+            id=line.id,
+            character=names.get(line.speaker_id, line.speaker_id),
+            text=line.text,
+            direction=line.direction,
+            scene=titles.get(line.scene_id, ""),
+            notes=line.notes,
+        )
+        for line in project.ordered_lines()
+    )
+    scenes: dict[str, ParsedScene] = {}
+    for scene in project.scenes.values():
+        scenes.setdefault(scene.title, ParsedScene(scene.title, scene.description))
+    return ParsedScript.from_lines(lines, scenes.values(), names.values())

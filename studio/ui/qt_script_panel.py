@@ -1,0 +1,610 @@
+"""The Script panel: the project's lines as an editable table (id, speaker, text, direction, scene,
+status badge, take picker), kept in step with the project by change announcements — a change to one
+line repaints one row; no full reset per change.
+
+Edits go through the document's undo stack (:meth:`QtDocument.edit`). Rows are reordered by drag and
+drop (or Alt+Up/Down); script files dropped on the table are imported.
+
+Thread contract: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QItemSelection,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core import ops
+from studio.core.model import LineStatus, ScriptLine, new_id
+from studio.core.project import Change
+from studio.render.takes import line_recipe
+from studio.ui import qt_theme
+from studio.ui.qt_document import QtDocument
+
+COLUMNS = ("ID", "Speaker", "Text", "Direction", "Scene", "Status", "Take")
+COL_ID, COL_SPEAKER, COL_TEXT, COL_DIRECTION, COL_SCENE, COL_STATUS, COL_TAKE = range(len(COLUMNS))
+LINE_IDS_MIME = "application/x-chorus-line-ids"
+SCRIPT_SUFFIXES = (".txt", ".csv", ".fountain", ".spmd", ".higgs", ".screenplay")
+ROW_HEIGHT = 26
+# Role giving the raw value an editor needs (speaker id, scene id, take key …).
+ValueRole = Qt.ItemDataRole.UserRole + 1
+
+
+def take_label(index: int, total: int) -> str:
+    return f"take {index + 1} of {total}"
+
+
+class QtScriptModel(QAbstractTableModel):
+    """A table over ``project.line_order``, updated row by row from the document's changes."""
+
+    filesDropped = Signal(list)  # local paths of script files dropped on the table
+
+    def __init__(self, doc: QtDocument, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self._ids: list[str] = list(doc.project.line_order)
+        self._row_of: dict[str, int] | None = None
+        self._progress: dict[str, float] = {}
+        doc.changed.connect(self._on_change)
+
+    # ---- rows ----------------------------------------------------------------------------
+    def line_id(self, row: int) -> str:
+        return self._ids[row]
+
+    def row_of(self, line_id: str) -> int:
+        if self._row_of is None:
+            self._row_of = {line_id: i for i, line_id in enumerate(self._ids)}
+        return self._row_of.get(line_id, -1)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    # ---- progress (not part of the project: rendering state of the engine) ----------------
+    def set_progress(self, line_id: str, fraction: float | None) -> None:
+        if fraction is None:
+            self._progress.pop(line_id, None)
+        else:
+            self._progress[line_id] = fraction
+        row = self.row_of(line_id)
+        if row >= 0:
+            index = self.index(row, COL_STATUS)
+            self.dataChanged.emit(index, index)
+
+    def progress(self, line_id: str) -> float | None:
+        return self._progress.get(line_id)
+
+    # ---- data ----------------------------------------------------------------------------
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        project = self.doc.project
+        line = project.lines.get(self._ids[index.row()])
+        if line is None:
+            return None
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if col == COL_ID:
+                return line.id
+            if col == COL_SPEAKER:
+                speaker = project.speakers.get(line.speaker_id)
+                return speaker.name if speaker else "—"
+            if col == COL_TEXT:
+                return line.text
+            if col == COL_DIRECTION:
+                return line.direction
+            if col == COL_SCENE:
+                scene = project.scenes.get(line.scene_id)
+                return scene.title if scene else ""
+            if col == COL_STATUS:
+                return qt_theme.status_text(line.status, self._progress.get(line.id))
+            if col == COL_TAKE:
+                if not line.takes:
+                    return "—"
+                if line.selected_take in line.takes:
+                    return take_label(line.takes.index(line.selected_take), len(line.takes))
+                return f"{len(line.takes)} takes"
+        elif role == ValueRole:
+            return {
+                COL_SPEAKER: line.speaker_id,
+                COL_SCENE: line.scene_id,
+                COL_TAKE: line.selected_take,
+                COL_STATUS: line.status,
+                COL_TEXT: line.text,
+                COL_DIRECTION: line.direction,
+            }.get(col, line.id)
+        elif role == Qt.ItemDataRole.DecorationRole and col == COL_SPEAKER:
+            speaker = project.speakers.get(line.speaker_id)
+            return QColor(speaker.colour) if speaker else None
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STATUS and line.status_detail:
+                return line.status_detail
+            if col in (COL_TEXT, COL_DIRECTION):
+                return line.text if col == COL_TEXT else line.direction or None
+        elif role == Qt.ItemDataRole.ForegroundRole and col == COL_ID:
+            return QColor(qt_theme.TEXT_DIM)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        base = Qt.ItemFlag.ItemIsDropEnabled
+        if not index.isValid():
+            return base
+        flags = base | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+        if index.column() in (COL_SPEAKER, COL_TEXT, COL_DIRECTION, COL_SCENE):
+            flags |= Qt.ItemFlag.ItemIsEditable
+        if index.column() == COL_TAKE and len(self.doc.project.lines[self._ids[index.row()]].takes) > 1:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or role != Qt.ItemDataRole.EditRole:
+            return False
+        line = self.doc.project.lines.get(self._ids[index.row()])
+        if line is None:
+            return False
+        col = index.column()
+        if col == COL_TEXT:
+            text = str(value).strip()
+            if not text or text == line.text:
+                return False
+            return self.doc.edit(ops.change_text(line.id, text))
+        if col == COL_DIRECTION:
+            if str(value) == line.direction:
+                return False
+            return self.doc.edit(ops.change_direction(line.id, str(value).strip()))
+        if col == COL_SPEAKER:
+            speaker_id = str(value)
+            if speaker_id == line.speaker_id or speaker_id not in self.doc.project.speakers:
+                return False
+            return self.doc.edit(ops.assign_speaker(line.id, speaker_id))
+        if col == COL_SCENE:
+            scene_id = str(value)
+            if scene_id == line.scene_id:
+                return False
+            return self.doc.edit(
+                ops.Update(
+                    "line",
+                    line.id,
+                    (("scene_id", scene_id), ("status", LineStatus.STALE), ("status_detail", "")),
+                    "Change scene",
+                )
+            )
+        if col == COL_TAKE:
+            return select_take(self.doc, line.id, str(value))
+        return False
+
+    # ---- change propagation --------------------------------------------------------------
+    def _on_change(self, change: Change) -> None:
+        if change.kind == "line":
+            if change.action == "insert":
+                at = self.doc.project.line_order.index(change.id)
+                self.beginInsertRows(QModelIndex(), at, at)
+                self._ids.insert(at, change.id)
+                self._row_of = None
+                self.endInsertRows()
+            elif change.action == "delete":
+                row = self.row_of(change.id)
+                if row >= 0:
+                    self.beginRemoveRows(QModelIndex(), row, row)
+                    self._ids.pop(row)
+                    self._row_of = None
+                    self.endRemoveRows()
+                self._progress.pop(change.id, None)
+            else:
+                row = self.row_of(change.id)
+                if row >= 0:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        elif change.kind == "order":
+            old, new = int(change.old), int(change.new)
+            dest = new + 1 if new > old else new  # Qt's destination is "before this row" in the old order
+            if self.beginMoveRows(QModelIndex(), old, old, QModelIndex(), dest):
+                self._ids.insert(new, self._ids.pop(old))
+                self._row_of = None
+                self.endMoveRows()
+            else:  # a no-op move in Qt's terms: just resync
+                self._ids = list(self.doc.project.line_order)
+                self._row_of = None
+        elif change.kind in ("speaker", "scene"):
+            column = COL_SPEAKER if change.kind == "speaker" else COL_SCENE
+            if self._ids:
+                self.dataChanged.emit(self.index(0, column), self.index(len(self._ids) - 1, column))
+
+    # ---- drag and drop -------------------------------------------------------------------
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        # Copy, so the view never calls removeRows after a drop: dropMimeData moves the lines itself.
+        return Qt.DropAction.CopyAction
+
+    def mimeTypes(self) -> list[str]:
+        return [LINE_IDS_MIME, "text/uri-list"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        mime = QMimeData()
+        mime.setData(LINE_IDS_MIME, QByteArray("\n".join(self._ids[r] for r in rows).encode()))
+        return mime
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Any) -> bool:
+        return data.hasFormat(LINE_IDS_MIME) or bool(script_files(data))
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Any) -> bool:
+        if action == Qt.DropAction.IgnoreAction:
+            return True
+        files = script_files(data)
+        if files:
+            self.filesDropped.emit(files)
+            return True
+        if not data.hasFormat(LINE_IDS_MIME):
+            return False
+        ids = [i for i in bytes(data.data(LINE_IDS_MIME).data()).decode().split("\n") if i in self.doc.project.lines]
+        if not ids:
+            return False
+        if row < 0:
+            row = parent.row() if parent is not None and parent.isValid() else len(self._ids)
+        return move_lines(self.doc, ids, row)
+
+
+def script_files(data: QMimeData) -> list[str]:
+    if not data.hasUrls():
+        return []
+    return [
+        url.toLocalFile()
+        for url in data.urls()
+        if url.isLocalFile() and url.toLocalFile().lower().endswith(SCRIPT_SUFFIXES)
+    ]
+
+
+# ---- edits with several steps ------------------------------------------------------------------
+
+
+def move_lines(doc: QtDocument, line_ids: list[str], before_row: int) -> bool:
+    """Move ``line_ids`` (kept in their script order) to sit before ``before_row`` — one undo step."""
+    order = doc.project.line_order
+    moving = [i for i in order if i in set(line_ids)]
+    rest = [i for i in order if i not in set(line_ids)]
+    anchor = order[before_row] if 0 <= before_row < len(order) else None
+    while anchor is not None and anchor in set(line_ids):
+        nxt = order.index(anchor) + 1
+        anchor = order[nxt] if nxt < len(order) else None
+    at = rest.index(anchor) if anchor is not None else len(rest)
+    target = rest[:at] + moving + rest[at:]
+    if target == order:
+        return False
+    edits: list[ops.Op] = []
+    simulated = list(order)
+    for new_index, line_id in enumerate(target):
+        if simulated[new_index] != line_id:
+            simulated.remove(line_id)
+            simulated.insert(new_index, line_id)
+            edits.append(ops.move_line(line_id, new_index))
+    label = "Move line" if len(moving) == 1 else f"Move {len(moving)} lines"
+    return doc.edit(ops.Batch(tuple(edits), label))
+
+
+def select_take(doc: QtDocument, line_id: str, key: str) -> bool:
+    """Pick a take from a line's history; its clip on the timeline follows (one undo step)."""
+    project = doc.project
+    line = project.lines[line_id]
+    take = project.takes.get(key)
+    if take is None or key == line.selected_take:
+        return False
+    current = take.recipe == line_recipe(project, line)
+    status = (LineStatus.SUSPECT if take.suspect else LineStatus.DONE) if current else LineStatus.STALE
+    from studio.core.layout import layout_ops
+
+    with doc.macro("Select take"):
+        ok = doc.edit(
+            ops.Update("line", line_id, (("selected_take", key), ("status", status), ("status_detail", take.note)))
+        )
+        if ok:
+            doc.edit(layout_ops(project))
+    return ok
+
+
+def remove_lines(doc: QtDocument, line_ids: list[str]) -> bool:
+    batches = [ops.remove_line(doc.project, i) for i in line_ids if i in doc.project.lines]
+    if not batches:
+        return False
+    label = "Remove line" if len(batches) == 1 else f"Remove {len(batches)} lines"
+    return doc.edit(ops.Batch(tuple(batches), label))
+
+
+def add_line_after(doc: QtDocument, after: str | None, text: str = "New line") -> str:
+    """Add a line after ``after`` (same speaker and scene) or at the end; returns its id."""
+    project = doc.project
+    ref = project.lines.get(after) if after else None
+    if ref is None and project.line_order:
+        ref = project.lines[project.line_order[-1]]
+    speaker = ref.speaker_id if ref else next(iter(project.speakers), "")
+    scene = ref.scene_id if ref else ""
+    index = project.line_index(ref.id) + 1 if ref and after else None
+    line = ScriptLine(new_id("line"), speaker, text, scene_id=scene)
+    doc.edit(ops.add_line(line, index))
+    return line.id
+
+
+# ---- delegates ---------------------------------------------------------------------------------
+
+
+class QtStatusBadgeDelegate(QStyledItemDelegate):
+    """Paints the status as a coloured pill (with the render progress as a fill)."""
+
+    def __init__(self, model: QtScriptModel, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._model = model
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        status = index.data(ValueRole)
+        if not isinstance(status, LineStatus):
+            super().paint(painter, option, index)
+            return
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[operator]
+            painter.fillRect(option.rect, option.palette.highlight())
+        bg, fg = qt_theme.STATUS_COLOURS[status]
+        text = str(index.data(Qt.ItemDataRole.DisplayRole))
+        metrics = option.fontMetrics
+        width = min(option.rect.width() - 8, metrics.horizontalAdvance(text) + 16)
+        height = min(option.rect.height() - 6, metrics.height() + 4)
+        rect = QRectF(option.rect.x() + 4, option.rect.center().y() - height / 2 + 0.5, width, height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(bg))
+        painter.drawRoundedRect(rect, height / 2, height / 2)
+        fraction = self._model.progress(self._model.line_id(index.row()))
+        if status == LineStatus.RENDERING and fraction:
+            fill = QRectF(rect)
+            fill.setWidth(rect.width() * max(0.0, min(1.0, fraction)))
+            painter.setBrush(QColor(qt_theme.ACCENT))
+            painter.setClipRect(fill)
+            painter.drawRoundedRect(rect, height / 2, height / 2)
+            painter.setClipping(False)
+        painter.setPen(QPen(QColor(fg)))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(option.fontMetrics.horizontalAdvance("rendering 100 %") + 24, ROW_HEIGHT)
+
+
+class QtChoiceDelegate(QStyledItemDelegate):
+    """A combo box editor; ``choices(index)`` gives (label, value, colour-or-None) items."""
+
+    def __init__(self, choices: Callable[[QModelIndex], list[tuple[str, str, str | None]]], parent: Any = None) -> None:
+        super().__init__(parent)
+        self._choices = choices
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        combo = QComboBox(parent)
+        for label, value, colour in self._choices(QModelIndex(index)):
+            if colour:
+                combo.addItem(_swatch(colour), label, value)
+            else:
+                combo.addItem(label, value)
+        combo.activated.connect(lambda _i, c=combo: self.commitData.emit(c))
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QComboBox)
+        at = editor.findData(index.data(ValueRole))
+        editor.setCurrentIndex(max(0, at))
+
+    def setModelData(self, editor: QWidget, model: Any, index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QComboBox)
+        value = editor.currentData()
+        if value is not None and value != index.data(ValueRole):
+            model.setData(index, value, Qt.ItemDataRole.EditRole)
+
+
+def _swatch(colour: str) -> Any:
+    from PySide6.QtGui import QIcon, QPixmap
+
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
+
+
+# ---- the panel ---------------------------------------------------------------------------------
+
+
+class QtScriptPanel(QWidget):
+    """Toolbar + table. ``import_files`` is called with paths of script files dropped on the table."""
+
+    def __init__(self, doc: QtDocument, import_files: Callable[[list[str]], None] | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scriptPanel")
+        self.doc = doc
+        self.model = QtScriptModel(doc, self)
+        self.view = QTableView(self)
+        self.view.setObjectName("scriptTable")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.setShowGrid(False)
+        self.view.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.view.setDragEnabled(True)
+        self.view.setAcceptDrops(True)
+        self.view.setDropIndicatorShown(True)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
+        vheader = self.view.verticalHeader()
+        vheader.setVisible(False)
+        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vheader.setDefaultSectionSize(ROW_HEIGHT)
+        header = self.view.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((COL_ID, 90), (COL_SPEAKER, 110), (COL_DIRECTION, 120), (COL_SCENE, 120), (COL_STATUS, 118), (COL_TAKE, 92)):
+            self.view.setColumnWidth(col, width)
+        self.view.setItemDelegateForColumn(COL_STATUS, QtStatusBadgeDelegate(self.model, self.view))
+        self.view.setItemDelegateForColumn(COL_SPEAKER, QtChoiceDelegate(self._speaker_choices, self.view))
+        self.view.setItemDelegateForColumn(COL_SCENE, QtChoiceDelegate(self._scene_choices, self.view))
+        self.view.setItemDelegateForColumn(COL_TAKE, QtChoiceDelegate(self._take_choices, self.view))
+
+        self.toolbar = QToolBar(self)
+        self.toolbar.setIconSize(QSize(16, 16))
+        self.action_add = self._action("Add line", "Add a line after the current one (Ctrl+Enter)", self.add_line, "Ctrl+Return")
+        self.action_remove = self._action("Remove", "Remove the selected lines", self.remove_selected)
+        self.action_up = self._action("Move up", "Move the selected lines up (Alt+Up)", lambda: self.move_selected(-1), "Alt+Up")
+        self.action_down = self._action("Move down", "Move the selected lines down (Alt+Down)", lambda: self.move_selected(1), "Alt+Down")
+        for action in (self.action_add, self.action_remove, self.action_up, self.action_down):
+            self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.view)
+
+        self._syncing = False
+        self.view.selectionModel().selectionChanged.connect(self._table_selection_changed)
+        doc.selectionChanged.connect(self._doc_selection_changed)
+        if import_files is not None:
+            self.model.filesDropped.connect(import_files)
+
+    def _action(self, text: str, tip: str, slot: Callable[[], Any], shortcut: str = "") -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        return action
+
+    # ---- choices for the editors ---------------------------------------------------------
+    def _speaker_choices(self, index: QModelIndex) -> list[tuple[str, str, str | None]]:
+        return [(s.name, s.id, s.colour) for s in self.doc.project.speakers.values()]
+
+    def _scene_choices(self, index: QModelIndex) -> list[tuple[str, str, str | None]]:
+        return [("(no scene)", "", None)] + [(s.title, s.id, None) for s in self.doc.project.scenes.values()]
+
+    def _take_choices(self, index: QModelIndex) -> list[tuple[str, str, str | None]]:
+        project = self.doc.project
+        line = project.lines.get(self.model.line_id(index.row()))
+        if line is None:
+            return []
+        out = []
+        for i, key in enumerate(line.takes):
+            take = project.takes.get(key)
+            detail = f" · {take.duration:.1f} s · seed {take.seed}" if take else " · missing"
+            out.append((take_label(i, len(line.takes)) + detail, key, None))
+        return out
+
+    # ---- actions -------------------------------------------------------------------------
+    def selected_line_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        return [self.model.line_id(r) for r in rows]
+
+    def current_line_id(self) -> str | None:
+        index = self.view.currentIndex()
+        return self.model.line_id(index.row()) if index.isValid() else None
+
+    def add_line(self) -> str:
+        selected = self.selected_line_ids()
+        after = selected[-1] if selected else self.current_line_id()
+        line_id = add_line_after(self.doc, after)
+        row = self.model.row_of(line_id)
+        if row >= 0:
+            index = self.model.index(row, COL_TEXT)
+            self.view.setCurrentIndex(index)
+            self.view.edit(index)
+        return line_id
+
+    def remove_selected(self) -> bool:
+        return remove_lines(self.doc, self.selected_line_ids())
+
+    def move_selected(self, step: int) -> bool:
+        ids = self.selected_line_ids()
+        if not ids:
+            return False
+        rows = [self.model.row_of(i) for i in ids]
+        target = min(rows) - 1 if step < 0 else max(rows) + 2
+        if target < 0 or target > self.model.rowCount():
+            return False
+        moved = move_lines(self.doc, ids, target)
+        if moved:
+            self._select_rows([self.model.row_of(i) for i in ids])
+        return moved
+
+    # ---- selection sync ------------------------------------------------------------------
+    def _table_selection_changed(self, *_: Any) -> None:
+        if self._syncing:
+            return
+        with self._guard():
+            self.doc.select(lines=self.selected_line_ids())
+
+    def _doc_selection_changed(self) -> None:
+        if self._syncing:
+            return
+        wanted = list(self.doc.selected_lines)
+        if wanted == self.selected_line_ids():
+            return
+        with self._guard():
+            self._select_rows([self.model.row_of(i) for i in wanted])
+
+    def _select_rows(self, rows: list[int]) -> None:
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        for row in rows:
+            if row >= 0:
+                selection.select(self.model.index(row, 0), self.model.index(row, last))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.view.selectionModel().select(selection, flags)
+        valid = [r for r in rows if r >= 0]
+        if valid:
+            index = self.model.index(valid[0], COL_TEXT)
+            self.view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.view.scrollTo(index)
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False

@@ -1,0 +1,63 @@
+"""A tiny random Higgs Audio v2 checkpoint for the Higgs tests, built once per test session.
+
+Not a conftest: the Higgs test modules import what they need from here. The checkpoint is written like
+a real one (see :func:`engine.higgs.random_model.save_tiny`) and loaded through ``HiggsBackend`` — the
+same code path as a downloaded model.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from engine.backends.higgs import HiggsBackend
+from engine.protocol import GenerationParams, RenderJob, VoiceSpec
+
+FRAMES = 20  # content frames of a fixed-length test take (0.8 s)
+
+
+@functools.cache
+def tiny_model_dir() -> Path:
+    """The tiny checkpoint folder (built on first use, reused for the session)."""
+    from engine.higgs.random_model import save_tiny
+
+    return save_tiny(Path(tempfile.mkdtemp(prefix="higgs-tiny-")) / "model")
+
+
+def backend(**options: object) -> HiggsBackend:
+    """A loaded backend on the tiny checkpoint (the model itself is loaded once per process)."""
+    backend = HiggsBackend(options={"model": str(tiny_model_dir()), "device": "cpu", **options})
+    backend.load()
+    return backend
+
+
+def write_clip(path: Path, seconds: float = 1.0, rate: int = 24000, freq: float = 220.0) -> str:
+    """A short tone clip (a stand-in reference or context take)."""
+    t = np.arange(int(seconds * rate)) / rate
+    sf.write(path, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate)
+    return str(path)
+
+
+def job(text: str = "Hello there, how are you?", *, job_id: str = "j1", seed: int = 0, **fields: object) -> RenderJob:
+    params = fields.pop("params", GenerationParams(seed=seed))
+    speakers = fields.pop("speakers", (VoiceSpec(kind="smart"),))
+    return RenderJob(
+        job_id=job_id,
+        text=text,
+        out_path=f"/tmp/{job_id}.wav",
+        speakers=speakers,  # type: ignore[arg-type]
+        params=params,  # type: ignore[arg-type]
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def no_progress(job_id: str, fraction: float) -> None:
+    pass
+
+
+def never(job_id: str) -> bool:
+    return False
