@@ -58,7 +58,7 @@ def write_csv(path: Path, count: int) -> None:
             )
 
 
-def timed(step: Callable[[], Any], repeat: int, setup: Callable[[], Any] | None = None) -> list[float]:
+def timed(step: Callable[..., Any], repeat: int, setup: Callable[[], Any] | None = None) -> list[float]:
     times = []
     for _ in range(repeat):
         arg = setup() if setup else None
@@ -69,7 +69,9 @@ def timed(step: Callable[[], Any], repeat: int, setup: Callable[[], Any] | None 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
@@ -107,12 +109,14 @@ def main() -> None:
             ("baseline: csv.reader alone", timed(baseline, args.repeat)),
             ("(a) parse (read_script)", timed(parse_only, args.repeat)),
             ("(b) parse + apply, in memory", timed(parse_apply, args.repeat)),
-            ("    undo the import, in memory", timed(undo, args.repeat, imported)),  # type: ignore[arg-type]
+            ("    undo the import, in memory", timed(undo, args.repeat, imported)),
         ]
         try:
             from studio.core.store import ProjectFile
         except ImportError as exc:
-            rows.append(("(c) parse + apply, project file", f"skipped: studio.core.store not importable ({exc})"))
+            rows.append(
+                ("(c) parse + apply, project file", f"skipped: studio.core.store not importable ({exc})")
+            )
         else:
             counter = iter(range(1_000_000))
 

@@ -3,7 +3,8 @@
 Renders the demo podcast script (15 lines, two hosts = Piper variants 2 and 1, so the pitch shift is
 included) through the real engine process and the studio's engine client, exactly as the studio does:
 takes are written to disk and announced over the pipe. The clock runs from submit to the last
-``finished`` event; model loading is timed separately.
+``finished`` event; model loading is timed separately. All engines are started first and the rounds
+interleave them, so other load on the machine affects every configuration alike.
 
     .venv/bin/python bench/render_cpu.py [--rounds 2] [--repeat 1]
 
@@ -38,7 +39,10 @@ FALLBACK_LINES = [
     ("THEO", "Timing, mostly. Real people pause in odd places. They speed up when they're excited."),
     ("MAYA", "And they breathe. You notice when a voice never breathes."),
     ("THEO", "Right. The second thing is consistency. A voice that drifts between sentences sounds wrong."),
-    ("MAYA", "That's the part I find fascinating. Each line can be perfect, and the conversation still falls apart."),
+    (
+        "MAYA",
+        "That's the part I find fascinating. Each line can be perfect, and the conversation still falls apart.",
+    ),
     ("THEO", "Because a conversation is more than a list of lines. It has a room, a mood, a rhythm."),
     ("MAYA", "So how do you keep that rhythm when every line is rendered separately?"),
     ("THEO", "You give the model the earlier lines as context, and you keep the gaps between turns natural."),
@@ -53,7 +57,7 @@ def script_lines() -> list[tuple[str, str]]:
     """The demo podcast's lines (from projects/build_demos.py when importable)."""
     try:
         sys.path.insert(0, str(HERE.parent / "projects"))
-        import build_demos  # type: ignore[import-not-found]
+        import build_demos
 
         return [(who, text) for _, who, text in build_demos.PODCAST_LINES]
     except Exception:
@@ -72,42 +76,40 @@ def make_jobs(out_dir: Path, lines: list[tuple[str, str]], tag: str) -> list[Ren
     ]
 
 
-def run_config(options: dict[str, Any], lines: list[tuple[str, str]], rounds: int, out_dir: Path) -> dict[str, float]:
+def start_engine(options: dict[str, Any]) -> tuple[EngineClient, float]:
+    """Start an engine and wait until its model is loaded; returns (client, seconds)."""
     client = EngineClient(options=options, hang_timeout_s=120)
     started = time.perf_counter()
     client.start()
-    for event in client.events(timeout=300, until_idle=False):  # wait for the model
+    for event in client.events(timeout=300, until_idle=False):
         if event["type"] == "engine_status" and event["model_loaded"]:
             break
         if event["type"] == "error":
             raise SystemExit(f"engine error: {event['reason']}")
-    load_s = time.perf_counter() - started
-    best: dict[str, float] = {}
-    try:
-        for r in range(rounds):
-            jobs = make_jobs(out_dir, lines, f"r{r}")
-            audio = 0.0
-            failed = 0
-            t0 = time.perf_counter()
-            client.submit(jobs)
-            for event in client.events(timeout=300):
-                if event["type"] == "finished":
-                    audio += float(event["duration"])
-                elif event["type"] == "failed":
-                    failed += 1
-            wall = time.perf_counter() - t0
-            if failed:
-                raise SystemExit(f"{failed} line(s) failed")
-            if not best or audio / wall > best["rate"]:
-                best = {"audio": audio, "wall": wall, "rate": audio / wall}
-    finally:
-        client.shutdown()
-    best["load"] = load_s
-    return best
+    return client, time.perf_counter() - started
+
+
+def render_round(client: EngineClient, jobs: list[RenderJob]) -> tuple[float, float]:
+    """(audio seconds, wall seconds) from submit to the last final event."""
+    audio = 0.0
+    failed = 0
+    t0 = time.perf_counter()
+    client.submit(jobs)
+    for event in client.events(timeout=300):
+        if event["type"] == "finished":
+            audio += float(event["duration"])
+        elif event["type"] == "failed":
+            failed += 1
+    wall = time.perf_counter() - t0
+    if failed:
+        raise SystemExit(f"{failed} line(s) failed")
+    return audio, wall
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=2, help="renders per configuration (best is kept)")
     parser.add_argument("--repeat", type=int, default=1, help="render the script this many times per round")
     args = parser.parse_args()
@@ -120,19 +122,33 @@ def main() -> None:
         (f"pool auto (x{auto})", {}, auto, str(max(1, cpus // auto))),
     ]
     print(f"Piper CPU render: {len(lines)} lines, {cpus} core(s), best of {args.rounds} round(s)\n")
-    rows = []
+    names = [name for name, _, _, _ in configs]
+    results: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="chorus-bench-") as tmp:
-        for name, options, procs, threads in configs:
-            result = run_config(options, lines, args.rounds, Path(tmp))
-            rows.append((name, procs, threads, result))
+        clients: list[EngineClient] = []
+        try:
+            for _, options, _, _ in configs:
+                client, load_s = start_engine(options)
+                clients.append(client)
+                results.append({"load": load_s, "rate": 0.0, "audio": 0.0, "wall": 0.0})
+            # rounds interleave the configurations, so a busy machine hurts them alike
+            for r in range(args.rounds):
+                for i, client in enumerate(clients):
+                    audio, wall = render_round(client, make_jobs(Path(tmp), lines, f"c{i}r{r}"))
+                    if audio / wall > results[i]["rate"]:
+                        results[i].update(audio=audio, wall=wall, rate=audio / wall)
+        finally:
+            for client in clients:
+                client.shutdown()
+    rows = [(names[i], configs[i][2], configs[i][3], results[i]) for i in range(len(results))]
     base = rows[0][3]["rate"]
     header = f"{'configuration':<24} {'procs':>5} {'thr/proc':>8} {'load s':>7} {'audio s':>8} {'wall s':>7} {'audio s/wall s':>15} {'vs baseline':>12}"
     print(header)
     print("-" * len(header))
-    for name, procs, threads, r in rows:
+    for name, procs, threads, res in rows:
         print(
-            f"{name:<24} {procs:>5} {threads:>8} {r['load']:>7.2f} {r['audio']:>8.1f} {r['wall']:>7.2f} "
-            f"{r['rate']:>15.1f} {r['rate'] / base:>11.2f}x"
+            f"{name:<24} {procs:>5} {threads:>8} {res['load']:>7.2f} {res['audio']:>8.1f} {res['wall']:>7.2f} "
+            f"{res['rate']:>15.1f} {res['rate'] / base:>11.2f}x"
         )
 
 

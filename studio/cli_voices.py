@@ -204,6 +204,13 @@ def _tags(args: argparse.Namespace, tags: Any, remove: Iterable[str] = ()) -> An
 
 def _provenance(args: argparse.Namespace, prov: Any) -> Any:
     import dataclasses
+    import datetime
+
+    if args.date:
+        try:
+            datetime.date.fromisoformat(args.date.strip())
+        except ValueError:
+            raise _error(f"--date must be a date written YYYY-MM-DD, not {args.date!r}") from None
 
     changes = {
         key: " ".join(str(getattr(args, key)).split())
@@ -372,7 +379,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     from studio.bank.packs import detect_layout, import_path
     from studio.bank.store import Conflict
 
-    policy: Conflict = "replace" if args.replace else "skip" if args.skip else "copy" if args.copy else "error"
+    policy: Conflict = (
+        "replace" if args.replace else "skip" if args.skip else "copy" if args.copy else "error"
+    )
     with _bank(args) as bank:
         layout = detect_layout(args.path)
         result = import_path(bank, args.path, on_conflict=policy)

@@ -58,9 +58,30 @@ from engine.backends.base import (
     RenderResult,
 )
 from engine.higgs import guard, loading
-from engine.higgs.chunking import DEFAULT_CHUNK_WORDS, DEFAULT_CONTEXT_TURNS, TurnBuffer, chunk_text, context_turns
-from engine.higgs.inputs import AudioInputError, CodeCache, build_inputs, decode_codes, extract_codes, resolve_audio
-from engine.higgs.prompt import PLACEMENTS, Conversation, PriorTurn, PromptError, audio_items, build_conversation, check_job
+from engine.higgs.chunking import (
+    DEFAULT_CHUNK_WORDS,
+    DEFAULT_CONTEXT_TURNS,
+    TurnBuffer,
+    chunk_text,
+    context_turns,
+)
+from engine.higgs.inputs import (
+    AudioInputError,
+    CodeCache,
+    build_inputs,
+    decode_codes,
+    extract_codes,
+    resolve_audio,
+)
+from engine.higgs.prompt import (
+    PLACEMENTS,
+    Conversation,
+    PriorTurn,
+    PromptError,
+    audio_items,
+    build_conversation,
+    check_job,
+)
 from engine.higgs.sampling import frame_window, job_watch
 from engine.higgs.text import TAG_NAMES, is_musical, normalize_text
 from engine.protocol import GenerationParams, RenderJob
@@ -133,14 +154,24 @@ class HiggsBackend(Backend):
         cache_dir = options.get("cache_dir") or None
         report(0.0, f"looking for the Higgs Audio model {spec}")
         model_dir = loading.resolve_source(
-            spec, what="Higgs Audio model", local_files_only=offline, progress=report, span=(0.0, 0.7),
+            spec,
+            what="Higgs Audio model",
+            local_files_only=offline,
+            progress=report,
+            span=(0.0, 0.7),
             cache_dir=cache_dir,
         )
         loading.check_model_folder(model_dir)
-        codec_spec = str(options.get("tokenizer") or loading.codec_reference(model_dir) or loading.DEFAULT_TOKENIZER)
+        codec_spec = str(
+            options.get("tokenizer") or loading.codec_reference(model_dir) or loading.DEFAULT_TOKENIZER
+        )
         codec_dir = loading.resolve_source(
-            codec_spec, what="Higgs audio tokenizer", local_files_only=offline, progress=report,
-            span=(0.7, 0.8), cache_dir=cache_dir,
+            codec_spec,
+            what="Higgs audio tokenizer",
+            local_files_only=offline,
+            progress=report,
+            span=(0.7, 0.8),
+            cache_dir=cache_dir,
         )
         loading.check_codec_folder(codec_dir)
         device = loading.pick_device(str(options.get("device", "auto")))
@@ -212,7 +243,9 @@ class HiggsBackend(Backend):
             if reason:
                 outcomes[index] = JobOutcome(job.job_id, error=reason)
                 continue
-            chunks = chunk_text(normalize_text(job.text), self._int_option("chunk_words", DEFAULT_CHUNK_WORDS))
+            chunks = chunk_text(
+                normalize_text(job.text), self._int_option("chunk_words", DEFAULT_CHUNK_WORDS)
+            )
             if len(chunks) > 1:
                 long_jobs.append((index, chunks))
                 continue
@@ -229,14 +262,18 @@ class HiggsBackend(Backend):
             for start in range(0, len(members), size):
                 part = members[start : start + size]
                 for index, outcome in zip(
-                    [i for i, _ in part], self._render_rows([r for _, r in part], progress, cancelled), strict=True
+                    [i for i, _ in part],
+                    self._render_rows([r for _, r in part], progress, cancelled),
+                    strict=True,
                 ):
                     outcomes[index] = outcome
         for index, chunks in long_jobs:
             outcomes[index] = self._render_long(jobs[index], chunks, progress, cancelled)
         return [outcomes[i] for i in range(len(jobs))]
 
-    def _render_rows(self, rows: list[_Row], progress: ProgressFn, cancelled: CancelledFn) -> list[JobOutcome]:
+    def _render_rows(
+        self, rows: list[_Row], progress: ProgressFn, cancelled: CancelledFn
+    ) -> list[JobOutcome]:
         live = [r for r in rows if not cancelled(r.job.job_id)]
         results: dict[str, JobOutcome] = {
             r.job.job_id: JobOutcome(r.job.job_id, cancelled=True) for r in rows if r not in live
@@ -244,17 +281,27 @@ class HiggsBackend(Backend):
         if live:
             try:
                 generated = self._generate(
-                    live, seed=_batch_seed(live), progress=progress, cancelled=cancelled, span=(0.0, GENERATION_SHARE)
+                    live,
+                    seed=_batch_seed(live),
+                    progress=progress,
+                    cancelled=cancelled,
+                    span=(0.0, GENERATION_SHARE),
                 )
             except Exception as exc:  # one failed generate fails its batch, never the engine
-                message = str(exc) if isinstance(exc, (BackendError, AudioInputError)) else f"{type(exc).__name__}: {exc}"
+                message = (
+                    str(exc)
+                    if isinstance(exc, (BackendError, AudioInputError))
+                    else f"{type(exc).__name__}: {exc}"
+                )
                 return [results.get(r.job.job_id) or JobOutcome(r.job.job_id, error=message) for r in rows]
             for row, (codes, was_cancelled) in zip(live, generated, strict=True):
                 if was_cancelled:
                     results[row.job.job_id] = JobOutcome(row.job.job_id, cancelled=True)
                     continue
                 try:
-                    result = self._finish(row.job, codes, capped=codes.shape[0] >= row.budget, budget=row.budget)
+                    result = self._finish(
+                        row.job, codes, capped=codes.shape[0] >= row.budget, budget=row.budget
+                    )
                 except Exception as exc:  # noqa: BLE001 - a decode failure fails one line
                     results[row.job.job_id] = JobOutcome(row.job.job_id, error=f"{type(exc).__name__}: {exc}")
                     continue
@@ -301,7 +348,9 @@ class HiggsBackend(Backend):
     def _row(self, job: RenderJob, text: str, prior: Sequence[PriorTurn], chunks: dict[int, Any]) -> _Row:
         references = str(self.options.get("references", "auto"))
         if references not in PLACEMENTS:
-            raise BackendError(f"unknown references setting {references!r}; use one of {', '.join(PLACEMENTS)}")
+            raise BackendError(
+                f"unknown references setting {references!r}; use one of {', '.join(PLACEMENTS)}"
+            )
         conversation = build_conversation(job, text=text, prior=prior, references=references, normalized=True)
         audio = resolve_audio(self._processor, audio_items(conversation), self._codes, chunks)
         fixed = self._int_option("fixed_frames", 0)
@@ -325,7 +374,8 @@ class HiggsBackend(Backend):
 
         model, processor = self._model, self._processor
         prompts = [
-            processor.apply_chat_template(r.conversation, add_generation_prompt=True, tokenize=False) for r in rows
+            processor.apply_chat_template(r.conversation, add_generation_prompt=True, tokenize=False)
+            for r in rows
         ]
         inputs = build_inputs(processor, prompts, [r.audio for r in rows])
         prompt_width = int(inputs["audio_input_ids"].shape[1]) if "audio_input_ids" in inputs else 0
@@ -355,12 +405,16 @@ class HiggsBackend(Backend):
         if model.device.type == "cuda":
             torch.cuda.synchronize(model.device)
         elapsed = time.perf_counter() - started
-        codes = extract_codes(sequences, prompt_width, bos=config.audio_stream_bos_id, eos=config.audio_stream_eos_id)
+        codes = extract_codes(
+            sequences, prompt_width, bos=config.audio_stream_bos_id, eos=config.audio_stream_eos_id
+        )
         self.last_stats = {
             "rows": len(rows),
             "prompt_tokens": int(inputs["input_ids"].shape[1]),
             # audio frames in each row's prompt: every clip's frames + BOS/EOS + 7 delay frames
-            "prompt_audio_frames": [sum(int(a.shape[1]) + guard.STEP_OVERHEAD for a in r.audio) for r in rows],
+            "prompt_audio_frames": [
+                sum(int(a.shape[1]) + guard.STEP_OVERHEAD for a in r.audio) for r in rows
+            ],
             "steps": int(sequences.shape[1]) - prompt_width,
             "frames": [int(c.shape[0]) for c in codes],
             "generate_s": elapsed,

@@ -622,14 +622,17 @@ class PiperBackend(Backend):
         self.workers = self._worker_count(self.options.get("workers", "auto"))
         cpus = available_cpus()
         default_threads = 0 if self.workers == 0 else max(1, cpus // self.workers)
-        self.settings = _Settings(
-            model=str(self.options.get("model", "") or ""),
-            threads=int(self.options.get("threads", default_threads)),
-            sentence_silence=float(self.options.get("sentence_silence", 0.12)),
-            length_scale=_optional_float(self.options.get("length_scale")),
-            noise_scale=_optional_float(self.options.get("noise_scale")),
-            noise_w=_optional_float(self.options.get("noise_w")),
-        )
+        try:
+            self.settings = _Settings(
+                model=str(self.options.get("model", "") or ""),
+                threads=max(0, int(self.options.get("threads", default_threads))),
+                sentence_silence=max(0.0, float(self.options.get("sentence_silence", 0.12))),
+                length_scale=_optional_float(self.options.get("length_scale")),
+                noise_scale=_optional_float(self.options.get("noise_scale")),
+                noise_w=_optional_float(self.options.get("noise_w")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise BackendError(f"a Piper option is not a number: {exc}") from None
         self.model_id = (
             f"piper:{Path(self.settings.model).stem}" if self.settings.model else "piper:en_US-joe-medium"
         )

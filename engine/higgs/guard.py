@@ -83,7 +83,7 @@ def silent_windows(audio: np.ndarray, sample_rate: int, silence_dbfs: float = SI
         return _rms_silent(audio, silence_dbfs) if len(audio) else np.zeros(0, dtype=bool)
     frames = np.asarray(audio[: count * window], dtype=np.float64).reshape(count, window)
     rms = np.sqrt(np.mean(frames * frames, axis=1))
-    silent = rms < 10 ** (silence_dbfs / 20)
+    silent: np.ndarray = rms < 10 ** (silence_dbfs / 20)
     tail = audio[count * window :]
     if len(tail):
         silent = np.append(silent, _rms_silent(tail, silence_dbfs))

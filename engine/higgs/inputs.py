@@ -123,10 +123,11 @@ def build_inputs(processor: Any, prompts: Sequence[str], audio: Sequence[Sequenc
     for prompt, codes_list in zip(prompts, audio, strict=True):
         found = prompt.count(token)
         if found != len(codes_list):
-            raise ValueError(f"prompt has {found} audio placeholder(s) but {len(codes_list)} clip(s) were given")
+            raise ValueError(
+                f"prompt has {found} audio placeholder(s) but {len(codes_list)} clip(s) were given"
+            )
         delayed = [_delayed(processor, codes) for codes in codes_list]
-        lengths = iter(len(d) for d in delayed)
-        texts.append(re.sub(re.escape(token), lambda _: processor.get_audio_tokens(next(lengths)), prompt))
+        texts.append(_expand(processor, prompt, [len(d) for d in delayed]))
         width = int(codes_list[0].shape[0]) if codes_list else _num_codebooks(processor)
         streams.append(torch.cat(delayed, dim=0) if delayed else torch.zeros((0, width), dtype=torch.long))
 
@@ -144,6 +145,12 @@ def build_inputs(processor: Any, prompts: Sequence[str], audio: Sequence[Sequenc
         )
         data["audio_input_ids_mask"] = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
     return data
+
+
+def _expand(processor: Any, prompt: str, lengths: list[int]) -> str:
+    """Each ``<|AUDIO_OUT|>`` of ``prompt`` → the clip's audio tokens + delay tokens (as the processor does)."""
+    sizes = iter(lengths)
+    return re.sub(re.escape(processor.audio_token), lambda _: processor.get_audio_tokens(next(sizes)), prompt)
 
 
 def _delayed(processor: Any, codes: Any) -> Any:
@@ -195,4 +202,5 @@ def decode_codes(processor: Any, codes: np.ndarray) -> np.ndarray:
     tensor = torch.from_numpy(np.ascontiguousarray(codes.T))[None].to(codec.device)
     with torch.inference_mode():
         audio = codec.decode(tensor).audio_values
-    return audio.float().cpu().numpy().reshape(-1).astype(np.float32)
+    waveform: np.ndarray = audio.float().cpu().numpy().reshape(-1).astype(np.float32)
+    return waveform

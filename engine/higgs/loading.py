@@ -61,10 +61,13 @@ def resolve_source(
     if is_local(spec):
         folder = Path(os.path.expanduser(spec)).resolve()
         if not folder.is_dir():
-            raise BackendError(f"no {what} at {folder}: the folder does not exist; check the path in the settings")
+            raise BackendError(
+                f"no {what} at {folder}: the folder does not exist; check the path in the settings"
+            )
         return folder
-    return download(spec, what=what, local_files_only=local_files_only, progress=progress, span=span,
-                    cache_dir=cache_dir)
+    return download(
+        spec, what=what, local_files_only=local_files_only, progress=progress, span=span, cache_dir=cache_dir
+    )
 
 
 def download(
@@ -236,13 +239,16 @@ def byte_progress(report: ProgressCallback, detail: str, span: tuple[float, floa
             fraction = min(1.0, done / total) if total else 0.0
             now = time.monotonic()
             if fraction <= state["last"] or (
-                not force and fraction < 1.0 and fraction - state["last"] < 0.01 and now - state["when"] < 0.25
+                not force
+                and fraction < 1.0
+                and fraction - state["last"] < 0.01
+                and now - state["when"] < 0.25
             ):
                 return
             state["last"], state["when"] = fraction, now
         report(low + (high - low) * fraction, text)
 
-    class ByteProgress(tqdm):  # type: ignore[misc,valid-type]
+    class ByteProgress(tqdm):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.pop("name", None)  # huggingface_hub's own tqdm takes a name; plain tqdm does not
             kwargs["disable"] = False
@@ -254,7 +260,7 @@ def byte_progress(report: ProgressCallback, detail: str, span: tuple[float, floa
                 bars.append(self)
 
         def update(self, n: float | None = 1) -> bool | None:
-            result = super().update(n)
+            result: bool | None = super().update(n)
             emit()
             return result
 
@@ -292,9 +298,13 @@ def pick_device(option: str = "auto") -> str:
             return "mps"
         return "cpu"
     if option.startswith("cuda") and not torch.cuda.is_available():
-        raise BackendError("the device is set to CUDA but no CUDA GPU is available; set the device to auto or cpu")
+        raise BackendError(
+            "the device is set to CUDA but no CUDA GPU is available; set the device to auto or cpu"
+        )
     if option == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise BackendError("the device is set to mps but Metal is not available here; set the device to auto or cpu")
+        raise BackendError(
+            "the device is set to mps but Metal is not available here; set the device to auto or cpu"
+        )
     return option
 
 
@@ -380,7 +390,7 @@ def load_processor(model_folder: Path, codec: Any) -> Any:
     if (model_folder / "preprocessor_config.json").is_file():
         extractor = DacFeatureExtractor.from_pretrained(model_folder)
     else:
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "feature_size": 1,
             "hop_length": 1,
             "padding_side": "right",
@@ -401,7 +411,8 @@ def load_processor(model_folder: Path, codec: Any) -> Any:
         "audio_stream_eos_id",
     )
     extra = {k: settings[k] for k in token_keys if k in settings}
-    return HiggsAudioV2Processor(extractor, tokenizer, codec, chat_template=template, **extra)
+    processor_class: Any = HiggsAudioV2Processor
+    return processor_class(extractor, tokenizer, codec, chat_template=template, **extra)
 
 
 def _chat_template(folder: Path, settings: dict[str, Any], tokenizer: Any) -> str:
@@ -425,7 +436,8 @@ def load_codec(folder: Path, device: str) -> Any:
     import torch
     from transformers import HiggsAudioV2TokenizerModel
 
-    codec = HiggsAudioV2TokenizerModel.from_pretrained(folder, dtype=torch.float32)
+    codec_class: Any = HiggsAudioV2TokenizerModel
+    codec = codec_class.from_pretrained(folder, dtype=torch.float32)
     return codec.to(device).eval()
 
 
@@ -434,15 +446,16 @@ def load_model(folder: Path, device: str, dtype: Any) -> Any:
     import torch
     from transformers import HiggsAudioV2ForConditionalGeneration
 
+    model_class: Any = HiggsAudioV2ForConditionalGeneration
     need = needed_gib(folder, dtype)
     free = free_gib(device)
     if free is not None and free < need:
         raise memory_error(device, need, free)
     try:
         if device.startswith("cuda"):
-            model = HiggsAudioV2ForConditionalGeneration.from_pretrained(folder, dtype=dtype, device_map=device)
+            model = model_class.from_pretrained(folder, dtype=dtype, device_map=device)
         else:
-            model = HiggsAudioV2ForConditionalGeneration.from_pretrained(folder, dtype=dtype).to(device)
+            model = model_class.from_pretrained(folder, dtype=dtype).to(device)
     except torch.cuda.OutOfMemoryError:
         torch.cuda.empty_cache()
         raise memory_error(device, need, free_gib(device)) from None

@@ -123,7 +123,9 @@ def check_job(job: RenderJob) -> None:
     if not job.speakers:
         raise PromptError("the line has no speaker voices")
     if not 0 <= job.speaker < len(job.speakers):
-        raise PromptError(f"the line names speaker {job.speaker}, but the job has {len(job.speakers)} speaker(s)")
+        raise PromptError(
+            f"the line names speaker {job.speaker}, but the job has {len(job.speakers)} speaker(s)"
+        )
     for index, voice in enumerate(job.speakers):
         who = voice.name or f"speaker {index}"
         if voice.kind not in VOICE_KINDS:

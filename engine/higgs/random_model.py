@@ -30,12 +30,14 @@ def text_tokenizer() -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
+    fast: Any = PreTrainedTokenizerFast
+
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     tokenizer = Tokenizer(models.BPE(vocab={symbol: i for i, symbol in enumerate(alphabet)}, merges=[]))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens(list(SPECIAL_TOKENS))
-    return PreTrainedTokenizerFast(
+    return fast(
         tokenizer_object=tokenizer,
         bos_token="<|begin_of_text|>",
         eos_token="<|eot_id|>",
@@ -78,11 +80,13 @@ def codec_config(size: str = "tiny") -> Any:
     """A HiggsAudioV2TokenizerConfig at 24 kHz, hop 960 (25 fps), 8 codebooks of 1024."""
     from transformers import DacConfig, HiggsAudioV2TokenizerConfig, HubertConfig
 
+    dac: Any = DacConfig  # its stub lacks upsampling_ratios / hidden_size
+
     ratios = [8, 5, 4, 2, 3]  # hop 960, as transformers' conversion of bosonai/higgs-audio-v2-tokenizer
     bandwidths = [0.5, 1, 1.5, 2]  # 2 kbps at 25 fps × 10 bits = 8 codebooks
     if size == "full":
         return HiggsAudioV2TokenizerConfig(
-            acoustic_model_config=DacConfig(
+            acoustic_model_config=dac(
                 encoder_hidden_size=64,
                 downsampling_ratios=ratios,
                 decoder_hidden_size=1024,
@@ -93,7 +97,7 @@ def codec_config(size: str = "tiny") -> Any:
             target_bandwidths=bandwidths,
         )
     return HiggsAudioV2TokenizerConfig(
-        acoustic_model_config=DacConfig(
+        acoustic_model_config=dac(
             encoder_hidden_size=4,
             downsampling_ratios=ratios,
             decoder_hidden_size=64,
@@ -123,14 +127,19 @@ def build(
     The codec stays in float32. ``codec`` reuses an existing audio tokenizer model.
     """
     import torch
-    from transformers import DacFeatureExtractor, HiggsAudioV2ForConditionalGeneration, HiggsAudioV2Processor
-    from transformers import HiggsAudioV2TokenizerModel
+    from transformers import (
+        DacFeatureExtractor,
+        HiggsAudioV2ForConditionalGeneration,
+        HiggsAudioV2Processor,
+        HiggsAudioV2TokenizerModel,
+    )
 
     torch.manual_seed(seed)
     tokenizer = text_tokenizer()
     config = model_config(tokenizer, size)
+    model_class: Any = HiggsAudioV2ForConditionalGeneration
     with torch.device(device):
-        model = HiggsAudioV2ForConditionalGeneration._from_config(config, dtype=dtype or torch.float32)
+        model = model_class._from_config(config, dtype=dtype or torch.float32)
     model.eval()
     generation = model.generation_config
     generation._from_model_config = False  # or the RAS keys are dropped when saved and reloaded
@@ -151,7 +160,8 @@ def build(
         sampling_rate=24000,
         return_attention_mask=True,
     )
-    processor = HiggsAudioV2Processor(extractor, tokenizer, codec, chat_template=CHAT_TEMPLATE)
+    processor_class: Any = HiggsAudioV2Processor
+    processor = processor_class(extractor, tokenizer, codec, chat_template=CHAT_TEMPLATE)
     return model, processor
 
 
@@ -164,7 +174,8 @@ def save_tiny(folder: str | Path, *, seed: int = 0) -> Path:
     codec_dir = folder / "audio_tokenizer"
     processor.audio_tokenizer.save_pretrained(codec_dir)
     # Reload so the processor records where the codec lives (as a real checkpoint names its codec repo).
-    processor.audio_tokenizer = HiggsAudioV2TokenizerModel.from_pretrained(codec_dir)
+    codec_class: Any = HiggsAudioV2TokenizerModel
+    processor.audio_tokenizer = codec_class.from_pretrained(codec_dir)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder

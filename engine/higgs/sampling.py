@@ -61,7 +61,7 @@ def _classes() -> tuple[type, type]:
     from transformers.generation.logits_process import InfNanRemoveLogitsProcessor
     from transformers.generation.stopping_criteria import StoppingCriteria
 
-    class FrameWindow(InfNanRemoveLogitsProcessor):  # type: ignore[misc]
+    class FrameWindow(InfNanRemoveLogitsProcessor):
         def __init__(
             self,
             min_frames: Sequence[int],
@@ -88,20 +88,21 @@ def _classes() -> tuple[type, type]:
                 return scores
             view = scores.view(-1, self.num_codebooks, self.codebook_size)
             device = scores.device
-            ban = (frame < self.min_frames).to(device)
+            ban = self.min_frames > frame  # on the CPU: deciding costs no GPU sync
             if bool(ban.any()):
-                view[ban, :, self.eos_id] = -float("inf")
-            force = (frame == self.max_frames).to(device)
+                view[ban.to(device), :, self.eos_id] = -float("inf")
+                # Never leave a codebook with nothing to sample: where the model's own ending already
+                # forces the EOS code (the ban crossed it), give EOS back.
+                dead = torch.isinf(scores).all(dim=-1)
+                scores[:, self.eos_id] = torch.where(dead, 0.0, scores[:, self.eos_id])
+            force = self.max_frames == frame
             if bool(force.any()):
-                view[force, 0, :] = -float("inf")
-                view[force, 0, self.eos_id] = 0.0
-            # Never leave a codebook with nothing to sample (a ban against the model's own ending).
-            dead = torch.isinf(scores).all(dim=-1)
-            if bool(dead.any()):
-                scores[dead, self.eos_id] = 0.0
+                rows = force.to(device)
+                view[rows, 0, :] = -float("inf")
+                view[rows, 0, self.eos_id] = 0.0
             return scores
 
-    class JobWatch(StoppingCriteria):  # type: ignore[misc]
+    class JobWatch(StoppingCriteria):
         def __init__(
             self,
             job_ids: Sequence[str],

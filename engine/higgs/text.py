@@ -72,7 +72,9 @@ _TAG_MARKERS: dict[str, str] = dict(TAGS)
 # One pass over all tags (so a marker's own "[Music]" is never expanded again); a tag already inside a
 # marker (``<SE>[Music]</SE>``) is left alone, which makes expansion idempotent.
 _TAG_RE = re.compile(
-    r"(?<!>)(" + "|".join(re.escape(tag) for tag in sorted(_TAG_MARKERS, key=len, reverse=True)) + r")(?!</SE)",
+    r"(?<!>)("
+    + "|".join(re.escape(tag) for tag in sorted(_TAG_MARKERS, key=len, reverse=True))
+    + r")(?!</SE)",
     re.IGNORECASE,
 )
 _SE_MARKER_RE = re.compile(r"</?SE(?:_[se])?>|\[(?:Laughter|Humming|Music|Singing|Applause|Cheering|Cough)\]")
@@ -122,11 +124,29 @@ def count_sound_events(text: str) -> int:
 # Numbers
 # --------------------------------------------------------------------------------------------------
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (10**3, "thousand"))
 _ORDINAL_WORDS = {
     "one": "first",

@@ -55,7 +55,9 @@ class AudioReader:
         if self._file.samplerate <= 0 or self._file.channels <= 0:
             self.close()
             raise _unreadable(self.path, "the header declares no audio")
-        self.info = AudioInfo(self.path, int(self._file.samplerate), int(self._file.channels), int(self._file.frames))
+        self.info = AudioInfo(
+            self.path, int(self._file.samplerate), int(self._file.channels), int(self._file.frames)
+        )
 
     def _open_with_ffmpeg(self, first: Exception) -> sf.SoundFile:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="chorus-decode-")
@@ -111,4 +113,3 @@ def read_audio(path: Path | str) -> tuple[np.ndarray, int]:
         if data.shape[0] == 0 and reader.info.frames > 0:
             raise _unreadable(reader.path, "no audio data could be decoded (truncated or corrupt file)")
         return data, reader.info.sample_rate
-

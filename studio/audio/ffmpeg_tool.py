@@ -50,7 +50,21 @@ def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> subprocess.C
 def decode_to_wav(src: Path, dest: Path) -> None:
     """Decode any audio ffmpeg understands into a 32-bit float WAV at the source rate/channels."""
     proc = run_ffmpeg(
-        ["-y", "-v", "error", "-i", str(src), "-vn", "-map", "0:a:0", "-c:a", "pcm_f32le", "-f", "wav", str(dest)]
+        [
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            str(src),
+            "-vn",
+            "-map",
+            "0:a:0",
+            "-c:a",
+            "pcm_f32le",
+            "-f",
+            "wav",
+            str(dest),
+        ]
     )
     if proc.returncode != 0:
         dest.unlink(missing_ok=True)

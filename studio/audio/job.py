@@ -122,6 +122,25 @@ class SubProgress:
         return self._state.is_cancel_requested()
 
 
+class MonotonicProgress:
+    """Passes progress on, never lower than before (a stage that repeats doesn't move the bar back)."""
+
+    def __init__(self, state: JobState) -> None:
+        self._state = state
+        self._best = 0.0
+
+    def set_progress(self, fraction: float) -> None:
+        if fraction > self._best:
+            self._best = fraction
+            self._state.set_progress(fraction)
+
+    def set_status(self, text: str) -> None:
+        self._state.set_status(text)
+
+    def is_cancel_requested(self) -> bool:
+        return self._state.is_cancel_requested()
+
+
 def check_cancel(state: JobState) -> None:
     """Raise :class:`ExportCancelled` when the user asked to cancel."""
     if state.is_cancel_requested():

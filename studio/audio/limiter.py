@@ -96,6 +96,7 @@ class TruePeakLimiter:
         self._carry = 0.0  # release state: attenuation (dB) at the last frame of the previous block
         self._tail = np.zeros(self._a, dtype=np.float64)  # last A released attenuations
         self._quiet = True  # carry == 0 and tail all zero
+        self._fresh = True  # no block since reset: the A frames before the first one are virtual
 
     def process(self, x: np.ndarray, frames: int) -> np.ndarray:
         """Limit the block ``x[:, history : history+frames]``; ``x`` holds history and look-ahead too.
@@ -111,17 +112,26 @@ class TruePeakLimiter:
         for c in range(2, x.shape[0]):
             np.maximum(absx, np.abs(x[c]), out=absx)
         hot = np.flatnonzero(absx > np.float32(self._thr / _L1))
+        fresh, self._fresh = self._fresh, False
         if hot.size == 0 and self._quiet:
             return block
         att = self._attenuation(x, absx, hot, frames)
         if att is None and self._quiet:
             return block
+        if fresh and att is not None:
+            # The virtual frames before the first block see its first A frames ahead (the signal
+            # before a reset is taken as silence): their held attenuation is a running maximum.
+            self._tail = np.maximum.accumulate(att[:a])
+            self._carry = float(self._tail[-1])
         if att is None:
             att = np.zeros(frames + a, dtype=np.float64)
         gain = self._gain(att, frames)
-        return (block * gain).astype(np.float32, copy=False)
+        out: np.ndarray = (block * gain).astype(np.float32, copy=False)
+        return out
 
-    def _attenuation(self, x: np.ndarray, absx: np.ndarray, hot: np.ndarray, frames: int) -> np.ndarray | None:
+    def _attenuation(
+        self, x: np.ndarray, absx: np.ndarray, hot: np.ndarray, frames: int
+    ) -> np.ndarray | None:
         """Required attenuation (dB) for frames ``[0, frames + A)`` of the block, or None if none.
 
         ``absx`` is the channel maximum of ``|x|`` and ``hot`` the frames (of ``x``) where it could
@@ -151,6 +161,7 @@ class TruePeakLimiter:
         att = np.zeros(count, dtype=np.float64)
         att[over] = np.minimum(20.0 * np.log10(peak[over]) - self._thr_db, self.settings.max_reduction_db)
         return att
+
     def _gain(self, att: np.ndarray, frames: int) -> np.ndarray:
         a = self._a
         held = scipy.ndimage.maximum_filter1d(att, size=a + 1, origin=-((a + 1) // 2), mode="constant")

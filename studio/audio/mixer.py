@@ -135,7 +135,9 @@ class Mixdown:
                 self.missing.add(clip.media)
                 continue
             speaker = clip_speaker(clip, track_map, lines)
-            pc = place_clip(clip, self.sample_rate, info.frames, speaker, self.speaker_gain_db.get(speaker, 0.0))
+            pc = place_clip(
+                clip, self.sample_rate, info.frames, speaker, self.speaker_gain_db.get(speaker, 0.0)
+            )
             if pc is not None:
                 plan.clips.append(pc)
                 if info.channels == 1:
@@ -172,9 +174,7 @@ class Mixdown:
                     p.ducker = Ducker(DuckingParams.from_settings(d, self.sample_rate))
         self._duckers = [p.ducker for p in self._audible if p.ducker is not None]
         self._sc_ahead = max((d.lookahead for d in self._duckers), default=0)
-        self._key_cache = {
-            p.track.id: _Rolling(lambda a, n, p=p: self._render_raw(p, a, n), p.rows) for p in self._keys
-        }
+        self._key_cache = {p.track.id: _Rolling(self._raw_renderer(p), p.rows) for p in self._keys}
         self._pm_next: int | None = None
         self._master_cache = _Rolling(self._premaster, self.channels)
         self._limiter = TruePeakLimiter(self.sample_rate, self.channels, limiter) if limiter else None
@@ -284,6 +284,12 @@ class Mixdown:
             out[0] += raw[s] * np.float32(g * bl)
             out[1] += raw[s + 1] * np.float32(g * br)
 
+    def _raw_renderer(self, p: _TrackPlan) -> Callable[[int, int], np.ndarray]:
+        def render(a: int, n: int) -> np.ndarray:
+            return self._render_raw(p, a, n)
+
+        return render
+
     def _render_raw(self, p: _TrackPlan, a: int, n: int) -> np.ndarray:
         """A track's clips summed over ``[a, a+n)``, before track gain/pan: rows mono and/or L, R."""
         buf = np.zeros((p.rows, n), dtype=np.float32)
@@ -294,11 +300,8 @@ class Mixdown:
                 continue
             o0, o1 = max(a, pc.start), min(a + n, pc.end)
             data = self.sources.get(pc.media, pc.clip_id).read(pc.source_start + o0 - pc.start, o1 - o0)
-            env = pc.envelope(o0 - pc.start, o1 - o0)
-            if isinstance(env, np.ndarray):
-                env = env.astype(np.float32)
-            else:
-                env = np.float32(env)
+            gain = pc.envelope(o0 - pc.start, o1 - o0)
+            env = gain.astype(np.float32) if isinstance(gain, np.ndarray) else np.float32(gain)
             if data.shape[0] == 1:
                 buf[p.mono_row, o0 - a : o1 - a] += data[0] * env
             else:

@@ -74,7 +74,7 @@ class MemorySource:
 
     def read(self, start: int, frames: int) -> np.ndarray:
         total = self.data.shape[1]
-        if 0 <= start and start + frames <= total:
+        if start >= 0 and start + frames <= total:
             return self.data[:, start : start + frames]
         out = np.zeros((self.data.shape[0], frames), dtype=np.float32)
         a, b = max(start, 0), min(start + frames, total)

@@ -39,7 +39,13 @@ def build_cues(project: Project, speakers: bool = True) -> list[Cue]:
     """Cues for every placed line clip, in timeline order."""
     cues: list[Cue] = []
     for clip in sorted(project.clips.values(), key=lambda c: (c.start, c.id)):
-        if not clip.line_id or clip.line_id not in project.lines or clip.duration <= 0:
+        if not clip.line_id or clip.line_id not in project.lines:
+            continue
+        duration = clip.duration
+        if duration <= 0:  # "to the end of the file": the take's length
+            take = project.takes.get(project.lines[clip.line_id].selected_take)
+            duration = (take.duration - clip.source_in) if take is not None else 0.0
+        if duration <= 0:
             continue
         track = project.tracks.get(clip.track_id)
         if track is None or track.mute:
@@ -53,7 +59,7 @@ def build_cues(project: Project, speakers: bool = True) -> list[Cue]:
         total_chars = sum(len(p) for p in parts) or 1
         t = clip.start
         for i, part in enumerate(parts):
-            end = clip.end if i == len(parts) - 1 else t + clip.duration * len(part) / total_chars
+            end = clip.start + duration if i == len(parts) - 1 else t + duration * len(part) / total_chars
             cues.append(Cue(t, end, part, name, line.id))
             t = end
     return cues

@@ -10,7 +10,7 @@ Thread contract: pure functions plus file writes into the folder given; callable
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +87,9 @@ def build_long_project(
     """
     folder.mkdir(parents=True, exist_ok=True)
     total = minutes * 60.0
-    settings = ProjectSettings(title="Synthetic episode", artist="Chorus bench", sample_rate=48000, channels=2)
+    settings = ProjectSettings(
+        title="Synthetic episode", artist="Chorus bench", sample_rate=48000, channels=2
+    )
     p = Project(settings=settings)
     p.speakers = {"spk_a": Speaker("spk_a", "Ava"), "spk_b": Speaker("spk_b", "Ben")}
     p.tracks = {
@@ -117,10 +119,14 @@ def build_long_project(
         p.line_order.append(line_id)
         take_key = f"key_{name}"
         p.takes[take_key] = Take(take_key, line_id, name, seconds, rate)
-        p.lines[line_id] = ScriptLine(line_id, spk, f"Line {i + 1}.", selected_take=take_key, takes=(take_key,))
+        p.lines[line_id] = ScriptLine(
+            line_id, spk, f"Line {i + 1}.", selected_take=take_key, takes=(take_key,)
+        )
         dur = min(seconds, slot * 0.95)
         cid = f"clip_l{i:04d}"
-        p.clips[cid] = Clip(cid, "trk_a" if spk == "spk_a" else "trk_b", name, start=i * slot, duration=dur, line_id=line_id)
+        p.clips[cid] = Clip(
+            cid, "trk_a" if spk == "spk_a" else "trk_b", name, start=i * slot, duration=dur, line_id=line_id
+        )
     for i in range(fx_clips):
         cid = f"clip_fx{i:03d}"
         p.clips[cid] = Clip(cid, "trk_fx", fx.name, start=(i + 0.5) * total / max(1, fx_clips), duration=0.4)
@@ -128,9 +134,78 @@ def build_long_project(
         cid = f"clip_bed{i:03d}"
         start = i * bed_seconds
         p.clips[cid] = Clip(
-            cid, "trk_bed", bed.name, start=start, duration=min(bed_seconds, total - start), fade_in=0.5, fade_out=0.5
+            cid,
+            "trk_bed",
+            bed.name,
+            start=start,
+            duration=min(bed_seconds, total - start),
+            fade_in=0.5,
+            fade_out=0.5,
         )
     for i in range(max(1, int(minutes // 10))):
         mid = f"mk_{i}"
         p.markers[mid] = Marker(mid, i * 600.0, f"Part {i + 1}")
     return SyntheticProject(p, folder)
+
+
+class ProjectBuilder:
+    """Builds a small in-memory project whose media are files written into ``folder``."""
+
+    def __init__(self, folder: Path, sample_rate: int = 48000, channels: int = 2, **settings: object) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        base = ProjectSettings(sample_rate=sample_rate, channels=channels)
+        self.project = Project(settings=replace(base, **settings))  # type: ignore[arg-type]
+        self._n = 0
+
+    def resolver(self) -> Callable[[str], Path]:
+        folder = self.folder
+
+        def resolve(name: str) -> Path:
+            return folder / name
+
+        return resolve
+
+    def media(self, data: np.ndarray, rate: int, name: str = "") -> str:
+        self._n += 1
+        name = name or f"media_{self._n:03d}.wav"
+        data = np.asarray(data, dtype=np.float32)
+        write(self.folder / name, data if data.ndim == 2 else data[:, None], rate)
+        return name
+
+    def speaker(self, sid: str, name: str) -> Speaker:
+        spk = Speaker(sid, name)
+        self.project.speakers[sid] = spk
+        return spk
+
+    def track(self, tid: str, kind: TrackKind = TrackKind.DIALOGUE, **kw: object) -> Track:
+        kw.setdefault("name", tid)
+        track = Track(tid, kind=kind, **kw)  # type: ignore[arg-type]
+        self.project.tracks[tid] = track
+        return track
+
+    def clip(self, track_id: str, media: str, start: float, **kw: object) -> Clip:
+        self._n += 1
+        cid = str(kw.pop("id", f"clip_{self._n:04d}"))
+        clip = Clip(cid, track_id, media, start=start, **kw)  # type: ignore[arg-type]
+        self.project.clips[cid] = clip
+        return clip
+
+    def line(
+        self, lid: str, speaker_id: str, text: str, media: str = "", rate: int = 48000, seconds: float = 0.0
+    ) -> ScriptLine:
+        takes: tuple[str, ...] = ()
+        key = ""
+        if media:
+            key = f"take_{lid}"
+            self.project.takes[key] = Take(key, lid, media, seconds, rate)
+            takes = (key,)
+        line = ScriptLine(lid, speaker_id, text, selected_take=key, takes=takes)
+        self.project.lines[lid] = line
+        self.project.line_order.append(lid)
+        return line
+
+    def marker(self, mid: str, time: float, title: str) -> Marker:
+        marker = Marker(mid, time, title)
+        self.project.markers[mid] = marker
+        return marker

@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -73,12 +74,16 @@ class EncodeSettings:
         depths = BIT_DEPTHS.get(self.format)
         if depths is not None and self.bit_depth not in depths:
             allowed = ", ".join(str(d) for d in depths)
-            raise ExportError(f"{self.format.upper()} can be written at {allowed} bits, not {self.bit_depth}.")
+            raise ExportError(
+                f"{self.format.upper()} can be written at {allowed} bits, not {self.bit_depth}."
+            )
         if self.format == "mp3" and self.bitrate_kbps not in MP3_BITRATES:
             allowed = ", ".join(str(b) for b in MP3_BITRATES)
             raise ExportError(f"MP3 bitrate must be one of {allowed} kbit/s, not {self.bitrate_kbps}.")
         if self.format in ("ogg", "opus") and not 32 <= self.bitrate_kbps <= 512:
-            raise ExportError(f"{self.format.upper()} bitrate must be 32–512 kbit/s, not {self.bitrate_kbps}.")
+            raise ExportError(
+                f"{self.format.upper()} bitrate must be 32–512 kbit/s, not {self.bitrate_kbps}."
+            )
         if self.channels not in (1, 2):
             raise ExportError(f"Only mono and stereo files can be written, not {self.channels} channels.")
 
@@ -125,21 +130,30 @@ class OutputSet:
                 break
             probe = probe.parent
         if probe.exists() and not probe.is_dir():
-            raise ExportError(f"Cannot create the folder {str(folder)!r}: {str(probe)!r} is a file, not a folder.")
+            raise ExportError(
+                f"Cannot create the folder {str(folder)!r}: {str(probe)!r} is a file, not a folder."
+            )
         for d in reversed(missing):
             try:
                 d.mkdir()
             except FileExistsError:
                 if not d.is_dir():
-                    raise ExportError(f"Cannot create the folder {str(d)!r}: a file of that name is in the way.") from None
+                    raise ExportError(
+                        f"Cannot create the folder {str(d)!r}: a file of that name is in the way."
+                    ) from None
                 continue
             except OSError as exc:
                 raise ExportError(os_error_message(exc, d / "x")) from exc
             self._created_dirs.append(d)
 
     def temp_for(self, dest: Path, estimated_bytes: int = 0) -> Path:
-        """A temporary path beside ``dest`` (its folder is created); renamed to ``dest`` on commit."""
+        """A temporary path beside ``dest`` (its folder is created); renamed to ``dest`` on commit.
+
+        Asking again for the same ``dest`` gives the same temporary path (a rewrite)."""
         dest = Path(dest)
+        for tmp, pending in self._pending:
+            if pending == dest:
+                return tmp
         if dest.is_dir():
             raise ExportError(f"Cannot write {str(dest)!r}: a folder of that name exists.")
         self._ensure_dir(dest.parent)
@@ -232,7 +246,12 @@ class SoundfileWriter:
         fmt = "WAV" if settings.format == "wav" else "FLAC"
         try:
             self._file = sf.SoundFile(
-                str(path), "w", samplerate=settings.sample_rate, channels=settings.channels, format=fmt, subtype=subtype
+                str(path),
+                "w",
+                samplerate=settings.sample_rate,
+                channels=settings.channels,
+                format=fmt,
+                subtype=subtype,
             )
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise ExportError(f"Cannot create {path.name!r}: {exc}") from exc
@@ -275,7 +294,16 @@ class FfmpegWriter:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="chorus-export-")
         self._stderr = open(Path(self._tmpdir.name) / "stderr.txt", "w+b")  # noqa: SIM115
         args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-        args += ["-f", "f32le", "-ar", str(settings.sample_rate), "-ac", str(settings.channels), "-i", "pipe:0"]
+        args += [
+            "-f",
+            "f32le",
+            "-ar",
+            str(settings.sample_rate),
+            "-ac",
+            str(settings.channels),
+            "-i",
+            "pipe:0",
+        ]
         tags = {k: v for k, v in settings.tags if v}
         if tags or settings.chapters:
             meta = Path(self._tmpdir.name) / "metadata.txt"
@@ -284,7 +312,18 @@ class FfmpegWriter:
         args += ["-map", "0:a"]
         kbps = f"{settings.bitrate_kbps}k"
         if settings.format == "mp3":
-            args += ["-c:a", "libmp3lame", "-b:a", kbps, "-id3v2_version", "3", "-write_id3v1", "1", "-f", "mp3"]
+            args += [
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                kbps,
+                "-id3v2_version",
+                "3",
+                "-write_id3v1",
+                "1",
+                "-f",
+                "mp3",
+            ]
         elif settings.format == "ogg":
             args += ["-c:a", "libvorbis", "-b:a", kbps, "-f", "ogg"]
         elif settings.format == "opus":
@@ -292,13 +331,22 @@ class FfmpegWriter:
                 args += ["-ar", "48000"]
             args += ["-c:a", "libopus", "-b:a", kbps, "-f", "opus"]
         elif settings.format == "flac":
-            args += ["-c:a", "flac", "-sample_fmt", "s16" if settings.bit_depth == 16 else "s32", "-f", "flac"]
+            args += [
+                "-c:a",
+                "flac",
+                "-sample_fmt",
+                "s16" if settings.bit_depth == 16 else "s32",
+                "-f",
+                "flac",
+            ]
         else:
             codec = {16: "pcm_s16le", 24: "pcm_s24le", 32: "pcm_f32le"}[settings.bit_depth]
             args += ["-c:a", codec, "-f", "wav"]
         args.append(str(path))
         try:
-            self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+            self._proc = subprocess.Popen(
+                args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr
+            )
         except (OSError, FfmpegError) as exc:
             self._cleanup()
             raise ExportError(f"Cannot start ffmpeg to encode {path.name!r}: {exc}") from exc
@@ -317,7 +365,7 @@ class FfmpegWriter:
         assert self._proc.stdin is not None
         data = np.ascontiguousarray(block, dtype="<f4")
         try:
-            self._proc.stdin.write(memoryview(data).cast("B"))
+            self._proc.stdin.write(data.tobytes())
         except (BrokenPipeError, ValueError):
             rc = self._proc.wait()
             raise self._error(rc) from None
@@ -365,10 +413,16 @@ def open_writer(path: Path, settings: EncodeSettings) -> AudioWriter:
 
 
 class ThreadedWriter:
-    """Runs another writer on a helper thread, so encoding overlaps with mixing (bounded queue)."""
+    """Runs another writer on a helper thread, so encoding overlaps with mixing (bounded queue).
 
-    def __init__(self, inner: AudioWriter, depth: int = 3) -> None:
+    ``tap``, if given, sees every block on the helper thread before it is written (e.g. a meter).
+    """
+
+    def __init__(
+        self, inner: AudioWriter, depth: int = 3, tap: Callable[[np.ndarray], None] | None = None
+    ) -> None:
         self._inner = inner
+        self._tap = tap
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="chorus-audio-writer", daemon=True)
@@ -381,6 +435,8 @@ class ThreadedWriter:
                 return
             if self._error is None:
                 try:
+                    if self._tap is not None:
+                        self._tap(block)
                     self._inner.write(block)
                 except BaseException as exc:  # handed to the producer thread
                     self._error = exc

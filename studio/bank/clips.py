@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm
 import soundfile as sf
 
 from studio.audio.decode import AudioReader
@@ -254,6 +253,9 @@ def estimate_snr(mono: np.ndarray, rate: int) -> float | None:
 
 
 def loudness(mono: np.ndarray, rate: int) -> float:
+    """Integrated loudness (LUFS, ITU-R BS.1770) by pyloudnorm (imported here: it pulls in scipy)."""
+    import pyloudnorm
+
     meter = pyloudnorm.Meter(rate)
     with np.errstate(divide="ignore"):
         value = float(meter.integrated_loudness(mono.astype(np.float64)))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 
+from engine.protocol import VoiceSpec
 from studio.bank.records import BankError, BankVoice
 from studio.bank.store import VoiceBank
 from studio.core import ops
@@ -50,6 +51,24 @@ def project_voice(bank_voice: BankVoice, clip_media: str, current: Voice | None 
         profile=bank_voice.profile,
         bank_voice_id=bank_voice.id,
         settings=tuple(bank_voice.settings),
+    )
+
+
+def audition_spec(bank: VoiceBank, voice_id: str) -> VoiceSpec:
+    """The engine's VoiceSpec for a bank voice as it is in the bank (the panel's audition / A/B).
+
+    Pair it with the voice's ``settings_dict()`` for the job's generation parameters.
+    """
+    voice = bank.get(voice_id)
+    clip = voice.primary_clip
+    return VoiceSpec(
+        kind=voice.kind,
+        piper_model=voice.piper_model,
+        variant=voice.piper_variant,
+        ref_audio=str(bank.clip_path(clip.clip_id)) if clip is not None else "",
+        transcript=clip.transcript if clip is not None else "",
+        profile=voice.profile,
+        name=voice.name,
     )
 
 

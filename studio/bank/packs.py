@@ -625,6 +625,11 @@ def detect_layout(path: str | Path) -> str:
     """``pack``, ``vllm`` or ``higgs`` — what :func:`import_path` will read at ``path``."""
     source = Path(path).expanduser()
     if source.is_file():
+        if source.suffix.lower() in SUPPORTED_SUFFIXES:
+            raise BankError(
+                f"{source.name} is an audio file, not a voice pack; add it as a voice with "
+                f"`chorus voices add NAME --clip {source.name}`"
+            )
         return "pack"
     if not source.is_dir():
         raise BankError(f"{source} does not exist")

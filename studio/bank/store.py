@@ -608,7 +608,7 @@ class VoiceBank:
                 yield
         except sqlite3.IntegrityError as exc:
             self._remove(created)
-            if "voices.name" in str(exc) or "voices_name" in str(exc) or "name" in str(exc):
+            if "name" in str(exc):
                 raise BankError("a voice of that name is already in the bank; choose another name") from None
             raise BankError(f"the voice bank refused the change: {exc}") from None
         except sqlite3.Error as exc:

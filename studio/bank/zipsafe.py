@@ -30,7 +30,7 @@ _CHUNK = 64 * 1024
 class ZipLimits:
     max_members: int = 4096
     max_member_bytes: int = 64 * 1024 * 1024
-    max_total_bytes: int = 512 * 1024 * 1024
+    max_total_bytes: int = 256 * 1024 * 1024
     max_ratio: float = 100.0  # uncompressed / compressed, for members larger than ratio_floor
     ratio_floor: int = 1024 * 1024
 

@@ -357,6 +357,12 @@ class EngineClient:
             return tuple(self._outstanding)
 
     @property
+    def capabilities(self) -> dict[str, Any]:
+        """What the running backend can do (``Capabilities`` fields from the handshake)."""
+        caps = self.hello.get("capabilities", {})
+        return dict(caps) if isinstance(caps, dict) else {}
+
+    @property
     def restarts(self) -> int:
         """How many times this client restarted the engine."""
         return self._restart_count

@@ -198,9 +198,9 @@ class QtDocument(QObject):
         if change.kind == "edit":
             self.editEnded.emit()
             return
+        self.changed.emit(change)  # views drop the record first, then the selection follows
         if change.action == "delete":
             self._drop_from_selection(change)
-        self.changed.emit(change)
 
     def _drop_from_selection(self, change: Change) -> None:
         if change.kind == "clip" and change.id in self._selected_clips:

@@ -44,7 +44,10 @@ class QtCommitTextEdit(QPlainTextEdit):
         self.setTabChangesFocus(True)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
             self._commit(self.toPlainText())
             return
         super().keyPressEvent(event)
@@ -173,7 +176,11 @@ class QtInspector(QScrollArea):
 
     def _on_change(self, change: Change) -> None:
         line_id, clip_id, track_id = self.current()
-        if (change.kind, change.id) in {("line", line_id), ("clip", clip_id), ("track", track_id)} or change.kind == "speaker":
+        if (change.kind, change.id) in {
+            ("line", line_id),
+            ("clip", clip_id),
+            ("track", track_id),
+        } or change.kind == "speaker":
             self.refresh()
 
     def refresh(self) -> None:
@@ -205,7 +212,9 @@ class QtInspector(QScrollArea):
             if clip_id is not None:
                 clip = project.clips[clip_id]
                 self.clip_start.setValue(clip.start)
-                self.clip_duration.setText(f"{clip.duration:.3f} s  ({format_time(clip.start, 2)} – {format_time(clip.end, 2)})")
+                self.clip_duration.setText(
+                    f"{clip.duration:.3f} s  ({format_time(clip.start, 2)} – {format_time(clip.end, 2)})"
+                )
                 self.clip_gain.setValue(clip.gain_db)
                 self.clip_fade_in.setValue(clip.fade_in)
                 self.clip_fade_out.setValue(clip.fade_out)
@@ -260,7 +269,11 @@ class QtInspector(QScrollArea):
         clip = self.doc.project.clips[clip_id]
         if all(getattr(clip, k) == v for k, v in changes.items()):
             return
-        self.doc.edit(ops.Update("clip", clip_id, tuple(changes.items()), label), label, merge_key=f"inspector:{clip_id}:{label}")
+        self.doc.edit(
+            ops.Update("clip", clip_id, tuple(changes.items()), label),
+            label,
+            merge_key=f"inspector:{clip_id}:{label}",
+        )
 
     def _commit_clip_start(self, value: float) -> None:
         _, clip_id, _ = self.current()
@@ -281,7 +294,11 @@ class QtInspector(QScrollArea):
         track = self.doc.project.tracks[track_id]
         if all(getattr(track, k) == v for k, v in changes.items()):
             return
-        self.doc.edit(ops.set_track(track_id, **changes), "Track settings", merge_key=f"inspector:{track_id}:{sorted(changes)}")
+        self.doc.edit(
+            ops.set_track(track_id, **changes),
+            "Track settings",
+            merge_key=f"inspector:{track_id}:{sorted(changes)}",
+        )
 
     def _commit_track_name(self) -> None:
         name = self.track_name.text().strip()
@@ -297,10 +314,14 @@ class QtInspector(QScrollArea):
             return
         track = self.doc.project.tracks[track_id]
         ducking = dataclasses.replace(
-            track.ducking, enabled=self.track_duck.isChecked(), depth_db=round(self.track_duck_depth.value(), 1)
+            track.ducking,
+            enabled=self.track_duck.isChecked(),
+            depth_db=round(self.track_duck_depth.value(), 1),
         )
         if ducking != track.ducking:
-            self.doc.edit(ops.set_track(track_id, ducking=ducking), "Ducking", merge_key=f"inspector:{track_id}:duck")
+            self.doc.edit(
+                ops.set_track(track_id, ducking=ducking), "Ducking", merge_key=f"inspector:{track_id}:duck"
+            )
 
 
 _ = LineStatus

@@ -24,7 +24,9 @@ class QtPeakStore(QObject):
     ready = Signal(str)  # media name whose peaks are now available (or failed)
     _done = Signal(str, object, str)  # worker → GUI: media, Peaks | None, error text
 
-    def __init__(self, resolve: Callable[[str], Path], workers: int = 1, parent: QObject | None = None) -> None:
+    def __init__(
+        self, resolve: Callable[[str], Path], workers: int = 1, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._resolve = resolve
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chorus-peaks")
@@ -80,7 +82,9 @@ class QtPeakStore(QObject):
             if exc is None:
                 self._done.emit(media, future.result(), "")
             else:
-                text = str(exc) if isinstance(exc, PeaksError) else f"cannot draw the waveform of {media}: {exc}"
+                text = (
+                    str(exc) if isinstance(exc, PeaksError) else f"cannot draw the waveform of {media}: {exc}"
+                )
                 self._done.emit(media, None, text)
         except RuntimeError:  # the store was deleted while this worker ran
             pass

@@ -89,7 +89,9 @@ class QtScriptModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None
@@ -109,7 +111,9 @@ class QtScriptModel(QAbstractTableModel):
         return self._progress.get(line_id)
 
     # ---- data ----------------------------------------------------------------------------
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         project = self.doc.project
@@ -163,14 +167,19 @@ class QtScriptModel(QAbstractTableModel):
         base = Qt.ItemFlag.ItemIsDropEnabled
         if not index.isValid():
             return base
-        flags = base | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+        flags = (
+            base | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+        )
         if index.column() in (COL_SPEAKER, COL_TEXT, COL_DIRECTION, COL_SCENE):
             flags |= Qt.ItemFlag.ItemIsEditable
-        if index.column() == COL_TAKE and len(self.doc.project.lines[self._ids[index.row()]].takes) > 1:
+        line = self.doc.project.lines.get(self._ids[index.row()])
+        if index.column() == COL_TAKE and line is not None and len(line.takes) > 1:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
         if not index.isValid() or role != Qt.ItemDataRole.EditRole:
             return False
         line = self.doc.project.lines.get(self._ids[index.row()])
@@ -260,10 +269,14 @@ class QtScriptModel(QAbstractTableModel):
         mime.setData(LINE_IDS_MIME, QByteArray("\n".join(self._ids[r] for r in rows).encode()))
         return mime
 
-    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Any) -> bool:
+    def canDropMimeData(
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Any
+    ) -> bool:
         return data.hasFormat(LINE_IDS_MIME) or bool(script_files(data))
 
-    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Any) -> bool:
+    def dropMimeData(
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Any
+    ) -> bool:
         if action == Qt.DropAction.IgnoreAction:
             return True
         files = script_files(data)
@@ -272,7 +285,11 @@ class QtScriptModel(QAbstractTableModel):
             return True
         if not data.hasFormat(LINE_IDS_MIME):
             return False
-        ids = [i for i in bytes(data.data(LINE_IDS_MIME).data()).decode().split("\n") if i in self.doc.project.lines]
+        ids = [
+            i
+            for i in bytes(data.data(LINE_IDS_MIME).data()).decode().split("\n")
+            if i in self.doc.project.lines
+        ]
         if not ids:
             return False
         if row < 0:
@@ -330,7 +347,9 @@ def select_take(doc: QtDocument, line_id: str, key: str) -> bool:
 
     with doc.macro("Select take"):
         ok = doc.edit(
-            ops.Update("line", line_id, (("selected_take", key), ("status", status), ("status_detail", take.note)))
+            ops.Update(
+                "line", line_id, (("selected_take", key), ("status", status), ("status_detail", take.note))
+            )
         )
         if ok:
             doc.edit(layout_ops(project))
@@ -369,9 +388,12 @@ class QtStatusBadgeDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._model = model
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        status = index.data(ValueRole)
-        if not isinstance(status, LineStatus):
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        try:
+            status = LineStatus(index.data(ValueRole))  # enums cross Qt as plain strings
+        except ValueError:
             super().paint(painter, option, index)
             return
         painter.save()
@@ -406,11 +428,15 @@ class QtStatusBadgeDelegate(QStyledItemDelegate):
 class QtChoiceDelegate(QStyledItemDelegate):
     """A combo box editor; ``choices(index)`` gives (label, value, colour-or-None) items."""
 
-    def __init__(self, choices: Callable[[QModelIndex], list[tuple[str, str, str | None]]], parent: Any = None) -> None:
+    def __init__(
+        self, choices: Callable[[QModelIndex], list[tuple[str, str, str | None]]], parent: Any = None
+    ) -> None:
         super().__init__(parent)
         self._choices = choices
 
-    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QWidget:
+    def createEditor(
+        self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QWidget:
         combo = QComboBox(parent)
         for label, value, colour in self._choices(QModelIndex(index)):
             if colour:
@@ -446,7 +472,9 @@ def _swatch(colour: str) -> Any:
 class QtScriptPanel(QWidget):
     """Toolbar + table. ``import_files`` is called with paths of script files dropped on the table."""
 
-    def __init__(self, doc: QtDocument, import_files: Callable[[list[str]], None] | None = None, parent: Any = None) -> None:
+    def __init__(
+        self, doc: QtDocument, import_files: Callable[[list[str]], None] | None = None, parent: Any = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("scriptPanel")
         self.doc = doc
@@ -477,7 +505,8 @@ class QtScriptPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_ID, 90), (COL_SPEAKER, 110), (COL_DIRECTION, 120), (COL_SCENE, 120), (COL_STATUS, 118), (COL_TAKE, 92)):
+        widths = ((COL_ID, 84), (COL_SPEAKER, 96), (COL_DIRECTION, 90), (COL_SCENE, 110), (COL_STATUS, 104), (COL_TAKE, 84))
+        for col, width in widths:
             self.view.setColumnWidth(col, width)
         self.view.setItemDelegateForColumn(COL_STATUS, QtStatusBadgeDelegate(self.model, self.view))
         self.view.setItemDelegateForColumn(COL_SPEAKER, QtChoiceDelegate(self._speaker_choices, self.view))
@@ -486,10 +515,16 @@ class QtScriptPanel(QWidget):
 
         self.toolbar = QToolBar(self)
         self.toolbar.setIconSize(QSize(16, 16))
-        self.action_add = self._action("Add line", "Add a line after the current one (Ctrl+Enter)", self.add_line, "Ctrl+Return")
+        self.action_add = self._action(
+            "Add line", "Add a line after the current one (Ctrl+Enter)", self.add_line, "Ctrl+Return"
+        )
         self.action_remove = self._action("Remove", "Remove the selected lines", self.remove_selected)
-        self.action_up = self._action("Move up", "Move the selected lines up (Alt+Up)", lambda: self.move_selected(-1), "Alt+Up")
-        self.action_down = self._action("Move down", "Move the selected lines down (Alt+Down)", lambda: self.move_selected(1), "Alt+Down")
+        self.action_up = self._action(
+            "Move up", "Move the selected lines up (Alt+Up)", lambda: self.move_selected(-1), "Alt+Up"
+        )
+        self.action_down = self._action(
+            "Move down", "Move the selected lines down (Alt+Down)", lambda: self.move_selected(1), "Alt+Down"
+        )
         for action in (self.action_add, self.action_remove, self.action_up, self.action_down):
             self.toolbar.addAction(action)
         self.toolbar.addSeparator()

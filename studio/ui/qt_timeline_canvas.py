@@ -211,7 +211,9 @@ class QtTimelineCanvas(QWidget):
         self._paint_grid(painter, area, t0, t1)
         if self.loop_range is not None:
             lx0, lx1 = self.scale.x(self.loop_range[0]), self.scale.x(self.loop_range[1])
-            painter.fillRect(QRectF(lx0, area.top(), lx1 - lx0, area.height()), _rgba(qt_theme.LOOP_RANGE, 28))
+            painter.fillRect(
+                QRectF(lx0, area.top(), lx1 - lx0, area.height()), _rgba(qt_theme.LOOP_RANGE, 28)
+            )
         preview = self._drag.preview if self._drag is not None and self._drag.started else {}
         selected = set(self.doc.selected_clips)
         for i in range(first, last + 1):
@@ -237,7 +239,9 @@ class QtTimelineCanvas(QWidget):
         for k in range(k0, k1 + 1):
             x = self.scale.x(k * step)
             line = QRectF(x, area.top(), 1, area.height())
-            (major_lines if abs(k * step / major - round(k * step / major)) < 1e-6 else minor_lines).append(line)
+            (major_lines if abs(k * step / major - round(k * step / major)) < 1e-6 else minor_lines).append(
+                line
+            )
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(qt_theme.GRID_MINOR))
         painter.drawRects(minor_lines)
@@ -269,7 +273,14 @@ class QtTimelineCanvas(QWidget):
             self._paint_placeholder(painter, ph.start, ph.duration, ph.colour, ph.status, ph.line_id, top, h)
 
     def _paint_clips(
-        self, painter: QPainter, row: Row, top: int, h: int, clips: list[Clip], selected: set[str], area: QRect
+        self,
+        painter: QPainter,
+        row: Row,
+        top: int,
+        h: int,
+        clips: list[Clip],
+        selected: set[str],
+        area: QRect,
     ) -> None:
         if not clips:
             return
@@ -293,7 +304,14 @@ class QtTimelineCanvas(QWidget):
                     painter.drawRect(QRectF(x0[k] - 1, top + 2, max(2.0, x1[k] - x0[k]) + 2, h - 5))
 
     def _paint_runs(
-        self, painter: QPainter, clips: list[Clip], idx: np.ndarray, x0: np.ndarray, x1: np.ndarray, top: int, h: int
+        self,
+        painter: QPainter,
+        clips: list[Clip],
+        idx: np.ndarray,
+        x0: np.ndarray,
+        x1: np.ndarray,
+        top: int,
+        h: int,
     ) -> None:
         """Narrow clips: merge overlapping/adjacent pixel spans per colour, one drawRects per colour."""
         colours = [self.model.clip_colour(clips[int(k)]) for k in idx]
@@ -355,7 +373,9 @@ class QtTimelineCanvas(QWidget):
             text = self._clip_label(clip, line)
             left = max(x0, float(area.left())) + 4  # keep the label readable when the clip starts off screen
             label_rect = QRectF(left, top + 3, x1 - left - 6, label_h)
-            elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(label_rect.width()))
+            elided = painter.fontMetrics().elidedText(
+                text, Qt.TextElideMode.ElideRight, int(label_rect.width())
+            )
             painter.drawText(label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
         if line is not None and line.status != LineStatus.DONE:
             self._paint_status_overlay(painter, line.status, line.id, body)
@@ -369,7 +389,8 @@ class QtTimelineCanvas(QWidget):
             speaker = self.doc.project.speakers.get(line.speaker_id)
             who = speaker.name if speaker else ""
             return f"{line.id}  {who}: {line.text}" if who else f"{line.id}  {line.text}"
-        return Path(clip.media).stem[:12] if clip.media else "clip"
+        track = self.doc.project.tracks.get(clip.track_id)
+        return track.name if track is not None else "clip"
 
     def _paint_waveform(self, painter: QPainter, clip: Clip, rect: QRectF, colour: str, area: QRect) -> None:
         peaks = self.peaks.get(clip.media)
@@ -414,7 +435,9 @@ class QtTimelineCanvas(QWidget):
         image.setDevicePixelRatio(dpr)
         painter.drawImage(QPointF(left, rect.top()), image)
 
-    def _paint_fades(self, painter: QPainter, clip: Clip, x0: float, x1: float, wave: QRectF, colour: str) -> None:
+    def _paint_fades(
+        self, painter: QPainter, clip: Clip, x0: float, x1: float, wave: QRectF, colour: str
+    ) -> None:
         pps = self.scale.px_per_s
         top, bottom = wave.top(), wave.bottom()
         painter.setBrush(QColor(0, 0, 0, 90))
@@ -436,7 +459,9 @@ class QtTimelineCanvas(QWidget):
             for hx in (x0 + fi, x1 - fo):
                 painter.drawRect(QRectF(hx - HANDLE_PX / 2, top - 1, HANDLE_PX, HANDLE_PX))
 
-    def _paint_status_overlay(self, painter: QPainter, status: LineStatus, line_id: str, body: QRectF) -> None:
+    def _paint_status_overlay(
+        self, painter: QPainter, status: LineStatus, line_id: str, body: QRectF
+    ) -> None:
         bg, _fg = qt_theme.STATUS_COLOURS[status]
         if status in RENDERING:
             painter.setBrush(QBrush(_rgba("#ffffff", 40), Qt.BrushStyle.BDiagPattern))
@@ -449,7 +474,13 @@ class QtTimelineCanvas(QWidget):
             painter.setBrush(QColor(bg if status != LineStatus.STALE else "#ffb74d"))
             right = body.right()
             painter.drawPolygon(
-                QPolygonF([QPointF(right - size, body.top()), QPointF(right, body.top()), QPointF(right, body.top() + size)])
+                QPolygonF(
+                    [
+                        QPointF(right - size, body.top()),
+                        QPointF(right, body.top()),
+                        QPointF(right, body.top() + size),
+                    ]
+                )
             )
 
     def _paint_progress(self, painter: QPainter, line_id: str, rect: QRectF) -> None:
@@ -460,7 +491,15 @@ class QtTimelineCanvas(QWidget):
         painter.fillRect(bar, QColor(qt_theme.ACCENT))
 
     def _paint_placeholder(
-        self, painter: QPainter, start: float, duration: float, colour: str, status: LineStatus, line_id: str, top: int, h: int
+        self,
+        painter: QPainter,
+        start: float,
+        duration: float,
+        colour: str,
+        status: LineStatus,
+        line_id: str,
+        top: int,
+        h: int,
     ) -> None:
         x0 = self.scale.x(start)
         width = max(2.0, duration * self.scale.px_per_s)
@@ -472,7 +511,11 @@ class QtTimelineCanvas(QWidget):
             painter.setFont(self._label_font)
             painter.setPen(QColor(qt_theme.TEXT))
             text = qt_theme.status_text(status, self.model.progress.get(line_id))
-            painter.drawText(rect.adjusted(6, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, f"{line_id} · {text}")
+            painter.drawText(
+                rect.adjusted(6, 0, -4, 0),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                f"{line_id} · {text}",
+            )
         if width > 8:
             self._paint_progress(painter, line_id, rect)
 
@@ -532,13 +575,17 @@ class QtTimelineCanvas(QWidget):
         if row_i >= 0 and self.model.rows[row_i].track is not None:
             self.doc.select(track=self.model.rows[row_i].key)
         if clip is None:
-            if not (event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)):
+            if not (
+                event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+            ):
                 self.doc.select(clips=())
             self._drag = _Drag("seek", pos, t)
             self.seekRequested.emit(max(0.0, t))
             return
         selected = list(self.doc.selected_clips)
-        additive = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        additive = bool(
+            event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        )
         if additive:
             if clip.id in selected and part == "body":
                 selected.remove(clip.id)
@@ -548,7 +595,13 @@ class QtTimelineCanvas(QWidget):
             selected = [clip.id]
         line_ids = [self.doc.project.clips[c].line_id for c in selected if c in self.doc.project.clips]
         self.doc.select(clips=selected, lines=[i for i in line_ids if i])
-        mode = {"body": "move", "left": "trim-left", "right": "trim-right", "fade-in": "fade-in", "fade-out": "fade-out"}[part]
+        mode = {
+            "body": "move",
+            "left": "trim-left",
+            "right": "trim-right",
+            "fade-in": "fade-in",
+            "fade-out": "fade-out",
+        }[part]
         ids = tuple(selected) if mode == "move" else (clip.id,)
         if clip.id not in ids:
             return
@@ -625,7 +678,9 @@ class QtTimelineCanvas(QWidget):
             start = max(0.0, primary.start + dt)
             snapped_start, g1 = self.snap(start, exclude, free)
             snapped_end, g2 = self.snap(start + primary.duration, exclude, free)
-            if g1 is not None and (g2 is None or abs(snapped_start - start) <= abs(snapped_end - start - primary.duration)):
+            if g1 is not None and (
+                g2 is None or abs(snapped_start - start) <= abs(snapped_end - start - primary.duration)
+            ):
                 start, drag.guide = snapped_start, g1
             elif g2 is not None:
                 start, drag.guide = snapped_end - primary.duration, g2
@@ -644,7 +699,9 @@ class QtTimelineCanvas(QWidget):
             edge = primary.start + dt if drag.mode == "trim-left" else primary.end + dt
             edge, drag.guide = self.snap(edge, exclude, free)
             op = ops.retime_clip(
-                self.doc.project, primary.id, **({"start": edge} if drag.mode == "trim-left" else {"end": edge})
+                self.doc.project,
+                primary.id,
+                **({"start": edge} if drag.mode == "trim-left" else {"end": edge}),
             )
             changes = dict(op.changes)
             if drag.mode == "trim-right":
@@ -655,7 +712,9 @@ class QtTimelineCanvas(QWidget):
             drag.preview = {primary.id: dataclasses.replace(primary, **changes)}
         elif drag.mode in ("fade-in", "fade-out"):
             if drag.mode == "fade-in":
-                fade = min(max(0.0, self.scale.t(pos.x()) - primary.start), primary.duration - primary.fade_out)
+                fade = min(
+                    max(0.0, self.scale.t(pos.x()) - primary.start), primary.duration - primary.fade_out
+                )
                 drag.preview = {primary.id: dataclasses.replace(primary, fade_in=round(fade, 4))}
             else:
                 fade = min(max(0.0, primary.end - self.scale.t(pos.x())), primary.duration - primary.fade_in)
@@ -693,11 +752,15 @@ class QtTimelineCanvas(QWidget):
                 continue
             if drag.mode == "move":
                 if new.start != old.start or new.track_id != old.track_id:
-                    edits.append(ops.move_clip(cid, new.start, new.track_id if new.track_id != old.track_id else None))
+                    edits.append(
+                        ops.move_clip(cid, new.start, new.track_id if new.track_id != old.track_id else None)
+                    )
             elif drag.mode in ("trim-left", "trim-right"):
                 if (new.start, new.duration) != (old.start, old.duration):
                     fields = ("start", "source_in", "source_out", "duration", "fade_in", "fade_out", "pinned")
-                    edits.append(ops.Update("clip", cid, tuple((f, getattr(new, f)) for f in fields), "Trim clip"))
+                    edits.append(
+                        ops.Update("clip", cid, tuple((f, getattr(new, f)) for f in fields), "Trim clip")
+                    )
             elif new.fade_in != old.fade_in or new.fade_out != old.fade_out:
                 edits.append(ops.set_fades(cid, fade_in=new.fade_in, fade_out=new.fade_out))
         if not edits:
@@ -736,20 +799,28 @@ class QtTimelineCanvas(QWidget):
             return False
         edits = tuple(ops.move_clip(c, project.clips[c].start + seconds) for c in ids)
         op: ops.Op = edits[0] if len(edits) == 1 else ops.Batch(edits, "Nudge clips")
-        return self.doc.edit(op, "Nudge clip" if len(ids) == 1 else "Nudge clips", merge_key="nudge:" + ",".join(sorted(ids)))
+        return self.doc.edit(
+            op, "Nudge clip" if len(ids) == 1 else "Nudge clips", merge_key="nudge:" + ",".join(sorted(ids))
+        )
 
     def split_selected(self, at: float | None = None) -> bool:
         """Split the selected clips (or the clip under the playhead on the selected track) at ``at``."""
         project = self.doc.project
         at = self.playhead if at is None else at
-        ids = [c for c in self.doc.selected_clips if c in project.clips and project.clips[c].start < at < project.clips[c].end]
+        ids = [
+            c
+            for c in self.doc.selected_clips
+            if c in project.clips and project.clips[c].start < at < project.clips[c].end
+        ]
         if not ids and self.doc.selected_track in project.tracks:
             ids = [c.id for c in self.model.clips_in(self.doc.selected_track, at, at) if c.start < at < c.end]
         if not ids:
             self.doc.message.emit("Nothing to split: put the playhead over a selected clip")
             return False
         batches = tuple(ops.split_clip(project, c, at) for c in ids)
-        return self.doc.edit(batches[0] if len(batches) == 1 else ops.Batch(batches, "Split clips"), "Split clip")
+        return self.doc.edit(
+            batches[0] if len(batches) == 1 else ops.Batch(batches, "Split clips"), "Split clip"
+        )
 
     def delete_selected(self) -> bool:
         ids = [c for c in self.doc.selected_clips if c in self.doc.project.clips]
@@ -769,7 +840,9 @@ class QtTimelineCanvas(QWidget):
                 self.doc.select(clips=[clip.id], lines=[clip.line_id] if clip.line_id else [])
             menu.addAction("Split here", lambda: self.split_selected(t))
             menu.addAction("Delete", self.delete_selected)
-            menu.addAction("Remove fades", lambda: self.doc.edit(ops.set_fades(clip.id, 0.0, 0.0), "Remove fades"))
+            menu.addAction(
+                "Remove fades", lambda: self.doc.edit(ops.set_fades(clip.id, 0.0, 0.0), "Remove fades")
+            )
             if clip.line_id:
                 menu.addAction("Show line in script", lambda: self.lineActivated.emit(clip.line_id))
             menu.addSeparator()
@@ -804,7 +877,11 @@ class QtTimelineCanvas(QWidget):
         data = event.mimeData()
         if not data.hasUrls():
             return []
-        return [Path(u.toLocalFile()) for u in data.urls() if u.isLocalFile() and u.toLocalFile().lower().endswith(AUDIO_SUFFIXES)]
+        return [
+            Path(u.toLocalFile())
+            for u in data.urls()
+            if u.isLocalFile() and u.toLocalFile().lower().endswith(AUDIO_SUFFIXES)
+        ]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._audio_urls(event):
@@ -822,7 +899,11 @@ class QtTimelineCanvas(QWidget):
         pos = event.position()
         row_i = self.row_at(pos.y())
         row = self.model.rows[row_i] if row_i >= 0 else None
-        track = row.track if row is not None and row.track is not None and row.track.kind != TrackKind.DIALOGUE else None
+        track = (
+            row.track
+            if row is not None and row.track is not None and row.track.kind != TrackKind.DIALOGUE
+            else None
+        )
         self.import_audio(files, self.snap(max(0.0, self.scale.t(pos.x())), set())[0], track)
 
     def import_audio(self, files: list[Path], at: float, track: Track | None = None) -> list[str]:
@@ -849,7 +930,13 @@ class QtTimelineCanvas(QWidget):
                 track = Track(new_id("trk"), "Music" if kind == TrackKind.MUSIC else "SFX", kind)
                 edits.append(ops.Insert(track, None, "Add track"))
             clip = Clip(
-                new_id("clip"), track.id, media, start=cursor, source_out=info.duration, duration=info.duration, pinned=True
+                new_id("clip"),
+                track.id,
+                media,
+                start=cursor,
+                source_out=info.duration,
+                duration=info.duration,
+                pinned=True,
             )
             edits.append(ops.Insert(clip, None, "Import audio"))
             clip_ids.append(clip.id)
@@ -869,4 +956,3 @@ def _clip_gain(clip: Clip, t: np.ndarray) -> np.ndarray:
     if clip.fade_out > 0:
         g *= np.clip((clip.end - t) / clip.fade_out, 0, 1) ** 0.5
     return g
-

@@ -64,9 +64,25 @@ class QtTimeScale(QObject):
 
 
 _GRID_STEPS: tuple[tuple[float, float], ...] = (
-    (0.01, 0.002), (0.02, 0.005), (0.05, 0.01), (0.1, 0.02), (0.2, 0.05), (0.5, 0.1), (1.0, 0.2),
-    (2.0, 0.5), (5.0, 1.0), (10.0, 2.0), (15.0, 5.0), (30.0, 10.0), (60.0, 10.0), (120.0, 30.0),
-    (300.0, 60.0), (600.0, 120.0), (900.0, 300.0), (1800.0, 600.0), (3600.0, 900.0),
+    (0.01, 0.002),
+    (0.02, 0.005),
+    (0.05, 0.01),
+    (0.1, 0.02),
+    (0.2, 0.05),
+    (0.5, 0.1),
+    (1.0, 0.2),
+    (2.0, 0.5),
+    (5.0, 1.0),
+    (10.0, 2.0),
+    (15.0, 5.0),
+    (30.0, 10.0),
+    (60.0, 10.0),
+    (120.0, 30.0),
+    (300.0, 60.0),
+    (600.0, 120.0),
+    (900.0, 300.0),
+    (1800.0, 600.0),
+    (3600.0, 900.0),
 )
 
 
@@ -179,7 +195,8 @@ class QtTimelineModel(QObject):
         if track_id in self._dirty_tracks or track_id not in self._indexes:
             self._dirty_tracks.discard(track_id)
             clips = sorted(
-                (c for c in self.project.clips.values() if c.track_id == track_id), key=lambda c: (c.start, c.id)
+                (c for c in self.project.clips.values() if c.track_id == track_id),
+                key=lambda c: (c.start, c.id),
             )
             starts = np.array([c.start for c in clips], dtype=np.float64)
             ends = np.array([c.end for c in clips], dtype=np.float64)
@@ -278,12 +295,18 @@ class QtTimelineModel(QObject):
             self.rangeChanged.emit(0.0, math.inf)
         elif kind == "line":
             old, new = change.old, change.new
-            if old is None or new is None or (old.status in RENDERING) != (new.status in RENDERING) or (
-                new.status in RENDERING and (old.speaker_id != new.speaker_id or old.text != new.text)
+            if (
+                old is None
+                or new is None
+                or old.status != new.status
+                or old.selected_take != new.selected_take
+                or (new.status in RENDERING and (old.speaker_id != new.speaker_id or old.text != new.text))
             ):
                 self._schedule(placeholders=True)
             clip = self.clip_for_line(change.id)
-            if clip is not None and (old is None or new is None or old.status != new.status or old.speaker_id != new.speaker_id):
+            if clip is not None and (
+                old is None or new is None or old.status != new.status or old.speaker_id != new.speaker_id
+            ):
                 self.rangeChanged.emit(clip.start, clip.end)
         elif kind in ("order", "settings"):
             self._schedule(placeholders=True)
@@ -317,7 +340,9 @@ class QtTimelineModel(QObject):
 
     def _rebuild_rows(self) -> None:
         project = self.project
-        rows = [Row(t.id, t.name, t.kind, self.track_colour(t), t, t.speaker_id) for t in project.tracks.values()]
+        rows = [
+            Row(t.id, t.name, t.kind, self.track_colour(t), t, t.speaker_id) for t in project.tracks.values()
+        ]
         have = {t.speaker_id for t in project.tracks.values() if t.kind == TrackKind.DIALOGUE}
         pending_speakers = []
         for ph in self.placeholders:
@@ -330,7 +355,10 @@ class QtTimelineModel(QObject):
             speaker = project.speakers.get(speaker_id)
             name = speaker.name if speaker else "Dialogue"
             colour = speaker.colour if speaker else qt_theme.ACCENT
-            rows.insert(dialogue_end + i, Row(f"pending:{speaker_id}", name, TrackKind.DIALOGUE, colour, None, speaker_id))
+            rows.insert(
+                dialogue_end + i,
+                Row(f"pending:{speaker_id}", name, TrackKind.DIALOGUE, colour, None, speaker_id),
+            )
         self.rows = rows
         self._row_index = {r.key: i for i, r in enumerate(rows)}
 
@@ -351,7 +379,8 @@ class QtTimelineModel(QObject):
                 cursor = clip.end
                 prev_speaker, prev_scene = line.speaker_id, line.scene_id
                 continue
-            if line.status not in RENDERING:
+            placing = line.status in (LineStatus.DONE, LineStatus.SUSPECT) and bool(line.selected_take)
+            if line.status not in RENDERING and not placing:
                 continue
             if prev_speaker is None:
                 gap = 0.0
@@ -361,13 +390,21 @@ class QtTimelineModel(QObject):
                 gap = settings.gap_new_speaker
             else:
                 gap = settings.gap_same_speaker
+            take = project.takes.get(line.selected_take) if placing else None
             words = max(1, len(line.text.split()))
-            duration = max(0.8, words * SECONDS_PER_WORD)
+            duration = take.duration if take is not None else max(0.8, words * SECONDS_PER_WORD)
             speaker = project.speakers.get(line.speaker_id)
             row_key = dialogue_track.get(line.speaker_id, f"pending:{line.speaker_id}")
             start = cursor + gap
             out.append(
-                Placeholder(line.id, row_key, start, duration, speaker.colour if speaker else qt_theme.ACCENT, line.status)
+                Placeholder(
+                    line.id,
+                    row_key,
+                    start,
+                    duration,
+                    speaker.colour if speaker else qt_theme.ACCENT,
+                    line.status,
+                )
             )
             cursor = start + duration
             prev_speaker, prev_scene = line.speaker_id, line.scene_id

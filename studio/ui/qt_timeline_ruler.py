@@ -11,7 +11,15 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QFont,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
 
 from studio.core import ops
@@ -28,7 +36,9 @@ class QtTimelineRuler(QWidget):
     seekRequested = Signal(float)
     loopRangeChanged = Signal(object)  # (t0, t1) or None
 
-    def __init__(self, doc: QtDocument, model: QtTimelineModel, scale: QtTimeScale, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, doc: QtDocument, model: QtTimelineModel, scale: QtTimeScale, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("timelineRuler")
         self.doc = doc
@@ -86,11 +96,18 @@ class QtTimelineRuler(QWidget):
             painter.drawLine(QPointF(x, self.height() - height), QPointF(x, self.height() - 1))
             if is_major:
                 painter.drawText(QPointF(x + 3, self.height() - 12), format_time(t, precision))
+        markers = []
         for time, title, marker_id in self.model.markers_sorted():
-            if self._drag_marker is not None and marker_id == self._drag_marker[0] and self._drag_marker_t is not None:
+            dragged = self._drag_marker is not None and marker_id == self._drag_marker[0]
+            if dragged and self._drag_marker_t is not None:
                 time = self._drag_marker_t
-            if t0 - 1 <= time <= t1:
-                self._paint_marker(painter, self.scale.x(time), title)
+            markers.append((time, title))
+        markers.sort()
+        for i, (time, title) in enumerate(markers):
+            nxt = markers[i + 1][0] if i + 1 < len(markers) else None
+            if t0 - 1 <= time <= t1 or (nxt is not None and time < t0 < nxt):
+                room = self.scale.x(nxt) - self.scale.x(time) - 14 if nxt is not None else 400.0
+                self._paint_marker(painter, self.scale.x(time), title, room)
         px = self.scale.x(self.playhead)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(qt_theme.PLAYHEAD))
@@ -98,12 +115,14 @@ class QtTimelineRuler(QWidget):
         painter.drawPolygon(QPolygonF([QPointF(px - 6, h - 10), QPointF(px + 6, h - 10), QPointF(px, h)]))
         painter.end()
 
-    def _paint_marker(self, painter: QPainter, x: float, title: str) -> None:
+    def _paint_marker(self, painter: QPainter, x: float, title: str, room: float) -> None:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(qt_theme.MARKER))
         painter.drawPolygon(QPolygonF([QPointF(x, 2), QPointF(x + 8, 2), QPointF(x + 8, 11), QPointF(x, 15)]))
-        painter.setPen(QColor(qt_theme.MARKER))
-        painter.drawText(QPointF(x + 11, 12), title)
+        if room > 12:
+            painter.setPen(QColor(qt_theme.MARKER))
+            text = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, int(room))
+            painter.drawText(QPointF(x + 11, 12), text)
 
     # ---- interaction ---------------------------------------------------------------------
     def marker_at(self, x: float) -> str | None:
@@ -181,7 +200,8 @@ class QtTimelineRuler(QWidget):
         if marker_id is not None:
             menu.addAction("Rename marker…", lambda: self.rename_marker(marker_id))
             menu.addAction(
-                "Delete marker", lambda: self.doc.edit(ops.Delete("marker", marker_id, "Delete marker"), "Delete marker")
+                "Delete marker",
+                lambda: self.doc.edit(ops.Delete("marker", marker_id, "Delete marker"), "Delete marker"),
             )
         if self.loop_range is not None:
             menu.addAction("Clear loop range", self.clear_loop)

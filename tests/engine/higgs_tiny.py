@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from engine.backends.higgs import HiggsBackend
 from engine.protocol import GenerationParams, RenderJob, VoiceSpec
@@ -37,12 +36,16 @@ def backend(**options: object) -> HiggsBackend:
 
 def write_clip(path: Path, seconds: float = 1.0, rate: int = 24000, freq: float = 220.0) -> str:
     """A short tone clip (a stand-in reference or context take)."""
+    import soundfile as sf
+
     t = np.arange(int(seconds * rate)) / rate
     sf.write(path, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate)
     return str(path)
 
 
-def job(text: str = "Hello there, how are you?", *, job_id: str = "j1", seed: int = 0, **fields: object) -> RenderJob:
+def job(
+    text: str = "Hello there, how are you?", *, job_id: str = "j1", seed: int = 0, **fields: object
+) -> RenderJob:
     params = fields.pop("params", GenerationParams(seed=seed))
     speakers = fields.pop("speakers", (VoiceSpec(kind="smart"),))
     return RenderJob(

@@ -25,7 +25,7 @@ def fixed() -> HiggsBackend:
     return backend(fixed_frames=FRAMES)
 
 
-def test_the_backend_is_registered_and_declares_its_capabilities():
+def test_the_backend_is_registered_and_declares_its_capabilities() -> None:
     backend = create_backend("higgs", {"batch_size": 4})
     assert isinstance(backend, HiggsBackend)
     caps = backend.capabilities()
@@ -34,7 +34,7 @@ def test_the_backend_is_registered_and_declares_its_capabilities():
     assert "[laugh]" in caps.tags and "[humming start]" in caps.tags
 
 
-def test_a_render_gives_a_24khz_take_of_the_requested_length(fixed: HiggsBackend):
+def test_a_render_gives_a_24khz_take_of_the_requested_length(fixed: HiggsBackend) -> None:
     fractions: list[float] = []
     result = fixed.render(job(), lambda _id, f: fractions.append(f), never)
     assert result.sample_rate == SAMPLE_RATE == 24000
@@ -45,7 +45,7 @@ def test_a_render_gives_a_24khz_take_of_the_requested_length(fixed: HiggsBackend
     assert fractions and fractions[-1] == 1.0 and fractions == sorted(fractions)
 
 
-def test_a_batch_of_four_lines_is_generated_together(fixed: HiggsBackend):
+def test_a_batch_of_four_lines_is_generated_together(fixed: HiggsBackend) -> None:
     jobs = [job(f"Line number {i}.", job_id=f"b{i}", group="scene-1") for i in range(4)]
     outcomes = fixed.render_batch(jobs, no_progress, never)
     assert [o.job_id for o in outcomes] == ["b0", "b1", "b2", "b3"]
@@ -54,13 +54,13 @@ def test_a_batch_of_four_lines_is_generated_together(fixed: HiggsBackend):
     assert len(fixed.last_prompts) == 4 and "Line number three." in fixed.last_prompts[3]
 
 
-def test_lines_without_a_group_are_rendered_one_by_one(fixed: HiggsBackend):
+def test_lines_without_a_group_are_rendered_one_by_one(fixed: HiggsBackend) -> None:
     outcomes = fixed.render_batch([job(job_id="a"), job(job_id="b")], no_progress, never)
     assert all(o.result is not None for o in outcomes)
     assert fixed.last_stats["rows"] == 1
 
 
-def test_the_same_seed_reproduces_the_codes_and_another_seed_does_not(fixed: HiggsBackend):
+def test_the_same_seed_reproduces_the_codes_and_another_seed_does_not(fixed: HiggsBackend) -> None:
     first = fixed.render(job(seed=7), no_progress, never)
     again = fixed.render(job(seed=7), no_progress, never)
     other = fixed.render(job(seed=8), no_progress, never)
@@ -69,7 +69,7 @@ def test_the_same_seed_reproduces_the_codes_and_another_seed_does_not(fixed: Hig
     assert not np.array_equal(first.codes, other.codes)
 
 
-def test_a_cloned_voice_reads_its_reference_once(fixed: HiggsBackend, tmp_path: Path):
+def test_a_cloned_voice_reads_its_reference_once(fixed: HiggsBackend, tmp_path: Path) -> None:
     voice = VoiceSpec(kind="clip", ref_audio=write_clip(tmp_path / "ref.wav"), transcript="A reference line.")
     before = fixed._codes.encoded
     for i in range(2):
@@ -81,7 +81,7 @@ def test_a_cloned_voice_reads_its_reference_once(fixed: HiggsBackend, tmp_path: 
     assert prompt.count("<|audio_out_bos|>") == 2  # the reference clip + the generation prompt
 
 
-def test_scene_continuity_passes_the_last_n_lines_as_context(tmp_path: Path):
+def test_scene_continuity_passes_the_last_n_lines_as_context(tmp_path: Path) -> None:
     backend_ = backend(fixed_frames=FRAMES, context_turns=2)
     context = tuple(
         ContextTurn(text=f"Earlier line {i}.", audio=write_clip(tmp_path / f"{i}.wav", 0.5 + 0.1 * i))
@@ -98,7 +98,7 @@ def test_scene_continuity_passes_the_last_n_lines_as_context(tmp_path: Path):
     assert backend_.last_stats["prompt_audio_frames"] == [sum(frames) + 2 * 9]
 
 
-def test_a_long_line_is_generated_in_chunks_carrying_the_previous_audio():
+def test_a_long_line_is_generated_in_chunks_carrying_the_previous_audio() -> None:
     backend_ = backend(fixed_frames=FRAMES, chunk_words=4, context_turns=1)
     text = "One two three. Four five six. Seven eight nine."
     result = backend_.render(job(text), no_progress, never)
@@ -109,34 +109,41 @@ def test_a_long_line_is_generated_in_chunks_carrying_the_previous_audio():
     assert last.count("<|audio_out_bos|>") == 2  # the carried chunk + the generation prompt
 
 
-def test_a_line_that_runs_to_its_cap_is_marked_suspect():
+def test_a_line_that_runs_to_its_cap_is_marked_suspect() -> None:
     backend_ = backend(trim_silence=False)
     params = GenerationParams(max_new_tokens=15, seed=3)  # 6 frames for a long line: the cap must hit
-    result = backend_.render(job("A line far too long for its tiny limit of frames.", params=params), no_progress, never)
+    result = backend_.render(
+        job("A line far too long for its tiny limit of frames.", params=params), no_progress, never
+    )
     assert result.codes.shape[0] == 6
     assert result.suspect and "length limit" in result.note
 
 
-def test_humming_and_music_switch_ras_off():
+def test_humming_and_music_switch_ras_off() -> None:
     base = backend(fixed_frames=FRAMES)._model.generation_config
     dialogue = _generation_config(base, job(), 100)
     humming = _generation_config(base, job(kind="humming"), 100)
     tagged = _generation_config(base, job("[music start] la la [music end]"), 100)
     greedy = _generation_config(base, job(params=GenerationParams(temperature=0)), 100)
     assert (dialogue.ras_win_len, dialogue.ras_win_max_num_repeat, dialogue.do_sample) == (7, 2, True)
-    assert (dialogue.temperature, dialogue.top_k, dialogue.top_p, dialogue.max_new_tokens) == (1.0, 50, 0.95, 100)
+    assert (dialogue.temperature, dialogue.top_k, dialogue.top_p, dialogue.max_new_tokens) == (
+        1.0,
+        50,
+        0.95,
+        100,
+    )
     assert humming.ras_win_len is None and tagged.ras_win_len is None
     assert greedy.do_sample is False
 
 
-def test_a_cancelled_job_is_reported_cancelled(fixed: HiggsBackend):
+def test_a_cancelled_job_is_reported_cancelled(fixed: HiggsBackend) -> None:
     outcomes = fixed.render_batch([job(job_id="x")], no_progress, lambda job_id: True)
     assert outcomes[0].cancelled
     with pytest.raises(Cancelled):
         fixed.render(job(job_id="y"), no_progress, lambda job_id: True)
 
 
-def test_a_job_cancelled_mid_generation_stops():
+def test_a_job_cancelled_mid_generation_stops() -> None:
     backend_ = backend(fixed_frames=400)
     calls = {"n": 0}
 
@@ -157,7 +164,9 @@ def test_a_job_cancelled_mid_generation_stops():
         ((VoiceSpec(kind="smart"),), "opera", "unknown line kind"),
     ],
 )
-def test_a_bad_job_fails_alone_with_a_clear_message(fixed: HiggsBackend, speakers, kind: str, message: str):
+def test_a_bad_job_fails_alone_with_a_clear_message(
+    fixed: HiggsBackend, speakers: tuple[VoiceSpec, ...], kind: str, message: str
+) -> None:
     bad = job(job_id="bad", speakers=speakers, kind=kind, group="g")
     outcomes = fixed.render_batch([bad, job(job_id="good", group="g")], no_progress, never)
     assert message in outcomes[0].error and outcomes[0].result is None
@@ -167,21 +176,27 @@ def test_a_bad_job_fails_alone_with_a_clear_message(fixed: HiggsBackend, speaker
 # ---------------------------------------------------------------------- equivalence with the processor
 
 
-def test_inputs_match_the_processor_for_prompts_with_audio(fixed: HiggsBackend, tmp_path: Path):
+def test_inputs_match_the_processor_for_prompts_with_audio(fixed: HiggsBackend, tmp_path: Path) -> None:
     processor = fixed._processor
-    waves = [load_audio(write_clip(tmp_path / f"{i}.wav", 0.4 + 0.2 * i, freq=150 + 50 * i)) for i in range(3)]
+    waves = [
+        load_audio(write_clip(tmp_path / f"{i}.wav", 0.4 + 0.2 * i, freq=150 + 50 * i)) for i in range(3)
+    ]
     prompts = [
         f"<|begin_of_text|>ref {processor.audio_token} and {processor.audio_token} go",
         f"<|begin_of_text|>a longer prompt with one clip {processor.audio_token}",
     ]
-    ours = build_inputs(processor, prompts, [[encode_waveform(processor, w) for w in waves[:2]], [encode_waveform(processor, waves[2])]])
+    ours = build_inputs(
+        processor,
+        prompts,
+        [[encode_waveform(processor, w) for w in waves[:2]], [encode_waveform(processor, waves[2])]],
+    )
     theirs = processor(text=list(prompts), audio=waves, return_tensors="pt")
     assert set(ours) == {"input_ids", "attention_mask", "audio_input_ids", "audio_input_ids_mask"}
     for key in ours:
         assert ours[key].tolist() == theirs[key].tolist(), key
 
 
-def test_codes_and_audio_match_the_processors_decode(fixed: HiggsBackend):
+def test_codes_and_audio_match_the_processors_decode(fixed: HiggsBackend) -> None:
     import torch
 
     model, processor = fixed._model, fixed._processor
@@ -201,50 +216,60 @@ def test_codes_and_audio_match_the_processors_decode(fixed: HiggsBackend):
 # ---------------------------------------------------------------------- loading and clear errors
 
 
-def test_a_missing_folder_is_a_clear_error(tmp_path: Path):
+def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="does not exist"):
         HiggsBackend(options={"model": str(tmp_path / "nope")}).load()
 
 
-def test_a_folder_without_a_config_is_a_clear_error(tmp_path: Path):
+def test_a_folder_without_a_config_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="no config.json"):
         HiggsBackend(options={"model": str(tmp_path)}).load()
 
 
-def test_a_checkpoint_of_another_architecture_is_named(tmp_path: Path):
+def test_a_checkpoint_of_another_architecture_is_named(tmp_path: Path) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    config = LlamaConfig(
+        vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2
+    )
     LlamaForCausalLM(config).save_pretrained(tmp_path / "llama")
-    with pytest.raises(BackendError, match=r"holds a llama checkpoint \(LlamaForCausalLM\), not Higgs Audio v2"):
+    with pytest.raises(
+        BackendError, match=r"holds a llama checkpoint \(LlamaForCausalLM\), not Higgs Audio v2"
+    ):
         HiggsBackend(options={"model": str(tmp_path / "llama")}).load()
 
 
-def test_the_original_boson_format_points_to_the_conversion(tmp_path: Path):
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "higgs_audio", "architectures": ["HiggsAudioModel"]}))
-    with pytest.raises(BackendError, match="original Higgs Audio format.*eustlb/higgs-audio-v2-generation-3B-base"):
+def test_the_original_boson_format_points_to_the_conversion(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(
+        json.dumps({"model_type": "higgs_audio", "architectures": ["HiggsAudioModel"]})
+    )
+    with pytest.raises(
+        BackendError, match="original Higgs Audio format.*eustlb/higgs-audio-v2-generation-3B-base"
+    ):
         HiggsBackend(options={"model": str(tmp_path)}).load()
 
 
-def test_missing_weights_are_a_clear_error(tmp_path: Path):
+def test_missing_weights_are_a_clear_error(tmp_path: Path) -> None:
     config = json.loads((tiny_model_dir() / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(BackendError, match="weights are missing"):
         HiggsBackend(options={"model": str(tmp_path)}).load()
 
 
-def test_a_repo_that_is_not_downloaded_while_offline_is_a_clear_error(tmp_path: Path):
+def test_a_repo_that_is_not_downloaded_while_offline_is_a_clear_error(tmp_path: Path) -> None:
     options = {"model": "someone/not-downloaded", "local_files_only": True, "cache_dir": str(tmp_path)}
-    with pytest.raises(BackendError, match="not downloaded and downloads are off.*hf download someone/not-downloaded"):
+    with pytest.raises(
+        BackendError, match="not downloaded and downloads are off.*hf download someone/not-downloaded"
+    ):
         HiggsBackend(options=options).load()
 
 
-def test_memory_errors_name_what_is_needed_and_free():
+def test_memory_errors_name_what_is_needed_and_free() -> None:
     message = str(loading.memory_error("cpu", 12.5, 3.25))
     assert "needs about 12.5 GiB and 3.2 GiB is free" in message
 
 
-def test_loading_reports_progress_and_happens_once():
+def test_loading_reports_progress_and_happens_once() -> None:
     reports: list[tuple[float, str]] = []
     backend_ = HiggsBackend(options={"model": str(tiny_model_dir()), "device": "cpu"})
     backend_.load(lambda fraction, detail: reports.append((fraction, detail)))
@@ -256,7 +281,7 @@ def test_loading_reports_progress_and_happens_once():
     assert backend_._model is model and backend(fixed_frames=1)._model is model
 
 
-def test_a_download_reports_bytes_through_load_progress(monkeypatch: pytest.MonkeyPatch):
+def test_a_download_reports_bytes_through_load_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fake snapshot_download drives the tqdm class the way huggingface_hub does (no network)."""
     import huggingface_hub
 
@@ -291,7 +316,7 @@ def test_a_download_reports_bytes_through_load_progress(monkeypatch: pytest.Monk
     assert calls[0]["local_files_only"] is True and "tqdm_class" in calls[1]
 
 
-def test_from_model_renders_through_the_same_code(fixed: HiggsBackend):
+def test_from_model_renders_through_the_same_code(fixed: HiggsBackend) -> None:
     in_memory = HiggsBackend.from_model(fixed._model, fixed._processor, {"fixed_frames": 5})
     result = in_memory.render(replace(job(), job_id="m"), no_progress, never)
     assert result.codes.shape == (5, 8) and in_memory.loaded

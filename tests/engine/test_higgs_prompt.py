@@ -19,7 +19,9 @@ from engine.protocol import ContextTurn, RenderJob, VoiceSpec
 SYSTEM = {"role": "system", "content": [{"type": "text", "text": "Generate audio following instruction."}]}
 QUIET = {"role": "scene", "content": [{"type": "text", "text": "Audio is recorded from a quiet room."}]}
 
-BELINDA = VoiceSpec(kind="clip", ref_audio="/v/belinda.wav", transcript="It was the night before my birthday.")
+BELINDA = VoiceSpec(
+    kind="clip", ref_audio="/v/belinda.wav", transcript="It was the night before my birthday."
+)
 CHADWICK = VoiceSpec(kind="clip", ref_audio="/v/chadwick.wav", transcript="Hey, what's up?")
 BRIT = VoiceSpec(kind="profile", profile="Male, British accent,\n calm and low.")
 
@@ -38,17 +40,17 @@ def said(path: str | int) -> dict[str, object]:
     return {"role": "assistant", "content": [{"type": "audio", key: path}]}
 
 
-def test_constants_match_the_reference():
+def test_constants_match_the_reference() -> None:
     assert SYSTEM_TEXT == "Generate audio following instruction."
     assert DEFAULT_SCENE == "Audio is recorded from a quiet room."
 
 
-def test_smart_voice():
+def test_smart_voice() -> None:
     job = make("Hello there", speakers=(VoiceSpec(kind="smart"),))
     assert build_conversation(job) == [SYSTEM, QUIET, user("Hello there.")]
 
 
-def test_single_clone_puts_the_reference_in_turns():
+def test_single_clone_puts_the_reference_in_turns() -> None:
     job = make("The sun rises in the east.", speakers=(BELINDA,))
     assert build_conversation(job) == [
         SYSTEM,
@@ -59,7 +61,7 @@ def test_single_clone_puts_the_reference_in_turns():
     ]
 
 
-def test_single_clone_without_transcript_goes_in_the_scene():
+def test_single_clone_without_transcript_goes_in_the_scene() -> None:
     job = make("Hi.", speakers=(VoiceSpec(kind="clip", ref_audio="/v/x.wav"),))
     assert build_conversation(job) == [
         SYSTEM,
@@ -75,7 +77,7 @@ def test_single_clone_without_transcript_goes_in_the_scene():
     ]
 
 
-def test_two_speaker_clone_puts_references_in_the_scene_block():
+def test_two_speaker_clone_puts_references_in_the_scene_block() -> None:
     job = make("I can't believe it!", speakers=(BELINDA, CHADWICK), speaker=1)
     assert build_conversation(job) == [
         SYSTEM,
@@ -93,7 +95,7 @@ def test_two_speaker_clone_puts_references_in_the_scene_block():
     ]
 
 
-def test_two_speaker_clone_as_turns_when_asked():
+def test_two_speaker_clone_as_turns_when_asked() -> None:
     job = make("Go on.", speakers=(BELINDA, CHADWICK), speaker=0)
     assert build_conversation(job, references="turns") == [
         SYSTEM,
@@ -106,7 +108,7 @@ def test_two_speaker_clone_as_turns_when_asked():
     ]
 
 
-def test_text_profile_goes_in_the_scene_block():
+def test_text_profile_goes_in_the_scene_block() -> None:
     job = make("Good evening.", speakers=(BRIT,))
     assert build_conversation(job) == [
         SYSTEM,
@@ -121,7 +123,7 @@ def test_text_profile_goes_in_the_scene_block():
     ]
 
 
-def test_mixed_profile_clip_and_smart_speakers():
+def test_mixed_profile_clip_and_smart_speakers() -> None:
     job = make("Right.", speakers=(BRIT, BELINDA, VoiceSpec(kind="smart")), speaker=2)
     conversation = build_conversation(job)
     assert conversation[1]["content"] == [
@@ -133,7 +135,7 @@ def test_mixed_profile_clip_and_smart_speakers():
     assert conversation[-1] == user("[SPEAKER2] Right.")
 
 
-def test_scene_description_replaces_the_default():
+def test_scene_description_replaces_the_default() -> None:
     job = make("Hello.", scene_description="  A busy train station, announcements in the background. ")
     assert build_conversation(job)[1] == {
         "role": "scene",
@@ -142,11 +144,11 @@ def test_scene_description_replaces_the_default():
 
 
 @pytest.mark.parametrize(("tag", "marker"), TAGS)
-def test_each_tag_is_expanded_in_the_spoken_text(tag: str, marker: str):
+def test_each_tag_is_expanded_in_the_spoken_text(tag: str, marker: str) -> None:
     assert build_conversation(make(f"Well {tag} yes"))[-1] == user(f"Well {marker} yes.")
 
 
-def test_tag_expansions_are_the_reference_markers():
+def test_tag_expansions_are_the_reference_markers() -> None:
     assert dict(TAGS) == {
         "[laugh]": "<SE>[Laughter]</SE>",
         "[humming start]": "<SE>[Humming]</SE>",
@@ -162,11 +164,11 @@ def test_tag_expansions_are_the_reference_markers():
     }
 
 
-def test_a_line_ending_in_a_marker_gets_no_period():
+def test_a_line_ending_in_a_marker_gets_no_period() -> None:
     assert build_conversation(make("la la [humming end]"))[-1] == user("la la <SE_e>[Humming]</SE_e>")
 
 
-def test_scene_continuity_context_becomes_prior_turns_after_the_references():
+def test_scene_continuity_context_becomes_prior_turns_after_the_references() -> None:
     context = tuple(ContextTurn(text=f"Line {i}", audio=f"/t/{i}.wav", speaker=i % 2) for i in range(5))
     job = make("Line 5", speakers=(BELINDA, CHADWICK), speaker=1, context=context)
     conversation = build_conversation(job, prior=context_turns(job, keep=2), references="turns")
@@ -190,15 +192,17 @@ def test_scene_continuity_context_becomes_prior_turns_after_the_references():
 
 
 @pytest.mark.parametrize("k", [1, 3, 6])
-def test_line_k_holds_lines_k_minus_n_to_k_minus_1(k: int):
+def test_line_k_holds_lines_k_minus_n_to_k_minus_1(k: int) -> None:
     keep = 3
     context = tuple(ContextTurn(text=f"Line {i}.", audio=f"/t/{i}.wav") for i in range(k))
-    conversation = build_conversation(make(f"Line {k}.", context=context), prior=context_turns(make("x", context=context), keep))
+    conversation = build_conversation(
+        make(f"Line {k}.", context=context), prior=context_turns(make("x", context=context), keep)
+    )
     paths = [item["path"] for item in audio_items(conversation)]
     assert paths == [f"/t/{i}.wav" for i in range(max(0, k - keep), k)]
 
 
-def test_chunk_carry_over_uses_a_bounded_buffer_of_chunk_audio():
+def test_chunk_carry_over_uses_a_bounded_buffer_of_chunk_audio() -> None:
     buffer = TurnBuffer(2, [PriorTurn("Earlier line.", "/t/0.wav")])
     for i in range(3):
         buffer.append(PriorTurn(f"Chunk {i}.", i, normalized=True))
@@ -206,8 +210,10 @@ def test_chunk_carry_over_uses_a_bounded_buffer_of_chunk_audio():
     assert conversation[2:] == [user("Chunk 1."), said(1), user("Chunk 2."), said(2), user("Chunk three.")]
 
 
-def test_already_normalised_text_is_left_as_is():
-    assert build_conversation(make("x"), text="Chapter 5 begins", normalized=True)[-1] == user("Chapter 5 begins")
+def test_already_normalised_text_is_left_as_is() -> None:
+    assert build_conversation(make("x"), text="Chapter 5 begins", normalized=True)[-1] == user(
+        "Chapter 5 begins"
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,11 +226,11 @@ def test_already_normalised_text_is_left_as_is():
         (make("  ", speakers=(VoiceSpec(kind="smart"),)), "no text"),
     ],
 )
-def test_unvoiceable_jobs_get_a_clear_error(job: RenderJob, message: str):
+def test_unvoiceable_jobs_get_a_clear_error(job: RenderJob, message: str) -> None:
     with pytest.raises(PromptError, match=message):
         build_conversation(job)
 
 
-def test_unknown_reference_placement_is_refused():
+def test_unknown_reference_placement_is_refused() -> None:
     with pytest.raises(PromptError, match="placement"):
         build_conversation(make("Hi", speakers=(VoiceSpec(kind="smart"),)), references="system")

@@ -48,7 +48,7 @@ RATE = 24000
         ("", ""),
     ],
 )
-def test_normalize_text(raw: str, expected: str):
+def test_normalize_text(raw: str, expected: str) -> None:
     assert normalize_text(raw) == expected
 
 
@@ -73,11 +73,11 @@ def test_normalize_text(raw: str, expected: str):
         ("SPEAKER0 plays MP3 in 4K", "SPEAKER0 plays MP3 in 4K"),
     ],
 )
-def test_spell_numbers(raw: str, expected: str):
+def test_spell_numbers(raw: str, expected: str) -> None:
     assert spell_numbers(raw) == expected
 
 
-def test_number_words_edges():
+def test_number_words_edges() -> None:
     assert number_to_words(0) == "zero"
     assert number_to_words(1_000_000_001) == "one billion one"
     assert ordinal_to_words(12) == "twelfth"
@@ -87,23 +87,27 @@ def test_number_words_edges():
 
 
 @given(st.integers(min_value=0, max_value=10**12))
-def test_spelled_numbers_have_no_digits(n: int):
+def test_spelled_numbers_have_no_digits(n: int) -> None:
     assert not any(ch.isdigit() for ch in spell_numbers(f"about {n} things"))
 
 
-@given(st.lists(st.sampled_from([*"ab 1,.!?()[]°FC\n", "[laugh]", "[music]", "（", "$", "%", ":"]), max_size=40).map("".join))
-def test_normalisation_is_idempotent(text: str):
+@given(
+    st.lists(
+        st.sampled_from([*"ab 1,.!?()[]°FC\n", "[laugh]", "[music]", "（", "$", "%", ":"]), max_size=40
+    ).map("".join)
+)
+def test_normalisation_is_idempotent(text: str) -> None:
     once = normalize_text(text)
     assert normalize_text(once) == once
 
 
-def test_tag_expansion_is_case_insensitive_and_idempotent():
+def test_tag_expansion_is_case_insensitive_and_idempotent() -> None:
     expanded = expand_tags("[Music Start] la [MUSIC END] [music]")
     assert expanded == "<SE_s>[Music]</SE_s> la <SE_e>[Music]</SE_e> <SE>[Music]</SE>"
     assert expand_tags(expanded) == expanded
 
 
-def test_word_and_event_counts_ignore_markup():
+def test_word_and_event_counts_ignore_markup() -> None:
     assert count_words("Well [laugh] that is, 'funny'!") == 4
     assert count_sound_events("[laugh] [music start] x [music end] [cough]") == 3
 
@@ -119,14 +123,14 @@ def test_word_and_event_counts_ignore_markup():
         ("[laugh] ha", "dialogue", False),
     ],
 )
-def test_musical_lines_are_detected(text: str, kind: str, musical: bool):
+def test_musical_lines_are_detected(text: str, kind: str, musical: bool) -> None:
     assert is_musical(text, kind) is musical
 
 
 # ---------------------------------------------------------------------------------------- chunking
 
 
-def test_sentences_keep_their_punctuation_and_quotes():
+def test_sentences_keep_their_punctuation_and_quotes() -> None:
     assert split_sentences('He said "hi." Then left! Really?\nNew line') == [
         'He said "hi."',
         "Then left!",
@@ -135,21 +139,29 @@ def test_sentences_keep_their_punctuation_and_quotes():
     ]
 
 
-def test_chunks_respect_sentences_and_the_word_limit():
+def test_chunks_respect_sentences_and_the_word_limit() -> None:
     text = "One two three. Four five six seven, eight nine ten eleven twelve. Thirteen."
-    assert chunk_text(text, 5) == ["One two three.", "Four five six seven,", "eight nine ten eleven twelve.", "Thirteen."]
+    assert chunk_text(text, 5) == [
+        "One two three.",
+        "Four five six seven,",
+        "eight nine ten eleven twelve.",
+        "Thirteen.",
+    ]
     assert chunk_text(text, 100) == [text]
 
 
-@given(st.lists(st.sampled_from(["word", "word.", "end!", "so,", "q?"]), min_size=1, max_size=80), st.integers(1, 12))
-def test_chunking_loses_no_words_and_keeps_the_limit(words: list[str], limit: int):
+@given(
+    st.lists(st.sampled_from(["word", "word.", "end!", "so,", "q?"]), min_size=1, max_size=80),
+    st.integers(1, 12),
+)
+def test_chunking_loses_no_words_and_keeps_the_limit(words: list[str], limit: int) -> None:
     text = " ".join(words)
     chunks = chunk_text(text, limit)
     assert " ".join(chunks).split() == text.split()
     assert all(len(c.split()) <= limit for c in chunks)
 
 
-def test_turn_buffer_keeps_the_last_n():
+def test_turn_buffer_keeps_the_last_n() -> None:
     buffer = TurnBuffer(2, [PriorTurn("a", "/a.wav")])
     buffer.append(PriorTurn("b", 0))
     buffer.append(PriorTurn("c", 1))
@@ -161,7 +173,7 @@ def test_turn_buffer_keeps_the_last_n():
 # ---------------------------------------------------------------------------------------- guard
 
 
-def test_frame_budget_scales_with_words_and_respects_max_new_tokens():
+def test_frame_budget_scales_with_words_and_respects_max_new_tokens() -> None:
     short = frame_budget("Hi there.", max_new_tokens=2048)
     longer = frame_budget("Hi there, this is a rather longer line to say.", max_new_tokens=2048)
     assert short == round((2 * 1.2 + 2.0) * FRAME_RATE)
@@ -181,7 +193,7 @@ def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * RATE), dtype=np.float32)
 
 
-def test_a_clean_take_is_trimmed_but_not_suspect():
+def test_a_clean_take_is_trimmed_but_not_suspect() -> None:
     audio = np.concatenate([silence(0.5), tone(1.0), silence(0.3), tone(0.5), silence(0.6)])
     check = check_take(audio, RATE)
     assert not check.suspect and check.note == ""
@@ -189,7 +201,7 @@ def test_a_clean_take_is_trimmed_but_not_suspect():
     assert check.trimmed_start_s == pytest.approx(0.4, abs=0.03)
 
 
-def test_a_take_that_runs_on_in_silence_is_trimmed_and_flagged():
+def test_a_take_that_runs_on_in_silence_is_trimmed_and_flagged() -> None:
     audio = np.concatenate([tone(1.0), silence(MAX_PAUSE_SECONDS + 3)])
     check = check_take(audio, RATE)
     assert check.suspect
@@ -197,30 +209,30 @@ def test_a_take_that_runs_on_in_silence_is_trimmed_and_flagged():
     assert len(check.audio) < RATE * 1.2
 
 
-def test_a_long_inner_silence_is_flagged_and_kept():
+def test_a_long_inner_silence_is_flagged_and_kept() -> None:
     audio = np.concatenate([tone(0.5), silence(3.0), tone(0.5)])
     check = check_take(audio, RATE)
     assert check.suspect and "3.0 s silence inside the take" in check.note
     assert len(check.audio) > RATE * 3.9
 
 
-def test_a_capped_take_is_flagged_as_a_possible_runaway():
+def test_a_capped_take_is_flagged_as_a_possible_runaway() -> None:
     check = check_take(tone(2.0), RATE, capped=True, limit_s=2.0)
     assert check.suspect and "length limit (2.0 s)" in check.note
 
 
 @pytest.mark.parametrize("audio", [np.zeros(0, dtype=np.float32), silence(1.0)])
-def test_empty_or_silent_takes_are_flagged(audio: np.ndarray):
+def test_empty_or_silent_takes_are_flagged(audio: np.ndarray) -> None:
     check = check_take(audio, RATE)
     assert check.suspect
     assert "no audio" in check.note or "silent throughout" in check.note
 
 
-def test_trimming_can_be_switched_off():
+def test_trimming_can_be_switched_off() -> None:
     audio = np.concatenate([silence(0.5), tone(1.0)])
     assert len(check_take(audio, RATE, trim=False).audio) == len(audio)
 
 
-def test_longest_run():
+def test_longest_run() -> None:
     assert longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], dtype=bool)) == (4, 3)
     assert longest_run(np.zeros(3, dtype=bool)) == (0, 0)

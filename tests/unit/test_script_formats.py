@@ -38,7 +38,11 @@ def test_higgs_plain_file_as_the_reference_repo_writes_it() -> None:
     assert script.characters == ("SPEAKER0", "SPEAKER1", "SPEAKER2")
     assert _texts(script) == [
         ("SPEAKER0", "I can't believe you did that without even asking me first!", ""),
-        ("SPEAKER1", "Oh, come on! [laugh] It wasn't a big deal, and I knew you would overreact like this.", ""),
+        (
+            "SPEAKER1",
+            "Oh, come on! [laugh] It wasn't a big deal, and I knew you would overreact like this.",
+            "",
+        ),
         (
             "SPEAKER0",
             "Overreact? You made a decision that affects both of us without even considering my opinion!",
@@ -50,7 +54,11 @@ def test_higgs_plain_file_as_the_reference_repo_writes_it() -> None:
             "",
         ),
         ("SPEAKER2", "[humming start] la la la [humming end]", ""),
-        ("SPEAKER1", "Oh, come on! [laugh] It wasn't a big deal, and I knew you would overreact like this.", ""),
+        (
+            "SPEAKER1",
+            "Oh, come on! [laugh] It wasn't a big deal, and I knew you would overreact like this.",
+            "",
+        ),
     ]
     ids = [line.id for line in script.lines]
     assert len(set(ids)) == len(ids), "a repeated turn still gets its own id"
@@ -91,7 +99,10 @@ def test_screenplay_with_bom_crlf_and_parentheticals_on_their_own_lines() -> Non
         ("Bob", "Two blank lines above start a new scene.", "", "Scene 2"),
     ]
     assert script.lines[3].id == "alice-tired" and script.lines[3].notes == "keep it slow"
-    assert script.scenes == (ParsedScene("The kitchen", "Morning.\nRain on the window."), ParsedScene("Scene 2"))
+    assert script.scenes == (
+        ParsedScene("The kitchen", "Morning.\nRain on the window."),
+        ParsedScene("Scene 2"),
+    )
 
 
 def test_screenplay_blank_line_breaks_name_scenes_by_position() -> None:
@@ -134,7 +145,9 @@ def test_csv_with_bom_crlf_embedded_newlines_and_extra_columns() -> None:
     assert guard2.text == 'He said "stop", didn\'t he?'
     assert hero.text == "First line of a poem,\nsecond line of the poem."
     assert hero.direction == "softly" and hero.notes == "two lines\nof notes"
-    assert merchant == ParsedLine("mer_001", "Merchant", "Ünïcödé wares — 50% off!", "whispering, fast", "Market")
+    assert merchant == ParsedLine(
+        "mer_001", "Merchant", "Ünïcödé wares — 50% off!", "whispering, fast", "Market"
+    )
     # empty ids: generated, unique, and the same on every import
     assert guard3.text == guard4.text and guard3.id != guard4.id
     assert sf.read_script(DATA / "vo_lines.csv") == script
@@ -164,7 +177,9 @@ def test_fixtures_detected_and_stable_through_export(name: str, fmt: str) -> Non
     # and through every other format, as far as that format can hold it
     for other in FORMATS:
         again = sf.parse(sf.dump(script, other), other)
-        assert [(line.id, line.text) for line in again.lines] == [(line.id, line.text) for line in script.lines]
+        assert [(line.id, line.text) for line in again.lines] == [
+            (line.id, line.text) for line in script.lines
+        ]
 
 
 def test_detect_format_sniffs_txt() -> None:
@@ -219,7 +234,12 @@ MALFORMED = [
     ("csv", 'id,character,text\nL1,Bob,"hi\nthere\nL2,Al,yo\n', 2, "unbalanced quotes"),
     ("csv", 'id,character,text\nL1,Bob,hi\nL2,Al,"yo"x\n', 3, "closing quote"),
     ("csv", 'id,character,text\nL1,Bob,"multi\nline"\nL2,Al,  \n', 4, "text for Al is empty"),
-    ("csv", 'id,character,text\n\nL1,Bob,"a\r\nb"\r\nL1,Al,yo\n', 5, "'L1' is already used by the row at line 3"),
+    (
+        "csv",
+        'id,character,text\n\nL1,Bob,"a\r\nb"\r\nL1,Al,yo\n',
+        5,
+        "'L1' is already used by the row at line 3",
+    ),
     ("csv", "id,character,text\nL1,Bob,hi,extra\n", 2, "4 fields but the header has 3"),
     ("csv", "id,character,text\nL1,,hi\n", 2, "character is empty"),
     ("higgs", "[SPEAKER0] hi\n\nstray text\n", 3, "no speaker tag"),
@@ -263,7 +283,7 @@ def test_malformed_file_error_names_the_file(tmp_path: Path) -> None:
 # Each format gets scripts made only of what it can hold (see each format module's "Round trip"):
 # * higgs: anything on one line for names/texts/titles; notes, directions, descriptions may hold
 #   line breaks (escaped in comments).
-# * screenplay: names follow the NAME: rule (letter first; letters, digits, space . ' -); texts and
+# * screenplay: names without ": " or "：" (plain NAME: names and @-forced ones); texts and
 #   directions on one line, directions without parentheses; titles not ending in "=".
 # * fountain: names without "(" or "^"; titles start with a letter or digit, no "#"; nothing holds
 #   [[ ]] /* */; no text is wholly in parentheses; notes don't start with "id:".
@@ -273,8 +293,8 @@ def test_malformed_file_error_names_the_file(tmp_path: Path) -> None:
 # Names and scene titles are distinct ignoring case (the project glue merges them otherwise).
 
 AWKWARD = list(",;\"'()[]:#=@!.*/\\-_—…é漢😀 ") + ["[laugh]", "[humming start]", "SPEAKER0", "10:30", "a, b"]
-_one_line_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
-_any_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r")
+_one_line_chars = st.characters(exclude_categories=["Cs", "Cc", "Zl", "Zp"])
+_any_chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00\r")
 
 
 def _words(chars: st.SearchStrategy[str], max_words: int = 6) -> st.SearchStrategy[str]:
@@ -292,8 +312,11 @@ def _not_wholly_parenthesised(value: str) -> bool:
 
 _cue_name = st.builds(
     lambda first, rest: (first + rest).strip(),
-    st.characters(whitelist_categories=("Lu", "Ll", "Lo")),
-    st.text(st.one_of(st.characters(whitelist_categories=("Lu", "Ll", "Lo", "Nd")), st.sampled_from(" .'-")), max_size=12),
+    st.characters(categories=["Lu", "Ll", "Lo"]),
+    st.text(
+        st.one_of(st.characters(categories=["Lu", "Ll", "Lo", "Nd"]), st.sampled_from(" .'-")),
+        max_size=12,
+    ),
 )
 _id = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,15}", fullmatch=True)
 
@@ -308,7 +331,9 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         "id": _id,
     },
     "screenplay": {
-        "name": _cue_name.filter(bool),
+        "name": st.one_of(_cue_name.filter(bool), _words(_one_line_chars, 3)).filter(
+            lambda n: ": " not in n and "：" not in n
+        ),
         "text": _words(_one_line_chars),
         "direction": _words(_one_line_chars, 3).filter(lambda d: "(" not in d and ")" not in d),
         "notes": _words(_any_chars, 4),
@@ -320,7 +345,9 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         "name": _words(_one_line_chars, 3).filter(lambda n: "(" not in n and "^" not in n and _no_hidden(n)),
         "text": _words(_one_line_chars).filter(lambda t: _no_hidden(t) and _not_wholly_parenthesised(t)),
         "direction": _words(_one_line_chars, 3).filter(_no_hidden),
-        "notes": _words(_one_line_chars, 4).filter(lambda n: _no_hidden(n) and not re.match(r"id\s*:", n, re.I)),
+        "notes": _words(_one_line_chars, 4).filter(
+            lambda n: _no_hidden(n) and not re.match(r"id\s*:", n, re.I)
+        ),
         "title": _words(_one_line_chars, 3).filter(
             lambda t: t[0].isalnum() and "#" not in t and _no_hidden(t)
         ),
@@ -358,8 +385,15 @@ def scripts(draw: st.DrawFn, fmt: str) -> ParsedScript:
         )
 
     if fmt == "csv":  # any order of scenes, but every scene has lines
-        lines = draw(st.lists(line("").flatmap(lambda ln: st.sampled_from([*titles, ""]).map(
-            lambda t: dataclasses.replace(ln, scene=t))), min_size=1, max_size=8))
+        lines = draw(
+            st.lists(
+                line("").flatmap(
+                    lambda ln: st.sampled_from([*titles, ""]).map(lambda t: dataclasses.replace(ln, scene=t))
+                ),
+                min_size=1,
+                max_size=8,
+            )
+        )
         scenes: list[ParsedScene] = []
     else:
         lines = draw(st.lists(line(""), max_size=3))
@@ -370,7 +404,10 @@ def scripts(draw: st.DrawFn, fmt: str) -> ParsedScript:
     # some lines carry the id a reader would give them anyway (writers leave those out)
     naturals = natural_ids((ln.character, ln.text) for ln in lines)
     use_natural = draw(st.lists(st.booleans(), min_size=len(lines), max_size=len(lines)))
-    lines = [dataclasses.replace(ln, id=nat) if flag else ln for ln, nat, flag in zip(lines, naturals, use_natural)]
+    lines = [
+        dataclasses.replace(ln, id=nat) if flag else ln
+        for ln, nat, flag in zip(lines, naturals, use_natural, strict=True)
+    ]
     seen: set[str] = set()
     unique = []
     for ln in lines:
@@ -380,7 +417,9 @@ def scripts(draw: st.DrawFn, fmt: str) -> ParsedScript:
     return ParsedScript.from_lines(unique, scenes)
 
 
-ROUND_TRIP = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+ROUND_TRIP = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -452,10 +491,44 @@ def test_importing_a_fixture_into_a_project_and_back() -> None:
 # ---- any input: a script or a ScriptFormatError, never another exception --------------------------
 
 _FRAGMENTS = [
-    "", "", "ALICE: hi", "Bob:", "(beat)", "(a) b", "()", "== Scene ==", "====", "> desc", "# id: x",
-    "# notes: n", "# scene: S", "# description: d", "# SPEAKER0 = Ann", "[SPEAKER0] hi", "[SPEAKER1]",
-    "INT. HOUSE - DAY", ".FORCED", "@bob", "BOB", "BOB ^", "/*", "*/", "[[", "]]", "[[id: q]]", '"', ",",
-    '"a,b"', "id,character,text", "Title: x", "~lyric", "> C <", "CUT TO:", "!action", "\ufeff", "\t",
+    "",
+    "",
+    "ALICE: hi",
+    "Bob:",
+    "(beat)",
+    "(a) b",
+    "()",
+    "== Scene ==",
+    "====",
+    "> desc",
+    "# id: x",
+    "# notes: n",
+    "# scene: S",
+    "# description: d",
+    "# SPEAKER0 = Ann",
+    "[SPEAKER0] hi",
+    "[SPEAKER1]",
+    "INT. HOUSE - DAY",
+    ".FORCED",
+    "@bob",
+    "BOB",
+    "BOB ^",
+    "/*",
+    "*/",
+    "[[",
+    "]]",
+    "[[id: q]]",
+    '"',
+    ",",
+    '"a,b"',
+    "id,character,text",
+    "Title: x",
+    "~lyric",
+    "> C <",
+    "CUT TO:",
+    "!action",
+    "\ufeff",
+    "\t",
 ]
 
 

@@ -20,7 +20,13 @@ from studio.core.store import SCHEMA_VERSION, ProjectError, ProjectFile
 
 def make(tmp_path: Path) -> ProjectFile:
     pf = ProjectFile.create(tmp_path / "show", title="Show")
-    pf.project.apply(ops.Insert(Speaker("a", "Alice", voice=Voice(VoiceKind.CLIP, transcript="hi", settings=(("temperature", 0.3),)))))
+    pf.project.apply(
+        ops.Insert(
+            Speaker(
+                "a", "Alice", voice=Voice(VoiceKind.CLIP, transcript="hi", settings=(("temperature", 0.3),))
+            )
+        )
+    )
     for i in range(3):
         pf.project.apply(ops.add_line(ScriptLine(f"L{i}", "a", f"text {i}")))
     return pf
@@ -34,7 +40,12 @@ def test_create_adds_suffix_and_reopens_everything(tmp_path: Path) -> None:
     before = (pf.project.speakers, pf.project.lines, pf.project.line_order, pf.project.settings)
     pf.close()
     again = ProjectFile.open(tmp_path / "show.chorus")
-    assert (again.project.speakers, again.project.lines, again.project.line_order, again.project.settings) == before
+    assert (
+        again.project.speakers,
+        again.project.lines,
+        again.project.line_order,
+        again.project.settings,
+    ) == before
     assert again.project.speakers["a"].voice.settings_dict() == {"temperature": 0.3}
 
 

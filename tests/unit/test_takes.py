@@ -34,7 +34,13 @@ def fake_render(session: RenderSession, jobs, *, fail: set[str] = frozenset()) -
             continue
         Path(job.out_path).write_bytes(b"RIFF" + job.text.encode())
         session.handle(
-            {"type": "finished", "job_id": job.job_id, "path": job.out_path, "duration": 1.0, "sample_rate": 22050}
+            {
+                "type": "finished",
+                "job_id": job.job_id,
+                "path": job.out_path,
+                "duration": 1.0,
+                "sample_rate": 22050,
+            }
         )
 
 

@@ -54,9 +54,7 @@ def _csv_error(number: int, exc: csv.Error) -> ScriptFormatError:
     if "unexpected end of data" in reason or "EOF" in reason:
         problem = "a quoted field is never closed (unbalanced quotes); close it with a double quote"
     elif "expected after" in reason:
-        problem = (
-            "text follows a closing quote; inside a quoted field write a double quote as two (\"\")"
-        )
+        problem = 'text follows a closing quote; inside a quoted field write a double quote as two ("")'
     elif "NUL" in reason:
         problem = "the row holds a NUL character; is this a text file?"
     else:
@@ -83,7 +81,7 @@ def parse(text: str) -> ParsedScript:
         except csv.Error as exc:
             raise _csv_error(start, exc) from None
         ended_at = reader.line_num
-        if not any(field.strip() for field in row):
+        if not "".join(row).strip():
             continue
         if not columns:
             names = [field.strip().lstrip("\ufeff").lower() for field in row]
@@ -115,7 +113,7 @@ def parse(text: str) -> ParsedScript:
         draft.id = row[columns["id"]].strip()
         if "direction" in columns:
             direction = row[columns["direction"]].strip()
-            paren = leading_parenthetical(direction)
+            paren = leading_parenthetical(direction) if direction.startswith("(") else None
             draft.direction = paren[0] if paren is not None and not paren[1] else direction
         if "scene" in columns:
             draft.scene = row[columns["scene"]].strip()

@@ -49,6 +49,7 @@ from studio.core.formats.records import (
     finish_lines,
     one_line,
     split_text_lines,
+    text_rows,
     writing_order,
 )
 
@@ -196,8 +197,8 @@ def parse(text: str) -> ParsedScript:
         name = _cue_name(first) if has_more else None
         if name is None:
             if preamble and _is_description(first):
-                lines = [row.text.strip().removeprefix("!") for row in paragraph if row.text.strip()]
-                scenes[scene] = "\n".join([scenes[scene], *lines]).strip()
+                action = [row.text.strip().removeprefix("!") for row in paragraph if row.text.strip()]
+                scenes[scene] = "\n".join([scenes[scene], *action]).strip()
             continue
         preamble = False
         _read_speech(paragraph, first_index, name, scene, drafts)
@@ -206,7 +207,9 @@ def parse(text: str) -> ParsedScript:
     return ParsedScript.from_lines(lines, (ParsedScene(t, d) for t, d in scenes.items()))
 
 
-def _read_speech(paragraph: list[_Row], cue_index: int, name: str, scene: str, drafts: list[LineDraft]) -> None:
+def _read_speech(
+    paragraph: list[_Row], cue_index: int, name: str, scene: str, drafts: list[LineDraft]
+) -> None:
     draft = LineDraft(paragraph[cue_index].number, name, scene=scene)
     drafts.append(draft)
     has_text = False
@@ -240,6 +243,10 @@ def _read_speech(paragraph: list[_Row], cue_index: int, name: str, scene: str, d
             draft.id, draft.id_line_number = value, row.number
 
 
+def _parenthetical(row: str) -> bool:
+    return row.startswith("(") and row.endswith(")")
+
+
 def _cue(name: str) -> str:
     name = one_line(name)
     return name if _cue_name(name) == name and not TITLE_KEY.match(name) else f"@{name}"
@@ -248,10 +255,7 @@ def _cue(name: str) -> str:
 def _action(line: str) -> str:
     """An action line, forced with ``!`` where it could read as something else."""
     plain = (
-        line[0].isalnum()
-        and line != line.upper()
-        and not HEADING.match(line)
-        and not TITLE_KEY.match(line)
+        line[0].isalnum() and line != line.upper() and not HEADING.match(line) and not TITLE_KEY.match(line)
     )
     return line if plain else f"!{line}"
 
@@ -273,9 +277,9 @@ def dump(script: ParsedScript) -> str:
         out.append(_cue(line.character))
         if line.direction:
             out.append(f"({one_line(line.direction)})")
-        out += [part.strip() for part in line.text.split("\n") if part.strip()]
+        out += text_rows(line.text, _parenthetical)
         if line_id:
-            out[-1] += f" [[id: {line_id}]]"
+            out[-1] += f" [[id: {line_id} ]]"
         if line.notes:  # spaces inside keep "[laugh]" at either end from touching the brackets
             out[-1] += f" [[ {line.notes} ]]"
     return "\n".join(out) + "\n"

@@ -23,10 +23,10 @@ Values are on one line: a line break is written ``\\n`` and a backslash ``\\\\``
 ignored. The header order of ``SPEAKERn = name`` lines is the order of the characters; tags without a
 header line follow, by number.
 
-Round trip (export then import gives the same script): every field is kept, with two limits —
-blank lines inside a text are dropped, and a text's second and later lines must not start with ``#``
-or a speaker tag. Ids equal to the natural id (:mod:`studio.core.formats.records`) are not written.
-Lines without a scene that come after a scene's lines join that scene.
+Round trip (export then import gives the same script): every field is kept, except line breaks
+inside a text where the next line is blank or would read as a comment or a tag (it is joined to the
+line above with a space then). Ids equal to the natural id (:mod:`studio.core.formats.records`) are
+not written. Lines without a scene that come after a scene's lines join that scene.
 
 Thread contract: pure functions; safe from any thread.
 """
@@ -46,6 +46,7 @@ from studio.core.formats.records import (
     finish_lines,
     one_line,
     split_text_lines,
+    text_rows,
     writing_order,
 )
 
@@ -69,7 +70,9 @@ def _read_header(rows: list[str]) -> dict[int, str]:
         tag = int(match.group(1))
         name = match.group(2).strip()
         if not name:
-            raise ScriptFormatError(number, f"SPEAKER{tag} has no name after '='; write '# SPEAKER{tag} = NAME'")
+            raise ScriptFormatError(
+                number, f"SPEAKER{tag} has no name after '='; write '# SPEAKER{tag} = NAME'"
+            )
         if tag in names:
             raise ScriptFormatError(number, f"SPEAKER{tag} is named twice in the header")
         if name.casefold() in owner:
@@ -172,6 +175,11 @@ def speaker_tags(characters: tuple[str, ...]) -> dict[str, int]:
     return tags
 
 
+def _misread(row: str) -> bool:
+    """Whether a text row after the first would read as a comment or a new turn."""
+    return row.startswith("#") or TAG.match(row) is not None
+
+
 def dump(script: ParsedScript) -> str:
     characters = all_characters(script)
     tags = speaker_tags(characters)
@@ -191,7 +199,7 @@ def dump(script: ParsedScript) -> str:
             out.append(f"# direction: {escape_value(line.direction)}")
         if line.notes:
             out.append(f"# notes: {escape_value(line.notes)}")
-        first_text, *more = [part.strip() for part in line.text.split("\n") if part.strip()] or [""]
+        first_text, *more = text_rows(line.text, _misread)
         out.append(f"[SPEAKER{tags[line.character]}] {first_text}")
         out += more
     return "\n".join(out) + "\n"

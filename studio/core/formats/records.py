@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -106,21 +106,29 @@ class LineDraft:
 
     @property
     def text(self) -> str:
+        if len(self.parts) == 1:
+            return self.parts[0].strip()
         return "\n".join(part for part in self.parts if part).strip()
 
 
-def natural_ids(pairs: Iterable[tuple[str, str]]) -> list[str]:
+def natural_ids(pairs: Iterable[tuple[str, str]], wanted: Sequence[bool] | None = None) -> list[str]:
     """The natural id of each (character, text) in order: ``line_`` + 10 hex digits of a hash.
 
     The n-th repeat of the same (character, text) hashes n in too, so repeats get distinct ids.
+    With ``wanted``, only those positions are hashed (the others give ""), but every pair still
+    counts as a repeat.
     """
     seen: dict[tuple[str, str], int] = {}
     ids: list[str] = []
-    for pair in pairs:
+    blake2b = hashlib.blake2b
+    for index, pair in enumerate(pairs):
         repeat = seen.get(pair, 0)
         seen[pair] = repeat + 1
+        if wanted is not None and not wanted[index]:
+            ids.append("")
+            continue
         key = f"{pair[0]}\x1f{pair[1]}\x1f{repeat}".encode("utf-8", "surrogatepass")
-        ids.append("line_" + hashlib.blake2b(key, digest_size=5).hexdigest())
+        ids.append("line_" + blake2b(key, digest_size=5).hexdigest())
     return ids
 
 
@@ -128,7 +136,6 @@ def finish_lines(drafts: Sequence[LineDraft], what: str = "line") -> list[Parsed
     """Turn drafts into lines: check each has text, check explicit ids, give the others natural ids.
 
     Names that differ only in capitals are one character, spelt as first seen ("Bob", then "BOB").
-
     Raises :class:`ScriptFormatError` for a line with no text or an id used twice.
     """
     taken: dict[str, int] = {}
@@ -149,7 +156,12 @@ def finish_lines(drafts: Sequence[LineDraft], what: str = "line") -> list[Parsed
                     "line ids must be unique",
                 )
             taken[draft.id] = draft.line_number
-    naturals = natural_ids((d.character, t) for d, t in zip(drafts, texts, strict=True))
+    wanted = [not d.id for d in drafts]
+    naturals = (
+        natural_ids([(d.character, t) for d, t in zip(drafts, texts, strict=True)], wanted)
+        if any(wanted)
+        else [""] * len(drafts)  # every line has its id: nothing to hash
+    )
     lines: list[ParsedLine] = []
     for draft, text, natural in zip(drafts, texts, naturals, strict=True):
         line_id = draft.id
@@ -159,7 +171,7 @@ def finish_lines(drafts: Sequence[LineDraft], what: str = "line") -> list[Parsed
                 line_id = f"{natural}-{repeat}"
                 repeat += 1
             taken[line_id] = draft.line_number
-        notes = "\n".join(n for n in draft.notes if n).strip()
+        notes = "\n".join(n for n in draft.notes if n).strip() if draft.notes else ""
         lines.append(ParsedLine(line_id, draft.character, text, draft.direction, draft.scene, notes))
     return lines
 
@@ -181,6 +193,22 @@ def one_line(value: str) -> str:
     """``value`` on one line (for writers of single-line fields): line breaks become spaces."""
     parts = value.replace("\r", "\n").split("\n")  # the breaks readers split on, no others
     return " ".join(part.strip() for part in parts if part.strip())
+
+
+def text_rows(text: str, misread: Callable[[str], bool]) -> list[str]:
+    """For writers: ``text`` as physical rows (blank rows dropped). A second or later row that the
+    format's reader would take for something else (``misread``) is joined to the row above with a
+    space instead: the words survive, only that line break is lost."""
+    rows: list[str] = []
+    for part in text.replace("\r", "\n").split("\n"):
+        part = part.strip()
+        if not part:
+            continue
+        if rows and misread(part):
+            rows[-1] = f"{rows[-1]} {part}"
+        else:
+            rows.append(part)
+    return rows or [""]
 
 
 # ---- "# key: value" comments of the Higgs and screenplay text formats -------------------------

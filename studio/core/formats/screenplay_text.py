@@ -23,7 +23,8 @@ Rules, line by line (leading and trailing spaces are ignored):
 * ``NAME: text`` starts a line of NAME. A name starts with a letter and holds letters, digits,
   spaces and ``. ' ’ - _`` (at most 40 characters); a full-width colon ``：`` works too. The colon
   must be followed by a space or the end of the line (``http://…``, ``10:30`` are not names).
-  ``NAME:`` alone takes its text from the lines below it.
+  ``NAME:`` alone takes its text from the lines below it. Any other name is written with a leading
+  ``@``: ``@Guard #2: Halt!`` (the name runs to the first colon followed by a space).
 * A line that is none of the kinds listed here continues the current line's text (joined with a line
   break). Text with no current line (e.g. after a blank line, which ends a line) is an error.
 * A parenthetical at the start of the text is the line's direction: ``ALICE: (whispering) Hello``.
@@ -41,12 +42,11 @@ Rules, line by line (leading and trailing spaces are ignored):
   ``NAME:`` line (values escaped as in the Higgs format: ``\\n``, ``\\\\``). Other comments are
   ignored.
 
-Round trip: names must follow the rule above, directions hold no line breaks and only balanced
-parentheses, texts hold no line breaks (a multi-line
-text is written as continuation lines, which read back the same unless a continuation line looks like
-one of the other kinds), scene titles hold no ``=`` at their ends. Ids equal to the natural id
-(:mod:`studio.core.formats.records`) are not written. Lines without a scene that come after a scene's
-lines join that scene.
+Round trip: names hold no ``": "`` and no ``：``; directions sit on one line with balanced
+parentheses; scene titles and descriptions sit on one line, titles without ``=`` at their ends. A
+multi-line text is written as continuation lines; one that would read as another kind is joined to
+the line above with a space. Ids equal to the natural id (:mod:`studio.core.formats.records`) are not
+written. Lines without a scene that come after a scene's lines join that scene.
 
 Thread contract: pure functions; safe from any thread.
 """
@@ -66,12 +66,14 @@ from studio.core.formats.records import (
     leading_parenthetical,
     one_line,
     split_text_lines,
+    text_rows,
     writing_order,
 )
 
 CUE = re.compile(
     r"^(?P<name>[^\W\d_][\w.'’ -]{0,39}?)[ \t]*(?::(?:[ \t]+|$)|：[ \t]*)(?P<rest>.*)$",
 )
+FORCED_CUE = re.compile(r"^@(?P<name>.+?)[ \t]*(?::(?:[ \t]+|$)|：[ \t]*)(?P<rest>.*)$")
 _HEADING = re.compile(r"^={2,}\s*(?P<title>.*?)\s*=*\s*$")
 _KEYS = frozenset({"id", "notes"})
 
@@ -175,7 +177,7 @@ def parse(text: str) -> ParsedScript:
                 pending_direction = direction
             continue
 
-        cue = CUE.match(stripped)
+        cue = FORCED_CUE.match(stripped) if stripped.startswith("@") else CUE.match(stripped)
         if cue:
             rest = cue.group("rest").strip()
             direction = pending_direction or ""
@@ -207,6 +209,20 @@ def parse(text: str) -> ParsedScript:
     return ParsedScript.from_lines(lines, (ParsedScene(t, d) for t, d in scenes.items()))
 
 
+def _cue(name: str) -> str:
+    """The name as written before the colon: forced with ``@`` unless it follows the plain rule."""
+    name = one_line(name)
+    plain = CUE.match(f"{name}: x")
+    return name if plain and plain.group("name").strip() == name and not name.startswith("@") else f"@{name}"
+
+
+def _misread(row: str) -> bool:
+    """Whether a text row after the first would read as something other than more text."""
+    return (
+        row.startswith(("#", "(", ">", "@")) or _HEADING.match(row) is not None or CUE.match(row) is not None
+    )
+
+
 def dump(script: ParsedScript) -> str:
     out: list[str] = []
     for item in writing_order(script):
@@ -223,11 +239,11 @@ def dump(script: ParsedScript) -> str:
             out.append(f"# id: {escape_value(line_id)}")
         if line.notes:
             out.append(f"# notes: {escape_value(line.notes)}")
-        first_text, *more = [part.strip() for part in line.text.split("\n") if part.strip()] or [""]
+        first_text, *more = text_rows(line.text, _misread)
         if line.direction:
             first_text = f"({one_line(line.direction)}) {first_text}"
         elif first_text.startswith("("):
             first_text = f"() {first_text}"
-        out.append(f"{one_line(line.character)}: {first_text}")
+        out.append(f"{_cue(line.character)}: {first_text}")
         out += more
     return "\n".join(out) + "\n"

@@ -1,0 +1,65 @@
+"""Starting the studio: ``run_studio(path)`` opens the main window on a project.
+
+With no path it opens the last project used (recent list), else a working copy of the demo podcast.
+
+Thread contract: call on the process's main thread; returns when the window closes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from studio.ui.qt_main_window import QtMainWindow
+from studio.ui.qt_settings import QtStudioSettings
+from studio.ui.qt_theme import apply_theme
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (created once), themed."""
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+        app.setApplicationName("Chorus")
+        app.setOrganizationName("Chorus")
+        app.setApplicationDisplayName("Chorus")
+    assert isinstance(app, QApplication)
+    apply_theme(app)
+    return app
+
+
+def project_to_open(project_path: str | None, settings: QtStudioSettings) -> Path | None:
+    """The explicit path, else the last project used, else a working copy of the demo podcast."""
+    if project_path:
+        return Path(project_path)
+    recent = settings.recent_projects()
+    if recent:
+        return Path(recent[0])
+    from studio.cli import CliError, demo_copy
+
+    try:
+        return demo_copy()
+    except CliError:
+        return None
+
+
+def run_studio(project_path: str | None) -> int:
+    """Open the studio; returns the process exit code."""
+    app = make_app()
+    settings = QtStudioSettings()
+    window = QtMainWindow(settings)
+    target = project_to_open(project_path, settings)
+    window.show()
+    if target is not None and not window.open_project(target) and project_path:
+        print(f"chorus: error: cannot open {project_path}", file=sys.stderr)
+    if os.environ.get("CHORUS_STUDIO_SMOKE"):  # CI: start, open, quit
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(500, window.close)
+    return int(app.exec())

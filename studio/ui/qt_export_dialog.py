@@ -1,0 +1,335 @@
+"""The Export dialog: the mix (format, loudness preset), stems, per-line files and subtitles, over
+:mod:`studio.audio.export`, with progress and cancel.
+
+The export runs on a worker thread (``concurrent.futures``) on a snapshot of the project, reporting
+through a job-state object whose progress/status calls are forwarded to the GUI by queued signals;
+the result is applied on the GUI thread. Cancel asks the job to stop; it removes everything it had
+written (the export writes to temporary names and renames at the end).
+
+Thread contract: the dialog is GUI-thread only; ``_JobState`` methods are called on the worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.ui.qt_document import QtDocument
+from studio.ui.qt_mixer import PRESETS
+
+FORMATS = (
+    ("mp3", "MP3"),
+    ("wav", "WAV"),
+    ("flac", "FLAC"),
+    ("ogg", "OGG Vorbis"),
+    ("opus", "Opus"),
+)
+BIT_DEPTHS = ((16, "16-bit"), (24, "24-bit"), (32, "32-bit float"))
+BITRATES = (128, 192, 320)
+
+
+class _Signals(QObject):
+    progress = Signal(float)
+    status = Signal(str)
+    finished = Signal(object, str, bool)  # result, error text, cancelled
+
+
+class _JobState:
+    """The export job's state: progress/status go to the GUI by queued signals; cancel is an Event."""
+
+    def __init__(self, signals: _Signals) -> None:
+        self._signals = signals
+        self.cancel = threading.Event()
+
+    def set_progress(self, fraction: float) -> None:
+        self._signals.progress.emit(float(fraction))
+
+    def set_status(self, text: str) -> None:
+        self._signals.status.emit(str(text))
+
+    def is_cancel_requested(self) -> bool:
+        return self.cancel.is_set()
+
+
+def _path_row(edit: QLineEdit, pick: Any) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    browse = QPushButton("…")
+    browse.setFixedWidth(32)
+    browse.clicked.connect(pick)
+    row.addWidget(browse)
+    return row
+
+
+class QtExportDialog(QDialog):
+    def __init__(self, doc: QtDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(560)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chorus-export")
+        self._future: Future[Any] | None = None
+        self._state: _JobState | None = None
+        self.result_value: Any = None
+        self.error_text = ""
+        self._signals = _Signals(self)
+        self._signals.progress.connect(self._on_progress)
+        self._signals.status.connect(self._on_status)
+        self._signals.finished.connect(self._on_finished)
+
+        settings = doc.project.settings
+        base = doc.root.parent / (doc.root.stem or "export")
+        # the mix
+        mix = QGroupBox("Mix")
+        mix.setCheckable(True)
+        self.mix_box = mix
+        form = QFormLayout(mix)
+        self.format = QComboBox()
+        for key, label in FORMATS:
+            self.format.addItem(label, key)
+        self.output = QLineEdit(str(base.with_suffix(".mp3")))
+        self.bit_depth = QComboBox()
+        for bits, label in BIT_DEPTHS:
+            self.bit_depth.addItem(label, bits)
+        self.bit_depth.setCurrentIndex(1)
+        self.bitrate = QComboBox()
+        for kbps in BITRATES:
+            self.bitrate.addItem(f"{kbps} kbps CBR", kbps)
+        self.bitrate.setCurrentIndex(1)
+        self.preset = QComboBox()
+        for key, label in PRESETS:
+            self.preset.addItem(label, key)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(settings.export_preset)))
+        self.chapters = QCheckBox("Chapters from markers")
+        self.chapters.setChecked(True)
+        form.addRow("Format", self.format)
+        form.addRow("File", _path_row(self.output, self._pick_output))
+        form.addRow("Bit depth", self.bit_depth)
+        form.addRow("Bitrate", self.bitrate)
+        form.addRow("Loudness", self.preset)
+        form.addRow("", self.chapters)
+        # stems
+        self.stems_box = QGroupBox("Stems (one file per track)")
+        self.stems_box.setCheckable(True)
+        self.stems_box.setChecked(False)
+        form = QFormLayout(self.stems_box)
+        self.stems_dir = QLineEdit(str(base.parent / f"{base.name}-stems"))
+        form.addRow("Folder", _path_row(self.stems_dir, lambda: self._pick_dir(self.stems_dir)))
+        # per-line
+        self.lines_box = QGroupBox("Per-line files (game pipelines)")
+        self.lines_box.setCheckable(True)
+        self.lines_box.setChecked(False)
+        form = QFormLayout(self.lines_box)
+        self.lines_dir = QLineEdit(str(base.parent / f"{base.name}-lines"))
+        self.lines_template = QLineEdit("{id}.wav")
+        self.lines_template.setToolTip("Fields: {id}, {character}, {scene}, {index}")
+        form.addRow("Folder", _path_row(self.lines_dir, lambda: self._pick_dir(self.lines_dir)))
+        form.addRow("Names", self.lines_template)
+        # subtitles
+        self.subs_box = QGroupBox("Subtitles")
+        self.subs_box.setCheckable(True)
+        self.subs_box.setChecked(False)
+        form = QFormLayout(self.subs_box)
+        self.srt = QCheckBox("SRT")
+        self.srt.setChecked(True)
+        self.vtt = QCheckBox("WebVTT")
+        self.speaker_names = QCheckBox("Speaker names in the cues")
+        self.speaker_names.setChecked(True)
+        row = QHBoxLayout()
+        row.addWidget(self.srt)
+        row.addWidget(self.vtt)
+        row.addStretch(1)
+        form.addRow("Formats", row)
+        form.addRow("", self.speaker_names)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setVisible(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel_or_close)
+
+        layout = QVBoxLayout(self)
+        for box in (mix, self.stems_box, self.lines_box, self.subs_box):
+            layout.addWidget(box)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self._format_changed()
+        if doc.project.missing_media:
+            self.status.setText(
+                f"{len(doc.project.missing_media)} media file(s) are missing; their clips will be silent."
+            )
+
+    # ---- inputs --------------------------------------------------------------------------
+    def _format_changed(self) -> None:
+        fmt = str(self.format.currentData())
+        lossy = fmt in ("mp3", "ogg", "opus")
+        self.bitrate.setEnabled(lossy)
+        self.bit_depth.setEnabled(not lossy)
+        self.chapters.setEnabled(lossy)
+        path = Path(self.output.text())
+        if path.suffix.lower() != f".{fmt}":
+            self.output.setText(str(path.with_suffix(f".{fmt}")))
+
+    def _pick_output(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export mix", self.output.text())
+        if path:
+            self.output.setText(path)
+
+    def _pick_dir(self, edit: QLineEdit) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder", edit.text())
+        if path:
+            edit.setText(path)
+
+    def request(self) -> Any:
+        """The :class:`~studio.audio.export.ExportRequest` the form describes."""
+        from studio.audio.export import ExportRequest
+
+        fmt = str(self.format.currentData())
+        subs = self.subs_box.isChecked()
+        base = Path(self.output.text()).with_suffix("")
+        return ExportRequest(
+            output=Path(self.output.text()) if self.mix_box.isChecked() else None,
+            format=fmt,
+            bit_depth=int(self.bit_depth.currentData()),
+            bitrate_kbps=int(self.bitrate.currentData()),
+            preset=str(self.preset.currentData()),
+            chapters=self.chapters.isChecked(),
+            stems_dir=Path(self.stems_dir.text()) if self.stems_box.isChecked() else None,
+            lines_dir=Path(self.lines_dir.text()) if self.lines_box.isChecked() else None,
+            lines_template=self.lines_template.text().strip() or "{id}.wav",
+            srt=base.with_suffix(".srt") if subs and self.srt.isChecked() else None,
+            vtt=base.with_suffix(".vtt") if subs and self.vtt.isChecked() else None,
+            subtitle_speakers=self.speaker_names.isChecked(),
+        )
+
+    # ---- running -------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._future is not None and not self._future.done()
+
+    def start(self) -> bool:
+        if self.running:
+            return False
+        try:
+            request = self.request()
+        except (TypeError, ValueError) as exc:
+            self.status.setText(str(exc))
+            return False
+        if (
+            request.output is None
+            and request.stems_dir is None
+            and request.lines_dir is None
+            and not (request.srt or request.vtt)
+        ):
+            self.status.setText("Choose something to export.")
+            return False
+        from studio.audio.export import ExportJob, run, snapshot
+
+        job = ExportJob(snapshot(self.doc.project), self.doc.media_path, request)
+        self._state = _JobState(self._signals)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.status.setText("Exporting…")
+        self.export_button.setEnabled(False)
+        self.cancel_button.setText("Cancel export")
+        state = self._state
+        self._future = self._pool.submit(run, job, state)
+        self._future.add_done_callback(self._done)
+        return True
+
+    def _done(self, future: Future[Any]) -> None:
+        """Worker thread: hand the outcome to the GUI thread."""
+        from studio.audio.errors import ExportCancelled
+
+        exc = future.exception()
+        try:
+            if exc is None:
+                self._signals.finished.emit(future.result(), "", False)
+            elif isinstance(exc, ExportCancelled):
+                self._signals.finished.emit(None, "Export cancelled; nothing was written.", True)
+            else:
+                self._signals.finished.emit(None, str(exc) or type(exc).__name__, False)
+        except RuntimeError:  # the dialog is gone
+            pass
+
+    @Slot(float)
+    def _on_progress(self, fraction: float) -> None:
+        self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+
+    @Slot(str)
+    def _on_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    @Slot(object, str, bool)
+    def _on_finished(self, result: Any, error: str, cancelled: bool) -> None:
+        self._future = None
+        self.export_button.setEnabled(True)
+        self.cancel_button.setText("Close")
+        if result is not None:
+            self.result_value = result
+            self.progress.setValue(1000)
+            lines = (
+                result.summary_lines() if hasattr(result, "summary_lines") else [str(p) for p in result.files]
+            )
+            self.status.setText("Export finished:\n" + "\n".join(lines[:8]))
+            self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        else:
+            self.error_text = error
+            self.progress.setVisible(False)
+            self.status.setText(error)
+
+    def cancel_or_close(self) -> None:
+        if self.running and self._state is not None:
+            self._state.cancel.set()
+            self.status.setText("Cancelling…")
+            return
+        self.reject()
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Tests: block until the export is done and its result applied."""
+        import time
+
+        from PySide6.QtCore import QCoreApplication
+
+        deadline = time.monotonic() + timeout
+        while (self.running or self._future is not None) and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+
+    def done(self, code: int) -> None:  # closing while running cancels first
+        if self.running and self._state is not None:
+            self._state.cancel.set()
+            if self._future is not None:
+                try:
+                    self._future.result(timeout=10)
+                except Exception:
+                    pass
+        self._pool.shutdown(wait=False)
+        super().done(code)

@@ -1,0 +1,354 @@
+"""Project settings: title and metadata, timeline gaps, and the render backend with its parameters
+(Piper on the CPU, Higgs Audio v2 on a local GPU, or remote OpenAI-compatible speech servers).
+
+Changing what determines a take (backend, model, generation parameters) makes rendered lines stale
+in the same undo step.
+
+Thread contract: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core import ops
+from studio.core.project import ProjectSettings
+from studio.render.takes import refresh_status
+from studio.ui.qt_document import QtDocument
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    label: str
+    kind: str  # text | int | float | bool | choice | lines
+    default: Any
+    tip: str = ""
+    choices: tuple[str, ...] = ()
+    lo: float = 0.0
+    hi: float = 1e9
+    step: float = 1.0
+
+
+GENERATION = (
+    Param(
+        "temperature",
+        "Temperature",
+        "float",
+        1.0,
+        "Higher = livelier, less predictable",
+        lo=0.0,
+        hi=2.0,
+        step=0.05,
+    ),
+    Param("top_k", "Top-k", "int", 50, lo=1, hi=1000),
+    Param("top_p", "Top-p", "float", 0.95, lo=0.05, hi=1.0, step=0.01),
+    Param("seed", "Seed", "int", 0, "Same seed + same text + same voice = the same take", lo=0, hi=2**31 - 1),
+)
+
+BACKENDS: dict[str, tuple[str, tuple[Param, ...]]] = {
+    "piper": (
+        "Piper (CPU, fast, bundled voice)",
+        (
+            Param(
+                "workers",
+                "Worker processes",
+                "text",
+                "auto",
+                "auto = one per core (up to 4); 0 = in the engine",
+            ),
+            Param("sentence_silence", "Pause between sentences", "float", 0.12, lo=0.0, hi=2.0, step=0.02),
+            Param(
+                "length_scale",
+                "Speaking rate (length scale)",
+                "float",
+                1.0,
+                "Above 1 = slower",
+                lo=0.5,
+                hi=2.0,
+                step=0.05,
+            ),
+        ),
+    ),
+    "higgs": (
+        "Higgs Audio v2 (local GPU, cloning, scenes)",
+        (
+            Param(
+                "model",
+                "Model",
+                "text",
+                "bosonai/higgs-audio-v2-generation-3B-base",
+                "A Hugging Face repo id or a local folder",
+            ),
+            Param("device", "Device", "choice", "auto", choices=("auto", "cuda", "cpu")),
+            Param("dtype", "Precision", "choice", "auto", choices=("auto", "bfloat16", "float16", "float32")),
+            Param("continuity", "Scene continuity (earlier lines as context)", "bool", True),
+            Param("batch_size", "Batch size", "int", 4, lo=1, hi=64),
+            *GENERATION,
+        ),
+    ),
+    "openai": (
+        "Remote speech servers (vLLM / SGLang, OpenAI-compatible)",
+        (
+            Param(
+                "endpoints",
+                "Servers",
+                "lines",
+                "",
+                "One per line: URL [concurrency], e.g. http://gpu1:8000/v1 8",
+            ),
+            Param("model", "Model", "text", "higgs-audio-v2"),
+            Param(
+                "api_key_env",
+                "API key variable",
+                "text",
+                "",
+                "Name of the environment variable holding the key",
+            ),
+            *GENERATION,
+        ),
+    ),
+}
+
+
+class QtBackendForm(QWidget):
+    def __init__(
+        self, params: tuple[Param, ...], values: dict[str, Any], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.params = params
+        self.widgets: dict[str, QWidget] = {}
+        form = QFormLayout(self)
+        for p in params:
+            value = values.get(p.key, p.default)
+            widget: QWidget
+            if p.kind == "bool":
+                box = QCheckBox()
+                box.setChecked(bool(value))
+                widget = box
+            elif p.kind == "int":
+                spin = QSpinBox()
+                spin.setRange(int(p.lo), int(min(p.hi, 2**31 - 1)))
+                spin.setValue(int(value))
+                widget = spin
+            elif p.kind == "float":
+                dspin = QDoubleSpinBox()
+                dspin.setRange(p.lo, p.hi)
+                dspin.setSingleStep(p.step)
+                dspin.setDecimals(3)
+                dspin.setValue(float(value))
+                widget = dspin
+            elif p.kind == "choice":
+                combo = QComboBox()
+                combo.addItems(list(p.choices))
+                combo.setCurrentText(str(value))
+                widget = combo
+            elif p.kind == "lines":
+                text = QPlainTextEdit()
+                text.setPlainText(_lines_text(value))
+                text.setFixedHeight(80)
+                widget = text
+            else:
+                line = QLineEdit(str(value))
+                widget = line
+            if p.tip:
+                widget.setToolTip(p.tip)
+            form.addRow(p.label, widget)
+            self.widgets[p.key] = widget
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for p in self.params:
+            w = self.widgets[p.key]
+            if isinstance(w, QCheckBox):
+                out[p.key] = w.isChecked()
+            elif isinstance(w, QSpinBox):
+                out[p.key] = w.value()
+            elif isinstance(w, QDoubleSpinBox):
+                out[p.key] = round(w.value(), 4)
+            elif isinstance(w, QComboBox):
+                out[p.key] = w.currentText()
+            elif isinstance(w, QPlainTextEdit):
+                out[p.key] = _parse_lines(w.toPlainText())
+            elif isinstance(w, QLineEdit):
+                text = w.text().strip()
+                out[p.key] = int(text) if text.isdigit() else text
+        return out
+
+
+def _lines_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n".join(
+            f"{e.get('url', '')} {e.get('concurrency', '')}".strip() if isinstance(e, dict) else str(e)
+            for e in value
+        )
+    return str(value or "")
+
+
+def _parse_lines(text: str) -> list[dict[str, Any]]:
+    out = []
+    for raw in text.splitlines():
+        parts = raw.split()
+        if not parts:
+            continue
+        entry: dict[str, Any] = {"url": parts[0]}
+        if len(parts) > 1 and parts[1].isdigit():
+            entry["concurrency"] = int(parts[1])
+        out.append(entry)
+    return out
+
+
+class QtProjectSettingsDialog(QDialog):
+    def __init__(self, doc: QtDocument, parent: QWidget | None = None, tab: str = "general") -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.setWindowTitle("Project settings")
+        self.setMinimumWidth(520)
+        s = doc.project.settings
+        options = s.backend_options_dict()
+        tabs = QTabWidget()
+        general = QWidget()
+        form = QFormLayout(general)
+        self.title = QLineEdit(s.title)
+        self.artist = QLineEdit(s.artist)
+        self.album = QLineEdit(s.album)
+        self.comment = QLineEdit(s.comment)
+        self.sample_rate = QComboBox()
+        for rate in (44100, 48000):
+            self.sample_rate.addItem(f"{rate} Hz", rate)
+        self.sample_rate.setCurrentIndex(max(0, self.sample_rate.findData(s.sample_rate)))
+        self.channels = QComboBox()
+        self.channels.addItem("Stereo", 2)
+        self.channels.addItem("Mono", 1)
+        self.channels.setCurrentIndex(max(0, self.channels.findData(s.channels)))
+        self.gap_same = self._seconds(s.gap_same_speaker)
+        self.gap_new = self._seconds(s.gap_new_speaker)
+        self.gap_scene = self._seconds(s.gap_new_scene)
+        self.lead_in = self._seconds(s.lead_in, 600)
+        self.level_match = QCheckBox("Match the loudness of the speakers")
+        self.level_match.setChecked(s.level_match_speakers)
+        for label, widget in (
+            ("Title", self.title),
+            ("Artist", self.artist),
+            ("Album", self.album),
+            ("Comment", self.comment),
+            ("Sample rate", self.sample_rate),
+            ("Channels", self.channels),
+            ("Gap, same speaker", self.gap_same),
+            ("Gap, new speaker", self.gap_new),
+            ("Gap, new scene", self.gap_scene),
+            ("Lead-in", self.lead_in),
+            ("", self.level_match),
+        ):
+            form.addRow(label, widget)
+        tabs.addTab(general, "General")
+
+        rendering = QWidget()
+        layout = QVBoxLayout(rendering)
+        self.backend = QComboBox()
+        self.forms = QStackedWidget()
+        for name, (label, params) in BACKENDS.items():
+            self.backend.addItem(label, name)
+            self.forms.addWidget(QtBackendForm(params, options if name == s.backend else {}, self))
+        self.backend.currentIndexChanged.connect(self.forms.setCurrentIndex)
+        self.backend.setCurrentIndex(max(0, self.backend.findData(s.backend)))
+        note = QLabel("Changing the backend or its generation parameters makes rendered lines stale.")
+        note.setObjectName("placeholder")
+        note.setWordWrap(True)
+        layout.addWidget(self.backend)
+        layout.addWidget(self.forms)
+        layout.addWidget(note)
+        layout.addStretch(1)
+        tabs.addTab(rendering, "Rendering")
+        if tab == "rendering":
+            tabs.setCurrentIndex(1)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        root = QVBoxLayout(self)
+        root.addWidget(tabs)
+        root.addWidget(buttons)
+
+    @staticmethod
+    def _seconds(value: float, hi: float = 10.0) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(0.0, hi)
+        box.setSingleStep(0.05)
+        box.setDecimals(2)
+        box.setSuffix(" s")
+        box.setValue(value)
+        return box
+
+    def changes(self) -> dict[str, Any]:
+        """The settings fields that differ from the project's."""
+        backend = str(self.backend.currentData())
+        form = self.forms.currentWidget()
+        assert isinstance(form, QtBackendForm)
+        old = self.doc.project.settings
+        options = dict(old.backend_options_dict()) if backend == old.backend else {}
+        options.update(form.values())
+        wanted: dict[str, Any] = {
+            "title": self.title.text().strip() or old.title,
+            "artist": self.artist.text().strip(),
+            "album": self.album.text().strip(),
+            "comment": self.comment.text().strip(),
+            "sample_rate": int(self.sample_rate.currentData()),
+            "channels": int(self.channels.currentData()),
+            "gap_same_speaker": round(self.gap_same.value(), 3),
+            "gap_new_speaker": round(self.gap_new.value(), 3),
+            "gap_new_scene": round(self.gap_scene.value(), 3),
+            "lead_in": round(self.lead_in.value(), 3),
+            "level_match_speakers": self.level_match.isChecked(),
+            "backend": backend,
+            "backend_options": tuple(sorted(options.items(), key=lambda kv: kv[0])),
+        }
+        return {k: v for k, v in wanted.items() if _json(getattr(old, k)) != _json(v)}
+
+    def accept(self) -> None:
+        apply_settings(self.doc, self.changes())
+        super().accept()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def apply_settings(doc: QtDocument, changes: dict[str, Any]) -> bool:
+    """Change project settings (one undo step); lines whose take no longer matches go stale."""
+    if not changes:
+        return False
+    render_keys = {"backend", "backend_options"}
+    with doc.macro("Project settings"):
+        ok = doc.edit(ops.set_settings(**changes), "Project settings")
+        if ok and render_keys & set(changes):
+            doc.edit(refresh_status(doc.project, doc.media_dir))
+        if ok and {"gap_same_speaker", "gap_new_speaker", "gap_new_scene", "lead_in"} & set(changes):
+            from studio.core.layout import layout_ops
+
+            doc.edit(layout_ops(doc.project))
+    return ok
+
+
+_ = ProjectSettings
