@@ -15,7 +15,10 @@ the HIGGS.md baseline (transformers ``generate()`` on an H100, random bf16 weigh
 Columns: ``ms/step`` = generate time / steps (a step makes one frame for every line in the batch; a take
 of T frames costs T + 9 steps: the BOS frame, 7 delay-pattern frames, the EOS frame); ``frames/s`` =
 content frames of all lines / generate time; ``audio s/s`` = seconds of audio per wall second including
-decoding (25 frames = 1 s).
+decoding (25 frames = 1 s); ``plain ms/step`` (with ``--plain``) = transformers ``generate()`` called
+directly on the same prompt and machine with its default attention kernels, only the length hook
+added. Each run meets its shapes for the first time, as a real render does; PyTorch's default cuDNN
+attention re-plans every new shape, which the backend avoids (see ``HiggsBackend._attention_kernels``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=250, help="content frames per take (25 = 1 s)")
     parser.add_argument("--batches", default="1,8,32", help="comma-separated batch sizes")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per batch size (best is shown)")
+    parser.add_argument(
+        "--plain", action="store_true", help="also time transformers generate() alone on the same machine"
+    )
     return parser.parse_args(argv)
 
 
@@ -135,6 +141,46 @@ def main(argv: list[str] | None = None) -> int:
 
     warm.render_batch(jobs(min(batches)), quiet, never)
 
+    def plain_generate_s(batch: int) -> float:
+        """transformers ``generate()`` alone on the same prompt (the length held by the same hook)."""
+        from transformers import LogitsProcessorList
+
+        from engine.higgs.prompt import build_conversation
+        from engine.higgs.sampling import frame_window
+
+        conversation = build_conversation(jobs(1)[0])
+        inputs = processor.apply_chat_template(
+            [conversation] * batch,
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+        ).to(args.device)
+        hold = frame_window(
+            [args.frames] * batch,
+            [args.frames] * batch,
+            num_codebooks=config.num_codebooks,
+            codebook_size=config.codebook_size,
+            eos_id=config.audio_stream_eos_id,
+        )
+        torch.manual_seed(0)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        with torch.inference_mode():
+            model.generate(
+                **inputs,
+                max_new_tokens=args.frames + 9,
+                do_sample=True,
+                temperature=1.0,
+                top_k=50,
+                top_p=0.95,
+                logits_processor=LogitsProcessorList([hold]),
+            )
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return time.perf_counter() - started
+
     rows = []
     for batch in batches:
         best = None
@@ -157,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         frames = sum(stats["frames"])
         gen_s = stats["generate_s"]
         peak = torch.cuda.max_memory_allocated() / 2**30 if args.device.startswith("cuda") else 0.0
+        plain_ms = 1000 * plain_generate_s(batch) / stats["steps"] if args.plain else float("nan")
         rows.append(
             (
                 batch,
@@ -168,22 +215,24 @@ def main(argv: list[str] | None = None) -> int:
                 stats.get("decode_s", 0.0),
                 wall,
                 peak,
+                plain_ms,
             )
         )
 
     print()
     header = (
         f"{'batch':>5} {'steps':>5} {'ms/step':>8} {'frames/s':>9} {'audio s/s':>9} "
-        f"{'gen s':>7} {'decode s':>8} {'wall s':>7} {'peak GiB':>8} | baseline (HIGGS.md, H100)"
+        f"{'gen s':>7} {'decode s':>8} {'wall s':>7} {'peak GiB':>8} {'plain ms/step':>13} "
+        "| baseline (HIGGS.md, H100)"
     )
     print(header)
     print("-" * len(header))
-    for batch, steps, ms, fps, audio_rate, gen_s, dec_s, wall, peak in rows:
+    for batch, steps, ms, fps, audio_rate, gen_s, dec_s, wall, peak, plain_ms in rows:
         base = BASELINE.get(batch)
         baseline = f"{base[0]:.0f} ms/step, {base[1]:.0f} frames/s, {base[2]:.2f} audio s/s" if base else "—"
         print(
             f"{batch:>5} {steps:>5} {ms:>8.1f} {fps:>9.1f} {audio_rate:>9.2f} "
-            f"{gen_s:>7.2f} {dec_s:>8.2f} {wall:>7.2f} {peak:>8.1f} | {baseline}"
+            f"{gen_s:>7.2f} {dec_s:>8.2f} {wall:>7.2f} {peak:>8.1f} {plain_ms:>13.1f} | {baseline}"
         )
     print(
         "\nbaseline batch 64: 700 frames/s = 28 s audio/s; memory-bandwidth floor at batch 1 on an H100: "

@@ -63,7 +63,7 @@ def cmd_import_script(args: argparse.Namespace) -> int:
         try:
             script = sf.read_script(Path(args.file), args.format)
         except sf.ScriptFormatError as exc:
-            raise CliError(f"{args.file}: {exc}") from None
+            raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
         pf.project.apply(sf.script_to_ops(pf.project, script))

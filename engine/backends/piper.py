@@ -224,6 +224,8 @@ def load_voice(model: Path, config: Path, threads: int = 0) -> Any:
     options.intra_op_num_threads = max(0, int(threads))
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # idle ONNX threads sleep instead of spinning: the studio's UI shares these cores
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = onnxruntime.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]

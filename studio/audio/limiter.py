@@ -97,6 +97,7 @@ class TruePeakLimiter:
         self._tail = np.zeros(self._a, dtype=np.float64)  # last A released attenuations
         self._quiet = True  # carry == 0 and tail all zero
         self._fresh = True  # no block since reset: the A frames before the first one are virtual
+        self.engaged = False  # the last block was changed
 
     def process(self, x: np.ndarray, frames: int) -> np.ndarray:
         """Limit the block ``x[:, history : history+frames]``; ``x`` holds history and look-ahead too.
@@ -108,6 +109,7 @@ class TruePeakLimiter:
         if x.shape[1] != need:
             raise ValueError(f"limiter needs {need} frames of input, got {x.shape[1]}")
         block = x[:, h : h + frames]
+        self.engaged = False
         absx = np.abs(x[0]) if x.shape[0] == 1 else np.maximum(np.abs(x[0]), np.abs(x[1]))
         for c in range(2, x.shape[0]):
             np.maximum(absx, np.abs(x[c]), out=absx)
@@ -126,6 +128,7 @@ class TruePeakLimiter:
         if att is None:
             att = np.zeros(frames + a, dtype=np.float64)
         gain = self._gain(att, frames)
+        self.engaged = True
         out: np.ndarray = (block * gain).astype(np.float32, copy=False)
         return out
 
@@ -147,19 +150,26 @@ class TruePeakLimiter:
             mask[hot - off + _TAPS_HALF] = True
         m = np.flatnonzero(mask) - _TAPS_HALF
         m = m[(m >= h - 1) & (m < h + count)]
-        peak = absx[h : h + count].astype(np.float64)
+        over = np.flatnonzero(absx[h : h + count] > self._thr)  # sample peaks over the ceiling
+        pos = [over]
+        val = [absx[h + over].astype(np.float64)]
         if m.size:
             idx = m[:, None] + _OFFSETS[None, :]  # (ncand, 16), all inside x
             vals = np.abs(x[:, idx].astype(np.float64) @ _H).max(axis=(0, 2))
-            between = np.zeros(count + 1, dtype=np.float64)  # between[i]: between frames i-1 and i
-            between[m - h + 1] = vals
-            np.maximum(peak, between[:-1], out=peak)  # the peak between i-1 and i bounds i …
-            np.maximum(peak, between[1:], out=peak)  # … and so does the one between i and i+1
-        over = np.flatnonzero(peak > self._thr)
-        if over.size == 0:
+            big = vals > self._thr
+            i = m[big] - h  # an interpolated peak between frames i and i+1 bounds both
+            for side in (i, i + 1):
+                ok = (side >= 0) & (side < count)
+                pos.append(side[ok])
+                val.append(vals[big][ok])
+        where = np.concatenate(pos)
+        if where.size == 0:
             return None
+        over_db = np.minimum(
+            20.0 * np.log10(np.concatenate(val)) - self._thr_db, self.settings.max_reduction_db
+        )
         att = np.zeros(count, dtype=np.float64)
-        att[over] = np.minimum(20.0 * np.log10(peak[over]) - self._thr_db, self.settings.max_reduction_db)
+        np.maximum.at(att, where, over_db)
         return att
 
     def _gain(self, att: np.ndarray, frames: int) -> np.ndarray:

@@ -34,25 +34,78 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
     return np.array([[*shelf.b, *shelf.a], [*hp.b, *hp.a]], dtype=np.float64)
 
 
-class LoudnessMeter:
-    """Integrated loudness (LUFS), RMS and sample peak of audio fed in blocks."""
+def step_frames(sample_rate: int) -> int:
+    """Frames per 100 ms gating step; export chunks are whole numbers of steps."""
+    return round(STEP_S * sample_rate)
 
-    def __init__(self, sample_rate: int, channels: int) -> None:
+
+def _gated_lufs(seg: np.ndarray, frames: int, sample_rate: int) -> float:
+    """BS.1770 gating over per-step energy sums ``seg`` (steps, channels), as pyloudnorm blocks them."""
+    channels = seg.shape[1]
+    duration = frames / sample_rate
+    if duration < BLOCK_S:
+        return -math.inf
+    blocks = int(np.round((duration - BLOCK_S) / STEP_S)) + 1
+    per_block = round(BLOCK_S / STEP_S)
+    need = blocks + per_block - 1
+    if seg.shape[0] < need:
+        seg = np.concatenate((seg, np.zeros((need - seg.shape[0], channels))))
+    csum = np.concatenate((np.zeros((1, channels)), np.cumsum(seg, axis=0)))
+    z = (csum[per_block : per_block + blocks] - csum[:blocks]) / (BLOCK_S * sample_rate)
+    g = np.array(_CHANNEL_WEIGHTS[:channels])
+    weighted = z @ g
+    with np.errstate(divide="ignore"):
+        lj = -0.691 + 10.0 * np.log10(weighted)
+    above_abs = lj >= ABS_GATE
+    if not above_abs.any():
+        return -math.inf
+    gamma_r = -0.691 + 10.0 * math.log10(float(z[above_abs].mean(axis=0) @ g)) + REL_GATE
+    gated = (lj > gamma_r) & (lj > ABS_GATE)
+    if not gated.any():
+        return -math.inf
+    return -0.691 + 10.0 * math.log10(float(z[gated].mean(axis=0) @ g))
+
+
+def _rms_db(square_sum: float, count: int) -> float:
+    if count == 0 or square_sum <= 0:
+        return -math.inf
+    return 10.0 * math.log10(square_sum / count)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The meter's state before one ``add``: where its audio starts, filter state, running sums."""
+
+    step: int  # index of the gating step the block starts in
+    aligned: bool  # the block starts on a step boundary
+    zi: np.ndarray
+    square_sum: float
+
+
+class LoudnessMeter:
+    """Integrated loudness (LUFS), RMS and sample peak of audio fed in blocks.
+
+    With ``checkpoints=True`` it remembers its state before every block, so that
+    :class:`GainedLoudness` can later give the loudness of the same audio after a gain and a limiter
+    without metering it again.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, checkpoints: bool = False) -> None:
         if channels > len(_CHANNEL_WEIGHTS):
             raise ValueError(f"loudness of more than {len(_CHANNEL_WEIGHTS)} channels is not defined")
         self.sample_rate = sample_rate
         self.channels = channels
-        self._sos = k_weighting_sos(sample_rate)
-        self._zi = np.zeros((self._sos.shape[0], channels, 2), dtype=np.float64)
-        self._step = round(STEP_S * sample_rate)
-        self._block = BLOCK_S * sample_rate  # block length in frames (the divisor, as pyloudnorm)
-        self._per_block = round(BLOCK_S / STEP_S)  # steps per block
+        self.sos = k_weighting_sos(sample_rate)
+        self._zi = np.zeros((self.sos.shape[0], channels, 2), dtype=np.float64)
+        self._step = step_frames(sample_rate)
         self._segments: list[np.ndarray] = []  # (k, channels) energy sums per full step
+        self._nseg = 0
         self._partial = np.zeros(channels, dtype=np.float64)
         self._partial_n = 0
         self.frames = 0
-        self._square_sum = 0.0
+        self.square_sum = 0.0
         self.peak = 0.0
+        self.checkpoints: list[Checkpoint] | None = [] if checkpoints else None
 
     def add(self, block: np.ndarray, planar: bool = False) -> None:
         """Feed ``(frames, channels)`` audio, or ``(channels, frames)`` with ``planar=True``."""
@@ -62,13 +115,17 @@ class LoudnessMeter:
             x = x[None, :]
         if x.shape[0] != self.channels:
             raise ValueError(f"meter expects {self.channels} channels, got {x.shape[0]}")
+        if self.checkpoints is not None:
+            self.checkpoints.append(
+                Checkpoint(self._nseg, self._partial_n == 0, self._zi.copy(), self.square_sum)
+            )
         n = x.shape[1]
         if n == 0:
             return
         for row in x:
-            self._square_sum += float(np.dot(row, row))
+            self.square_sum += float(np.dot(row, row))
             self.peak = max(self.peak, float(row.max()), float(-row.min()))
-        y, self._zi = scipy.signal.sosfilt(self._sos, x, axis=1, zi=self._zi)
+        y, self._zi = scipy.signal.sosfilt(self.sos, x, axis=1, zi=self._zi)
         i = 0
         if self._partial_n:
             take = min(n, self._step - self._partial_n)
@@ -77,63 +134,89 @@ class LoudnessMeter:
             i = take
             if self._partial_n == self._step:
                 self._segments.append(self._partial[None, :].copy())
+                self._nseg += 1
                 self._partial[:] = 0.0
                 self._partial_n = 0
         full = (n - i) // self._step
         if full:
             seg = y[:, i : i + full * self._step].reshape(self.channels, full, self._step)
             self._segments.append(np.einsum("csk,csk->sc", seg, seg))
+            self._nseg += full
             i += full * self._step
         if i < n:
             self._partial += np.einsum("ck,ck->c", y[:, i:], y[:, i:])
             self._partial_n += n - i
         self.frames += n
 
-    def _block_energies(self) -> np.ndarray:
-        """Mean-square energy per gating block and channel, ``(blocks, channels)``."""
-        duration = self.frames / self.sample_rate
-        if duration < BLOCK_S:
-            return np.zeros((0, self.channels))
-        blocks = int(np.round((duration - BLOCK_S) / STEP_S)) + 1
+    def segment_energies(self) -> np.ndarray:
+        """K-weighted energy sums per 100 ms step, ``(steps, channels)`` (the last may be partial)."""
         segs = list(self._segments)
         if self._partial_n:
             segs.append(self._partial[None, :])
-        seg = np.concatenate(segs) if segs else np.zeros((0, self.channels))
-        per_block = self._per_block
-        need = blocks + per_block - 1
-        if seg.shape[0] < need:
-            seg = np.concatenate((seg, np.zeros((need - seg.shape[0], self.channels))))
-        csum = np.concatenate((np.zeros((1, self.channels)), np.cumsum(seg, axis=0)))
-        energy: np.ndarray = (csum[per_block : per_block + blocks] - csum[:blocks]) / self._block
-        return energy
+        return np.concatenate(segs) if segs else np.zeros((0, self.channels))
 
     def integrated_lufs(self) -> float:
         """Gated integrated loudness; ``-inf`` for silence or less than 400 ms of audio."""
-        z = self._block_energies()
-        if z.shape[0] == 0:
-            return -math.inf
-        g = np.array(_CHANNEL_WEIGHTS[: self.channels])
-        weighted = z @ g
-        with np.errstate(divide="ignore"):
-            lj = -0.691 + 10.0 * np.log10(weighted)
-        above_abs = lj >= ABS_GATE
-        if not above_abs.any():
-            return -math.inf
-        gamma_r = -0.691 + 10.0 * math.log10(float(z[above_abs].mean(axis=0) @ g)) + REL_GATE
-        gated = (lj > gamma_r) & (lj > ABS_GATE)
-        if not gated.any():
-            return -math.inf
-        return -0.691 + 10.0 * math.log10(float(z[gated].mean(axis=0) @ g))
+        return _gated_lufs(self.segment_energies(), self.frames, self.sample_rate)
 
     def rms_db(self) -> float:
         """Unweighted RMS level over all channels (dBFS, as ACX measures it)."""
-        count = self.frames * self.channels
-        if count == 0 or self._square_sum <= 0:
-            return -math.inf
-        return 10.0 * math.log10(self._square_sum / count)
+        return _rms_db(self.square_sum, self.frames * self.channels)
 
     def peak_db(self) -> float:
         return 20.0 * math.log10(self.peak) if self.peak > 0 else -math.inf
+
+
+class GainedLoudness:
+    """Loudness of a metered programme after a gain, re-metering only the blocks a limiter changed.
+
+    ``meter`` must have been fed with ``checkpoints=True``, every block starting on a 100 ms step
+    (blocks a whole number of steps long). Blocks the limiter left alone are the measured audio times
+    the gain, and their energies are simply scaled; a changed block is filtered again from the
+    scaled filter state at its start. (The filter's memory of a changed block reaches a few
+    milliseconds into the next one; that is ignored.)
+    """
+
+    def __init__(self, meter: LoudnessMeter, gain_db: float) -> None:
+        if meter.checkpoints is None:
+            raise ValueError("the meter was not keeping checkpoints")
+        self._meter = meter
+        self._gain = 10.0 ** (gain_db / 20.0)
+        g2 = self._gain**2
+        self._energy = meter.segment_energies() * g2
+        self._square_sum = meter.square_sum * g2
+        self._step = step_frames(meter.sample_rate)
+        self.replaced = 0
+
+    def replace(self, index: int, block: np.ndarray, planar: bool = False) -> None:
+        """Block ``index`` (in feeding order) came out as ``block`` instead of gain × the measured one."""
+        m = self._meter
+        assert m.checkpoints is not None
+        cp = m.checkpoints[index]
+        if not cp.aligned:
+            raise ValueError("blocks must start on a 100 ms step to be replaced")
+        x = np.asarray(block, dtype=np.float64)
+        x = x if planar else x.T
+        end_sum = m.checkpoints[index + 1].square_sum if index + 1 < len(m.checkpoints) else m.square_sum
+        g2 = self._gain**2
+        self._square_sum += float(np.einsum("ck,ck->", x, x)) - (end_sum - cp.square_sum) * g2
+        y, _ = scipy.signal.sosfilt(m.sos, x, axis=1, zi=cp.zi * self._gain)
+        n = y.shape[1]
+        full = n // self._step
+        seg = y[:, : full * self._step].reshape(m.channels, full, self._step)
+        rows = [np.einsum("csk,csk->sc", seg, seg)]
+        if n > full * self._step:
+            tail = y[:, full * self._step :]
+            rows.append(np.einsum("ck,ck->c", tail, tail)[None, :])
+        new = np.concatenate(rows)
+        self._energy[cp.step : cp.step + new.shape[0]] = new
+        self.replaced += 1
+
+    def integrated_lufs(self) -> float:
+        return _gated_lufs(self._energy, self._meter.frames, self._meter.sample_rate)
+
+    def rms_db(self) -> float:
+        return _rms_db(self._square_sum, self._meter.frames * self._meter.channels)
 
 
 @dataclass(frozen=True)

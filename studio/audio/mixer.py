@@ -179,6 +179,7 @@ class Mixdown:
         self._master_cache = _Rolling(self._premaster, self.channels)
         self._limiter = TruePeakLimiter(self.sample_rate, self.channels, limiter) if limiter else None
         self._lim_next: int | None = None
+        self.limited = False  # the limiter changed the last rendered range
 
     # ---- public ---------------------------------------------------------------------------
     @property
@@ -193,6 +194,7 @@ class Mixdown:
         """As :meth:`render`, planar ``(channels, frames)`` (read-only: it may be a cache's view)."""
         frames = max(0, int(frames))
         start = int(start)
+        self.limited = False
         if frames == 0:
             return np.zeros((self.channels, 0), dtype=np.float32)
         if self._limiter is None:
@@ -228,18 +230,27 @@ class Mixdown:
         lim = self._limiter
         x = self._master_cache.get(start - lim.history, start + frames + lim.lookahead)
         self._lim_next = start + frames
-        return lim.process(x, frames)
+        out = lim.process(x, frames)
+        self.limited = lim.engaged
+        return out
 
     def _sidechain(self, a: int, n: int) -> np.ndarray:
-        sc = np.zeros(n, dtype=np.float32)
+        """Mono sum of the key (dialogue) tracks after track gain, over ``[a, a+n)``."""
+        sc: np.ndarray | None = None
         for p in self._keys:
             raw = self._key_cache[p.track.id].get(a, a + n)
             if p.mono_row >= 0:
-                sc += raw[p.mono_row] * np.float32(p.gain)
+                part = raw[p.mono_row] if p.gain == 1.0 else raw[p.mono_row] * np.float32(p.gain)
+                sc = (
+                    part.copy()
+                    if sc is None and part is raw[p.mono_row]
+                    else (part if sc is None else sc + part)
+                )
             if p.stereo_row >= 0:
                 s = p.stereo_row
-                sc += (raw[s] + raw[s + 1]) * np.float32(0.5 * p.gain)
-        return sc
+                part = (raw[s] + raw[s + 1]) * np.float32(0.5 * p.gain)
+                sc = part if sc is None else sc + part
+        return sc if sc is not None else np.zeros(n, dtype=np.float32)
 
     def _premaster(self, a: int, n: int) -> np.ndarray:
         """Everything up to the master gain (no limiter) over ``[a, a+n)``, planar float32."""
@@ -250,61 +261,100 @@ class Mixdown:
                     back = p.ducker.lookbehind
                     p.ducker.prime(self._sidechain(a - back, back))
         sc = self._sidechain(a, n + self._sc_ahead) if self._duckers else None
-        out = np.zeros((self.channels, n), dtype=np.float32)
+        out = np.empty((self.channels, n), dtype=np.float32)
+        empty = True
         for p in self._audible:
             cache = self._key_cache.get(p.track.id)
-            raw = cache.get(a, a + n) if cache is not None else self._render_raw(p, a, n)
-            if p.ducker is not None and sc is not None:
-                g = p.ducker.process(sc, n)
-                if g is not None:
-                    raw = raw * g
-            self._pan_into(out, p, raw)
+            if cache is not None:
+                raw: np.ndarray | None = cache.get(a, a + n)
+            else:
+                raw = self._render_raw(p, a, n, silent_none=True)
+            g = p.ducker.process(sc, n) if (p.ducker is not None and sc is not None) else None
+            if raw is None:
+                continue
+            if g is not None:
+                raw = raw * g if cache is not None else np.multiply(raw, g, out=raw)
+            self._pan_into(out, p, raw, empty)
+            empty = False
+        if empty:
+            out.fill(0.0)
         self._pm_next = a + n
         if self._master != 1.0:
             out *= np.float32(self._master)
         return out
 
-    def _pan_into(self, out: np.ndarray, p: _TrackPlan, raw: np.ndarray) -> None:
+    def _pan_into(self, out: np.ndarray, p: _TrackPlan, raw: np.ndarray, first: bool) -> None:
+        """Add (or, if ``first``, write) a track's raw rows into the output with gain and pan."""
         g = p.gain
+        terms: list[tuple[int, np.ndarray, float]] = []  # (output row, raw row, gain)
         if self.channels == 1:
             if p.mono_row >= 0:
-                out[0] += raw[p.mono_row] * np.float32(g)
+                terms.append((0, raw[p.mono_row], g))
             if p.stereo_row >= 0:
                 s = p.stereo_row
-                out[0] += (raw[s] + raw[s + 1]) * np.float32(0.5 * g)
-            return
-        if p.mono_row >= 0:
-            cl, cr = pan_gains(p.track.pan)
-            m = raw[p.mono_row]
-            out[0] += m * np.float32(g * cl)
-            out[1] += m * np.float32(g * cr)
-        if p.stereo_row >= 0:
-            bl, br = balance_gains(p.track.pan)
-            s = p.stereo_row
-            out[0] += raw[s] * np.float32(g * bl)
-            out[1] += raw[s + 1] * np.float32(g * br)
+                terms += [(0, raw[s], 0.5 * g), (0, raw[s + 1], 0.5 * g)]
+        else:
+            if p.mono_row >= 0:
+                cl, cr = pan_gains(p.track.pan)
+                m = raw[p.mono_row]
+                terms += [(0, m, g * cl), (1, m, g * cr)]
+            if p.stereo_row >= 0:
+                bl, br = balance_gains(p.track.pan)
+                s = p.stereo_row
+                terms += [(0, raw[s], g * bl), (1, raw[s + 1], g * br)]
+        written = [not first] * self.channels
+        for row, x, k in terms:
+            if written[row]:
+                out[row] += x * np.float32(k)
+            else:
+                np.multiply(x, np.float32(k), out=out[row])
+                written[row] = True
+        for row, done in enumerate(written):
+            if not done:
+                out[row].fill(0.0)
 
     def _raw_renderer(self, p: _TrackPlan) -> Callable[[int, int], np.ndarray]:
         def render(a: int, n: int) -> np.ndarray:
-            return self._render_raw(p, a, n)
+            raw = self._render_raw(p, a, n)
+            assert raw is not None
+            return raw
 
         return render
 
-    def _render_raw(self, p: _TrackPlan, a: int, n: int) -> np.ndarray:
-        """A track's clips summed over ``[a, a+n)``, before track gain/pan: rows mono and/or L, R."""
-        buf = np.zeros((p.rows, n), dtype=np.float32)
+    def _render_raw(self, p: _TrackPlan, a: int, n: int, silent_none: bool = False) -> np.ndarray | None:
+        """A track's clips summed over ``[a, a+n)``, before track gain/pan: rows mono and/or L, R.
+
+        With ``silent_none``, a range no clip touches gives None instead of zeros.
+        """
         lo = bisect.bisect_right(p.starts, a - p.max_len)
         hi = bisect.bisect_left(p.starts, a + n)
-        for pc in p.clips[lo:hi]:
-            if pc.end <= a:
-                continue
+        clips = [pc for pc in p.clips[lo:hi] if pc.end > a]
+        if not clips:
+            return None if silent_none else np.zeros((p.rows, n), dtype=np.float32)
+        buf = np.empty((p.rows, n), dtype=np.float32)
+        filled = {p.mono_row: 0, p.stereo_row: 0}  # per row group: frames written so far
+        for pc in clips:
             o0, o1 = max(a, pc.start), min(a + n, pc.end)
             data = self.sources.get(pc.media, pc.clip_id).read(pc.source_start + o0 - pc.start, o1 - o0)
             gain = pc.envelope(o0 - pc.start, o1 - o0)
             env = gain.astype(np.float32) if isinstance(gain, np.ndarray) else np.float32(gain)
-            if data.shape[0] == 1:
-                buf[p.mono_row, o0 - a : o1 - a] += data[0] * env
-            else:
-                s = p.stereo_row
-                buf[s : s + 2, o0 - a : o1 - a] += data * env
+            group = p.mono_row if data.shape[0] == 1 else p.stereo_row
+            rows = slice(group, group + data.shape[0])
+            r0, r1 = o0 - a, o1 - a
+            f = filled[group]
+            if r0 >= f:  # clips are in start order: write, zeroing any gap before
+                buf[rows, f:r0] = 0.0
+                np.multiply(data, env, out=buf[rows, r0:r1])
+            else:  # overlaps what an earlier clip wrote: add that part, write the rest
+                k = min(f, r1) - r0
+                env_k = env[:k] if isinstance(env, np.ndarray) else env
+                buf[rows, r0 : r0 + k] += data[:, :k] * env_k
+                if r1 > f:
+                    env_r = env[k:] if isinstance(env, np.ndarray) else env
+                    np.multiply(data[:, k:], env_r, out=buf[rows, f:r1])
+            filled[group] = max(f, r1)
+        for group, f in filled.items():
+            if group >= 0:
+                width = 1 if group == p.mono_row else 2
+                buf[group : group + width, f:] = 0.0
         return buf

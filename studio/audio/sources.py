@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from studio.audio.decode import AudioReader
-from studio.audio.resample import SEEK_PREROLL, StreamResampler, grid_step, resample, resampled_length
+from studio.audio.resample import SEEK_PREROLL, StreamResampler, grid_step, resampled_length
 
 MediaResolver = Callable[[str], Path]
 
@@ -204,13 +204,22 @@ class SourceCache:
         return src
 
     def _load(self, media: str) -> MemorySource:
+        """Decode and resample block by block into one planar array (memory: the result + a block)."""
         info = self.info(media)
-        with AudioReader(info.path) as reader:
-            data = _take_channels(reader.read(reader.info.frames))
-        out = resample(data, info.file_rate, self.sample_rate)
         planar = np.zeros((info.channels, info.frames), dtype=np.float32)
-        n = min(info.frames, out.shape[0])
-        planar[:, :n] = out[:n].T
+        resampler = StreamResampler(info.file_rate, self.sample_rate, info.channels)
+        pos = 0
+        with AudioReader(info.path) as reader:
+            while True:
+                block = _take_channels(reader.read(STREAM_BLOCK * 4))
+                last = block.shape[0] < STREAM_BLOCK * 4
+                out = resampler.process(block, last=last)
+                n = min(out.shape[0], info.frames - pos)
+                if n > 0:
+                    planar[:, pos : pos + n] = out[:n].T
+                    pos += n
+                if last:
+                    break
         return MemorySource(info, planar)
 
     def _stream(self, media: str, key: str) -> StreamingSource:

@@ -95,11 +95,11 @@ def build_long_project(
     p.tracks = {
         "trk_a": Track("trk_a", "Ava", TrackKind.DIALOGUE, pan=-0.2, speaker_id="spk_a"),
         "trk_b": Track("trk_b", "Ben", TrackKind.DIALOGUE, pan=0.2, speaker_id="spk_b"),
-        "trk_fx": Track("trk_fx", "Effects", TrackKind.SFX, gain_db=-6.0),
+        "trk_fx": Track("trk_fx", "Effects", TrackKind.SFX, gain_db=0.0),
         "trk_bed": Track("trk_bed", "Music", TrackKind.MUSIC, gain_db=-4.0),
     }
     bed = write(folder / "bed.wav", music(bed_seconds, 44100), 44100)
-    fx = write(folder / "fx.wav", tone(880.0, 0.4, 48000, 0.3, 2), 48000)
+    fx = write(folder / "fx.wav", tone(880.0, 0.4, 48000, 0.9, 2), 48000)  # hot: the limiter must act
     takes: list[tuple[str, float, int]] = []
     for i in range(distinct_takes):
         rate = 22050 if i % 2 == 0 else 24000

@@ -223,16 +223,20 @@ class AudioWriter(Protocol):
 
 
 def _to_int(block: np.ndarray, bits: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Float ``(frames, channels)`` (any memory layout) to C-ordered PCM integers, clipped.
+
+    16 bits get TPDF dither of ±1 LSB; 24-bit samples come left-aligned in int32 (libsndfile's PCM_24).
+    """
     scale = float(2 ** (bits - 1) - 1)
-    y = block.astype(np.float64) * scale if rng is not None else block * np.float32(scale)
-    if rng is not None:  # TPDF dither, ±1 LSB
+    work = np.float64 if rng is not None else np.float32
+    y = np.multiply(block, work(scale), dtype=work, order="C")
+    if rng is not None:
         y += rng.random(y.shape) - rng.random(y.shape)
     np.rint(y, out=y)
     np.clip(y, -scale - 1, scale, out=y)
-    if bits == 16:
-        return y.astype(np.int16)
-    out = y.astype(np.int32)
-    out <<= 32 - bits
+    out: np.ndarray = y.astype(np.int16 if bits == 16 else np.int32)
+    if bits > 16:
+        out <<= 32 - bits
     return out
 
 

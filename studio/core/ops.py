@@ -116,8 +116,10 @@ def apply(op: Op, project: Project) -> Op:
             raise EditError(f"no {op.kind} with id {op.id!r}")
         index: int | None = None
         if op.kind == "line":
-            index = project.line_order.index(op.id)
-            project.line_order.pop(index)
+            order = project.line_order
+            # Undo of a bulk import deletes from the end: keep that O(1).
+            index = len(order) - 1 if order and order[-1] == op.id else order.index(op.id)
+            order.pop(index)
         old = table.pop(op.id)
         t0, t1 = _clip_range(old)
         project.announce(Change(op.kind, "delete", op.id, old, None, t0, t1))

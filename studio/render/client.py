@@ -415,7 +415,7 @@ class EngineClient:
     def shutdown(self, timeout: float = 10.0) -> None:
         """Ask the engine to exit (abandoning running jobs), wait for it, and stop the client's threads.
 
-        Jobs still outstanding afterwards get a ``Cancelled`` event. Safe to call twice.
+        Jobs still outstanding afterwards get a ``cancelled`` event. Safe to call twice.
         """
         with self._lock:
             if self._state in (IDLE, CLOSED, GAVE_UP) and self._proc is None:

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,26 +46,23 @@ FORMATS = (
 )
 BIT_DEPTHS = ((16, "16-bit"), (24, "24-bit"), (32, "32-bit float"))
 BITRATES = (128, 192, 320)
-
-
-class _Signals(QObject):
-    progress = Signal(float)
-    status = Signal(str)
-    finished = Signal(object, str, bool)  # result, error text, cancelled
+POLL_MS = 50
 
 
 class _JobState:
-    """The export job's state: progress/status go to the GUI by queued signals; cancel is an Event."""
+    """The export job's state. The worker writes plain attributes; the dialog's GUI timer reads them
+    (no Qt signal is emitted from the worker thread). Cancel is an Event."""
 
-    def __init__(self, signals: _Signals) -> None:
-        self._signals = signals
+    def __init__(self) -> None:
+        self.fraction = 0.0
+        self.status = ""
         self.cancel = threading.Event()
 
     def set_progress(self, fraction: float) -> None:
-        self._signals.progress.emit(float(fraction))
+        self.fraction = float(fraction)
 
     def set_status(self, text: str) -> None:
-        self._signals.status.emit(str(text))
+        self.status = str(text)
 
     def is_cancel_requested(self) -> bool:
         return self.cancel.is_set()
@@ -92,10 +89,9 @@ class QtExportDialog(QDialog):
         self._state: _JobState | None = None
         self.result_value: Any = None
         self.error_text = ""
-        self._signals = _Signals(self)
-        self._signals.progress.connect(self._on_progress)
-        self._signals.status.connect(self._on_status)
-        self._signals.finished.connect(self._on_finished)
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._poll)
 
         settings = doc.project.settings
         base = doc.root.parent / (doc.root.stem or "export")
@@ -253,7 +249,7 @@ class QtExportDialog(QDialog):
         from studio.audio.export import ExportJob, run, snapshot
 
         job = ExportJob(snapshot(self.doc.project), self.doc.media_path, request)
-        self._state = _JobState(self._signals)
+        self._state = _JobState()
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.status.setText("Exporting…")
@@ -261,34 +257,30 @@ class QtExportDialog(QDialog):
         self.cancel_button.setText("Cancel export")
         state = self._state
         self._future = self._pool.submit(run, job, state)
-        self._future.add_done_callback(self._done)
+        self._timer.start()
         return True
 
-    def _done(self, future: Future[Any]) -> None:
-        """Worker thread: hand the outcome to the GUI thread."""
+    def _poll(self) -> None:
+        """GUI timer: show progress; apply the outcome once the worker is done."""
         from studio.audio.errors import ExportCancelled
 
+        state, future = self._state, self._future
+        if state is not None:
+            self.progress.setValue(int(max(0.0, min(1.0, state.fraction)) * 1000))
+            if state.status and not state.cancel.is_set():
+                self.status.setText(state.status)
+        if future is None or not future.done():
+            return
+        self._timer.stop()
         exc = future.exception()
-        try:
-            if exc is None:
-                self._signals.finished.emit(future.result(), "", False)
-            elif isinstance(exc, ExportCancelled):
-                self._signals.finished.emit(None, "Export cancelled; nothing was written.", True)
-            else:
-                self._signals.finished.emit(None, str(exc) or type(exc).__name__, False)
-        except RuntimeError:  # the dialog is gone
-            pass
+        if exc is None:
+            self._on_finished(future.result(), "")
+        elif isinstance(exc, ExportCancelled):
+            self._on_finished(None, "Export cancelled; nothing was written.")
+        else:
+            self._on_finished(None, str(exc) or type(exc).__name__)
 
-    @Slot(float)
-    def _on_progress(self, fraction: float) -> None:
-        self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
-
-    @Slot(str)
-    def _on_status(self, text: str) -> None:
-        self.status.setText(text)
-
-    @Slot(object, str, bool)
-    def _on_finished(self, result: Any, error: str, cancelled: bool) -> None:
+    def _on_finished(self, result: Any, error: str) -> None:
         self._future = None
         self.export_button.setEnabled(True)
         self.cancel_button.setText("Close")
@@ -316,14 +308,14 @@ class QtExportDialog(QDialog):
         """Tests: block until the export is done and its result applied."""
         import time
 
-        from PySide6.QtCore import QCoreApplication
-
         deadline = time.monotonic() + timeout
-        while (self.running or self._future is not None) and time.monotonic() < deadline:
+        while self._future is not None and time.monotonic() < deadline:
             QCoreApplication.processEvents()
             time.sleep(0.01)
+            self._poll()
 
     def done(self, code: int) -> None:  # closing while running cancels first
+        self._timer.stop()
         if self.running and self._state is not None:
             self._state.cancel.set()
             if self._future is not None:

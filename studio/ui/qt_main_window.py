@@ -153,7 +153,9 @@ class QtMainWindow(QMainWindow):
         self.resizeDocks([d["queue"]], [int(w * 0.24)], Qt.Orientation.Horizontal)
         self.resizeDocks([d["script"], d["mixer"]], [int(w * 0.50), int(w * 0.26)], Qt.Orientation.Horizontal)
         self.resizeDocks([d["script"]], [int(h * 0.36)], Qt.Orientation.Vertical)
-        self.resizeDocks([d["queue"], d["inspector"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [d["queue"], d["inspector"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical
+        )
 
     def _restore_layout(self) -> None:
         geometry, state = self.settings.window_state()
@@ -370,7 +372,9 @@ class QtMainWindow(QMainWindow):
         self.transport_bar.addWidget(transport)
 
         timeline.seekRequested.connect(playback.seek)
-        timeline.loopRangeChanged.connect(lambda loop: playback.set_loop(playback.loop, loop))
+        timeline.loopRangeChanged.connect(
+            lambda loop: playback.set_loop(playback.loop, (loop[0], loop[1]) if loop else None)
+        )
         timeline.canvas.lineActivated.connect(self._show_line)
         playback.positionChanged.connect(
             lambda t: timeline.set_playhead(t, follow=playback.playing and PLAYHEAD_FOLLOW)

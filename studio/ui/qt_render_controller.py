@@ -16,9 +16,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.model import LineStatus
 from studio.render.session import JobState, RenderSession
@@ -28,6 +29,7 @@ POLL_MS = 40
 BUDGET_S = 0.030  # at most this long applying events per tick
 STATUS_EVERY_S = 3.0
 PLACE_EVERY_MS = 250
+NO_PROGRESS = -1.0  # progressChanged value of a line that is no longer rendering
 
 ClientFactory = Callable[[str, dict[str, Any]], Any]
 
@@ -41,10 +43,9 @@ def default_client_factory(backend: str, options: dict[str, Any]) -> Any:
 class QtRenderController(QObject):
     jobsChanged = Signal()  # jobs were added (rows appear)
     jobChanged = Signal(str)  # one job's state or progress changed (job id)
-    progressChanged = Signal(str, object)  # line id, fraction or None (no longer rendering)
+    progressChanged = Signal(str, float)  # line id, fraction; NO_PROGRESS = no longer rendering
     engineChanged = Signal(str)  # a one-line engine status for the panel
     message = Signal(str)
-    _started = Signal(object, str)  # worker → GUI: client (or None), error text
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class QtRenderController(QObject):
         self.job_order: list[str] = []
         self._client_key: tuple[str, str] | None = None
         self._starting = False
+        self._start_future: Future[Any] | None = None
         self._pending: list[Any] = []  # jobs waiting for the engine to start
         self._last_status = 0.0
         self._closed = False
@@ -74,7 +76,6 @@ class QtRenderController(QObject):
         self._place_timer.setSingleShot(True)
         self._place_timer.setInterval(PLACE_EVERY_MS)
         self._place_timer.timeout.connect(self.place)
-        self._started.connect(self._on_started)
 
     # ---- what to render ------------------------------------------------------------------
     def render(self, line_ids: list[str] | None = None, *, new_take: bool = False) -> int:
@@ -174,13 +175,17 @@ class QtRenderController(QObject):
             self._client_key = key
             self._set_engine_text(f"Starting the {settings.backend} engine…")
             backend, opts = settings.backend, dict(options)
+            self._start_future = Future()
             threading.Thread(
-                target=self._start_client, args=(backend, opts), name="chorus-engine-start", daemon=True
+                target=self._start_client,
+                args=(backend, opts, self._start_future),
+                name="chorus-engine-start",
+                daemon=True,
             ).start()
         self._timer.start()
 
-    def _start_client(self, backend: str, options: dict[str, Any]) -> None:
-        """Worker thread: build and start the client (waits for the handshake)."""
+    def _start_client(self, backend: str, options: dict[str, Any], result: Future[Any]) -> None:
+        """Worker thread: build and start the client (waits for the handshake); the GUI polls ``result``."""
         client = None
         try:
             client = self.client_factory(backend, options)
@@ -194,15 +199,11 @@ class QtRenderController(QObject):
                 except Exception:
                     pass
             client = None
-        try:
-            self._started.emit(client, error)
-        except RuntimeError:  # the controller was deleted meanwhile
-            if client is not None:
-                client.shutdown(timeout=2.0)
+        result.set_result((client, error))
 
-    @Slot(object, str)
     def _on_started(self, client: Any, error: str) -> None:
         self._starting = False
+        self._start_future = None
         if self._closed:
             if client is not None:
                 threading.Thread(target=client.shutdown, daemon=True).start()
@@ -236,6 +237,8 @@ class QtRenderController(QObject):
     # ---- events --------------------------------------------------------------------------
     def poll(self) -> None:
         """Apply waiting engine events, for at most BUDGET_S (the rest waits for the next tick)."""
+        if self._start_future is not None and self._start_future.done():
+            self._on_started(*self._start_future.result())
         client = self.client
         if client is None:
             if not self._starting and not self._pending:
@@ -294,7 +297,7 @@ class QtRenderController(QObject):
         if kind == "finished" and not self._place_timer.isActive():
             self._place_timer.start()
         if job.state in ("done", "failed", "cancelled"):
-            self.progressChanged.emit(line_id, None)
+            self.progressChanged.emit(line_id, NO_PROGRESS)
         else:
             self.progressChanged.emit(line_id, job.fraction)
         self.jobChanged.emit(job.planned.job.job_id)
@@ -320,9 +323,18 @@ class QtRenderController(QObject):
                 self.session.abandon()
             except Exception:  # the project may already be closed
                 pass
+        future, self._start_future = self._start_future, None
+        if future is not None:  # an engine still starting: stop it once it is up
+            future.add_done_callback(_shutdown_started_client)
         client, self.client = self.client, None
         if client is not None:
             if wait:
                 client.shutdown(timeout=5.0)
             else:
                 threading.Thread(target=client.shutdown, daemon=True).start()
+
+
+def _shutdown_started_client(future: Future[Any]) -> None:
+    client, _error = future.result()
+    if client is not None:
+        client.shutdown(timeout=2.0)

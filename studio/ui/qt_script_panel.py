@@ -98,7 +98,7 @@ class QtScriptModel(QAbstractTableModel):
 
     # ---- progress (not part of the project: rendering state of the engine) ----------------
     def set_progress(self, line_id: str, fraction: float | None) -> None:
-        if fraction is None:
+        if fraction is None or fraction < 0:
             self._progress.pop(line_id, None)
         else:
             self._progress[line_id] = fraction
@@ -505,7 +505,14 @@ class QtScriptPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
-        widths = ((COL_ID, 84), (COL_SPEAKER, 96), (COL_DIRECTION, 90), (COL_SCENE, 110), (COL_STATUS, 104), (COL_TAKE, 84))
+        widths = (
+            (COL_ID, 84),
+            (COL_SPEAKER, 96),
+            (COL_DIRECTION, 90),
+            (COL_SCENE, 110),
+            (COL_STATUS, 104),
+            (COL_TAKE, 84),
+        )
         for col, width in widths:
             self.view.setColumnWidth(col, width)
         self.view.setItemDelegateForColumn(COL_STATUS, QtStatusBadgeDelegate(self.model, self.view))

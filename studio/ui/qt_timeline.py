@@ -27,7 +27,7 @@ ZOOM_STEP = 1.5
 
 class QtTimelinePanel(QWidget):
     seekRequested = Signal(float)
-    loopRangeChanged = Signal(object)
+    loopRangeChanged = Signal(tuple)  # (t0, t1), or () for no loop
 
     def __init__(self, doc: QtDocument, peaks: QtPeakStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,8 +82,8 @@ class QtTimelinePanel(QWidget):
             if x > width * 0.92 or x < 0:
                 self.scale.set(origin=t - 0.08 * width / self.scale.px_per_s)
 
-    def _loop_changed(self, loop: object) -> None:
-        self.canvas.set_loop_range(loop if isinstance(loop, tuple) else None)
+    def _loop_changed(self, loop: tuple[float, ...]) -> None:
+        self.canvas.set_loop_range((loop[0], loop[1]) if len(loop) == 2 else None)
         self.loopRangeChanged.emit(loop)
 
     def set_loop_range(self, loop: tuple[float, float] | None) -> None:

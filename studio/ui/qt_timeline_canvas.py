@@ -655,16 +655,24 @@ class QtTimelineCanvas(QWidget):
 
     # ---- drag logic ----------------------------------------------------------------------
     def snap(self, t: float, exclude: set[str], free: bool = False) -> tuple[float, float | None]:
-        """``t`` moved to the nearest clip edge, marker, playhead or grid line within SNAP_PX."""
+        """``t`` moved to the nearest clip edge, marker or the playhead within SNAP_PX, else to the
+        nearest grid line within SNAP_PX (edits line up with material before they line up with time)."""
+        snapped, guide, _strength = self._snap(t, exclude, free)
+        return snapped, guide
+
+    def _snap(self, t: float, exclude: set[str], free: bool) -> tuple[float, float | None, int]:
         if free:
-            return t, None
+            return t, None, 0
         tol = SNAP_PX / self.scale.px_per_s
-        candidates = self.model.snap_points(t - tol, t + tol, exclude)
-        candidates.append(self.playhead)
+        edges = self.model.snap_points(t - tol, t + tol, exclude) + [self.playhead]
+        best = min(edges, key=lambda c: abs(c - t))
+        if abs(best - t) <= tol:
+            return best, best, 2
         _major, minor = grid_step(self.scale.px_per_s)
-        candidates.append(round(t / minor) * minor)
-        best = min(candidates, key=lambda c: abs(c - t))
-        return (best, best) if abs(best - t) <= tol else (t, None)
+        grid = round(t / minor) * minor
+        if abs(grid - t) <= tol:
+            return grid, grid, 1
+        return t, None, 0
 
     def _update_preview(self, drag: _Drag, pos: QPointF, free: bool) -> None:
         t = self.scale.t(pos.x())
@@ -676,14 +684,13 @@ class QtTimelineCanvas(QWidget):
         drag.guide = None
         if drag.mode == "move":
             start = max(0.0, primary.start + dt)
-            snapped_start, g1 = self.snap(start, exclude, free)
-            snapped_end, g2 = self.snap(start + primary.duration, exclude, free)
-            if g1 is not None and (
-                g2 is None or abs(snapped_start - start) <= abs(snapped_end - start - primary.duration)
-            ):
-                start, drag.guide = snapped_start, g1
+            s_start, g1, k1 = self._snap(start, exclude, free)
+            s_end, g2, k2 = self._snap(start + primary.duration, exclude, free)
+            d1, d2 = abs(s_start - start), abs(s_end - start - primary.duration)
+            if g1 is not None and (g2 is None or (k1, -d1) >= (k2, -d2)):
+                start, drag.guide = s_start, g1
             elif g2 is not None:
-                start, drag.guide = snapped_end - primary.duration, g2
+                start, drag.guide = s_end - primary.duration, g2
             delta = start - primary.start
             delta = max(delta, -min(c.start for c in drag.originals.values()))
             track_id = primary.track_id

@@ -262,7 +262,7 @@ class QtTimelineModel(QObject):
 
     # ---- progress (engine state, not project state) ----------------------------------------
     def set_progress(self, line_id: str, fraction: float | None) -> None:
-        if fraction is None:
+        if fraction is None or fraction < 0:
             self.progress.pop(line_id, None)
         else:
             self.progress[line_id] = fraction

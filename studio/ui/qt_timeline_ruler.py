@@ -34,7 +34,7 @@ MARKER_HIT_PX = 6.0
 
 class QtTimelineRuler(QWidget):
     seekRequested = Signal(float)
-    loopRangeChanged = Signal(object)  # (t0, t1) or None
+    loopRangeChanged = Signal(tuple)  # (t0, t1), or () for no loop
 
     def __init__(
         self, doc: QtDocument, model: QtTimelineModel, scale: QtTimeScale, parent: QWidget | None = None
@@ -50,6 +50,7 @@ class QtTimelineRuler(QWidget):
         self._drag_marker_t: float | None = None
         self._loop_anchor: float | None = None
         self._seeking = False
+        self._press_t = 0.0
         self.setFixedHeight(RULER_HEIGHT)
         self.setMouseTracking(True)
         self._small = QFont(self.font())
@@ -140,6 +141,7 @@ class QtTimelineRuler(QWidget):
         if marker_id is not None:
             self._drag_marker = (marker_id, self.doc.project.markers[marker_id].time)
             self._drag_marker_t = self._drag_marker[1]
+            self._press_t = t
             return
         self._seeking = True
         self.seekRequested.emit(t)
@@ -152,7 +154,7 @@ class QtTimelineRuler(QWidget):
             self.loop_range = (lo, hi) if hi - lo > 0.01 else None
             self.update()
         elif self._drag_marker is not None:
-            self._drag_marker_t = t
+            self._drag_marker_t = max(0.0, self._drag_marker[1] + t - self._press_t)
             self.update()
         elif self._seeking:
             self.seekRequested.emit(t)
@@ -163,7 +165,7 @@ class QtTimelineRuler(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._loop_anchor is not None:
             self._loop_anchor = None
-            self.loopRangeChanged.emit(self.loop_range)
+            self.loopRangeChanged.emit(self.loop_range or ())
         if self._drag_marker is not None:
             marker_id, original = self._drag_marker
             new_t = self._drag_marker_t
@@ -209,7 +211,7 @@ class QtTimelineRuler(QWidget):
 
     def clear_loop(self) -> None:
         self.loop_range = None
-        self.loopRangeChanged.emit(None)
+        self.loopRangeChanged.emit(())
         self.update()
 
     def add_marker(self, t: float, title: str = "") -> str:

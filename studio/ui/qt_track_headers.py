@@ -199,6 +199,9 @@ class QtTrackHeaders(QWidget):
         self._place()
 
     def _place(self) -> None:
+        if any(row.key not in self.headers for row in self.model.rows):
+            self.rebuild()  # rows changed and this is the first to hear of it
+            return
         for i, row in enumerate(self.model.rows):
             header = self.headers[row.key]
             header.setGeometry(0, i * self.track_height - self.y_offset, self.width(), self.track_height)

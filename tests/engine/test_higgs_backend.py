@@ -132,7 +132,9 @@ def test_humming_and_music_switch_ras_off() -> None:
         0.95,
         100,
     )
-    assert humming.ras_win_len is None and tagged.ras_win_len is None
+    ras_off = (1, 2)  # two repeats never fit a one-frame window
+    assert (humming.ras_win_len, humming.ras_win_max_num_repeat) == ras_off
+    assert (tagged.ras_win_len, tagged.ras_win_max_num_repeat) == ras_off
     assert greedy.do_sample is False
 
 

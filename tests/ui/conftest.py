@@ -83,7 +83,13 @@ def fake_render(project_file: Any, line_ids: list[str] | None = None) -> int:
         write_take(Path(job.out_path), seconds, seed=i)
         session.handle({"type": "started", "job_id": job.job_id})
         session.handle(
-            {"type": "finished", "job_id": job.job_id, "path": job.out_path, "duration": seconds, "sample_rate": 24000}
+            {
+                "type": "finished",
+                "job_id": job.job_id,
+                "path": job.out_path,
+                "duration": seconds,
+                "sample_rate": 24000,
+            }
         )
     return len(jobs)
 
@@ -111,7 +117,9 @@ class FakeEngineClient:
 
     instances: list[FakeEngineClient] = []
 
-    def __init__(self, backend: str = "piper", options: dict[str, Any] | None = None, delay: float = 0.005) -> None:
+    def __init__(
+        self, backend: str = "piper", options: dict[str, Any] | None = None, delay: float = 0.005
+    ) -> None:
         self.backend = backend
         self.options = options or {}
         self.delay = delay
@@ -151,7 +159,13 @@ class FakeEngineClient:
     def request_status(self) -> None:
         with self._lock:
             self._events.append(
-                {"type": "engine_status", "backend": self.backend, "device": "cpu", "model_loaded": True, "queue_length": len(self._queue)}
+                {
+                    "type": "engine_status",
+                    "backend": self.backend,
+                    "device": "cpu",
+                    "model_loaded": True,
+                    "queue_length": len(self._queue),
+                }
             )
 
     def poll(self, timeout: float = 0.0, limit: int | None = None) -> list[dict[str, Any]]:
@@ -193,7 +207,13 @@ class FakeEngineClient:
             i += 1
             with self._lock:
                 self._events.append(
-                    {"type": "finished", "job_id": job.job_id, "path": job.out_path, "duration": seconds, "sample_rate": 24000}
+                    {
+                        "type": "finished",
+                        "job_id": job.job_id,
+                        "path": job.out_path,
+                        "duration": seconds,
+                        "sample_rate": 24000,
+                    }
                 )
 
 

@@ -62,7 +62,9 @@ def test_undo_redo_shortcuts_and_menu_text(make_window, podcast, qtbot):
     window.view.timeline.canvas.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert model.data(model.index(1, 2)) != "Changed text."
-    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
     assert model.data(model.index(1, 2)) == "Changed text."
 
 

@@ -136,9 +136,19 @@ def test_take_picker_switches_take_and_clip(qtbot, rendered_podcast, take_writer
     session = RenderSession(doc.project_file)
     (job,) = session.prepare(["EP12_010"], new_take=True)
     take_writer(Path(job.out_path), 2.0, seed=99)
-    session.handle({"type": "finished", "job_id": job.job_id, "path": job.out_path, "duration": 2.0, "sample_rate": 24000})
+    session.handle(
+        {
+            "type": "finished",
+            "job_id": job.job_id,
+            "path": job.out_path,
+            "duration": 2.0,
+            "sample_rate": 24000,
+        }
+    )
     line = doc.project.lines["EP12_010"]
-    assert len(line.takes) == 2 and line.selected_take == line.takes[0]  # a new take never replaces the choice
+    assert (
+        len(line.takes) == 2 and line.selected_take == line.takes[0]
+    )  # a new take never replaces the choice
     m = panel.model
     assert m.data(m.index(0, COL_TAKE)) == "take 1 of 2"
     assert m.setData(m.index(0, COL_TAKE), line.takes[1])

@@ -10,7 +10,7 @@ import pytest
 
 from studio.audio.errors import ExportError
 from studio.audio.level_match import speaker_gains_db
-from studio.audio.loudness import LoudnessMeter, normalisation_gain_db, resolve_preset
+from studio.audio.loudness import GainedLoudness, LoudnessMeter, normalisation_gain_db, resolve_preset
 from studio.audio.mixer import Mixdown
 from studio.audio.sources import SourceCache
 from studio.audio.synthetic import ProjectBuilder, music, speechlike
@@ -45,6 +45,29 @@ def test_meter_matches_pyloudnorm_on_the_whole_buffer(rate, channels, seconds):
         blocked.add(x[pos : pos + n])
         pos += n
     assert blocked.integrated_lufs() == pytest.approx(expected, abs=1e-6)
+
+
+def test_gained_loudness_equals_metering_the_output_again():
+    rate, step = 48000, 4800
+    x = programme(20.0, rate, 2, seed=5)[: 20 * rate - 1234]  # ends mid-step
+    chunk = 7 * step
+    meter = LoudnessMeter(rate, 2, checkpoints=True)
+    for s in range(0, len(x), chunk):
+        meter.add(x[s : s + chunk])
+    gain_db = 4.0
+    y = x * 10 ** (gain_db / 20)
+    changed = [3, 10, len(meter.checkpoints) - 1]  # a "limiter" squashes these chunks
+    gained = GainedLoudness(meter, gain_db)
+    for i in changed:
+        seg = y[i * chunk : (i + 1) * chunk]
+        seg[:] = np.tanh(seg * 3) / 3
+        gained.replace(i, seg)
+    direct = LoudnessMeter(rate, 2)
+    direct.add(y)
+    assert gained.replaced == len(changed)
+    assert gained.integrated_lufs() == pytest.approx(direct.integrated_lufs(), abs=0.01)
+    assert gained.rms_db() == pytest.approx(direct.rms_db(), abs=1e-6)
+    assert direct.integrated_lufs() < meter.integrated_lufs() + gain_db - 0.1  # the changes mattered
 
 
 def test_meter_rms_peak_and_silence():

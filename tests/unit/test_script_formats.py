@@ -182,6 +182,29 @@ def test_fixtures_detected_and_stable_through_export(name: str, fmt: str) -> Non
         ]
 
 
+def test_screenplay_writes_other_names_with_a_leading_at() -> None:
+    script = ParsedScript.from_lines(
+        [ParsedLine("a", "Guard #2", "Halt!"), ParsedLine("b", "2B", "Hi."), ParsedLine("c", "@home", "Yo.")]
+    )
+    written = sf.dump(script, "screenplay")
+    assert "@Guard #2: Halt!" in written and "@2B: Hi." in written and "@@home: Yo." in written
+    assert sf.parse(written, "screenplay") == script
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "read_back"),
+    [
+        ("higgs", "One\n[SPEAKER1] two\n# three\nfour", "One [SPEAKER1] two # three\nfour"),
+        ("screenplay", "One\nBOB: two\n(three)\n\nfour", "One BOB: two (three)\nfour"),
+        ("fountain", "One\n(two)\nthree", "One (two)\nthree"),
+    ],
+)
+def test_text_rows_that_would_read_as_something_else_are_joined(fmt: str, text: str, read_back: str) -> None:
+    script = ParsedScript.from_lines([ParsedLine("a", "ANN", text)])
+    (line,) = sf.parse(sf.dump(script, fmt), fmt).lines
+    assert (line.id, line.character, line.text) == ("a", "ANN", read_back)
+
+
 def test_detect_format_sniffs_txt() -> None:
     assert sf.detect_format("a.txt", "[SPEAKER0] hi\n[SPEAKER1] yo\n") == "higgs"
     assert sf.detect_format("a.txt", "ALICE: hi\nBOB: [laugh] yo\n") == "screenplay"

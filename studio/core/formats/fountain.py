@@ -29,9 +29,10 @@ forced with ``@`` unless all capitals; description lines forced with ``!`` where
 as notes at the end of the speech (ids equal to the natural id are not written).
 
 Round trip: names hold no ``(``, ``^`` or line break; titles start with a letter or digit and hold
-no ``#``; texts, directions, notes and descriptions hold no ``[[``, ``]]``, ``/*`` or ``*/``; no
-text line is wholly in parentheses; directions and notes hold no line breaks; notes do not start
-with ``id:``. Lines without a scene can only come first.
+no ``#``; texts, directions, notes and descriptions hold no ``[[``, ``]]``, ``/*`` or ``*/``; a text's
+first line is not wholly in parentheses (a later such line is joined to the one above with a space);
+directions and notes hold no line breaks; notes do not start with ``id:``. Lines without a scene can
+only come first.
 
 Thread contract: pure functions; safe from any thread.
 """
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 
 from studio.core.formats.records import (
     LineDraft,
+    ParsedLine,
     ParsedScene,
     ParsedScript,
     ScriptFormatError,
@@ -147,7 +149,7 @@ def _cue_name(line: str) -> str | None:
         return name
     if name != name.upper() or name == name.lower():  # not all capitals / no letter with a case
         return None
-    if line[0] in "!.~>=#[(" or HEADING.match(line) or line.endswith("TO:"):
+    if not line[0].isalnum() or HEADING.match(line) or line.endswith("TO:"):
         return None
     return name
 
@@ -217,7 +219,7 @@ def _read_speech(
     for index, row in enumerate(paragraph):
         line = row.text.strip()
         if index > cue_index and line:
-            if line.startswith("(") and line.endswith(")"):
+            if _parenthetical(line):
                 direction = line[1:-1].strip()
                 if not has_text:
                     draft.direction = ", ".join(d for d in (draft.direction, direction) if d)
@@ -260,9 +262,14 @@ def _action(line: str) -> str:
     return line if plain else f"!{line}"
 
 
+def _read_back(line: ParsedLine) -> tuple[str, str]:
+    cue = _cue(line.character)
+    return _cue_name(cue) or cue, "\n".join(text_rows(line.text, _parenthetical))
+
+
 def dump(script: ParsedScript) -> str:
     out: list[str] = []
-    for item in writing_order(script):
+    for item in writing_order(script, _read_back):
         if out:
             out.append("")
         if isinstance(item[0], ParsedScene):

@@ -23,9 +23,9 @@ Values are on one line: a line break is written ``\\n`` and a backslash ``\\\\``
 ignored. The header order of ``SPEAKERn = name`` lines is the order of the characters; tags without a
 header line follow, by number.
 
-Round trip (export then import gives the same script): every field is kept, except line breaks
-inside a text where the next line is blank or would read as a comment or a tag (it is joined to the
-line above with a space then). Ids equal to the natural id (:mod:`studio.core.formats.records`) are
+Round trip (export then import gives the same script): every field is kept, except blank lines
+inside a text (dropped), a text line that would read as a comment or a tag (joined to the line above
+with a space) and line breaks in names and scene titles (spaces). Ids equal to the natural id (:mod:`studio.core.formats.records`) are
 not written. Lines without a scene that come after a scene's lines join that scene.
 
 Thread contract: pure functions; safe from any thread.
@@ -37,6 +37,7 @@ import re
 
 from studio.core.formats.records import (
     LineDraft,
+    ParsedLine,
     ParsedScene,
     ParsedScript,
     ScriptFormatError,
@@ -180,12 +181,16 @@ def _misread(row: str) -> bool:
     return row.startswith("#") or TAG.match(row) is not None
 
 
+def _read_back(line: ParsedLine) -> tuple[str, str]:
+    return one_line(line.character), "\n".join(text_rows(line.text, _misread))
+
+
 def dump(script: ParsedScript) -> str:
     characters = all_characters(script)
     tags = speaker_tags(characters)
     out = ["# Chorus script: Higgs Audio tagged text. Lines starting with # are comments."]
     out += [f"# SPEAKER{tags[name]} = {one_line(name)}" for name in characters]
-    for item in writing_order(script):
+    for item in writing_order(script, _read_back):
         if isinstance(item[0], ParsedScene):
             scene, first = item
             out += ["", f"# scene: {escape_value(scene.title)}"]

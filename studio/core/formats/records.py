@@ -176,9 +176,19 @@ def finish_lines(drafts: Sequence[LineDraft], what: str = "line") -> list[Parsed
     return lines
 
 
-def ids_to_write(lines: Sequence[ParsedLine]) -> list[str]:
-    """For writers: each line's id, or "" where re-reading without an id gives the same id back."""
-    naturals = natural_ids((line.character, line.text) for line in lines)
+ReadBack = Callable[[ParsedLine], tuple[str, str]]
+
+
+def ids_to_write(lines: Sequence[ParsedLine], read_back: ReadBack | None = None) -> list[str]:
+    """For writers: each line's id, or "" where reading the output back without an id gives the
+    same id. ``read_back(line)`` is the (character, text) the format's reader will see for the line
+    (a writer may have to change a name or join text rows); default: unchanged."""
+    spelling: dict[str, str] = {}  # as finish_lines: one character however it is capitalised
+    pairs = []
+    for line in lines:
+        character, text = read_back(line) if read_back else (line.character, line.text)
+        pairs.append((spelling.setdefault(character.casefold(), character), text))
+    naturals = natural_ids(pairs)
     return ["" if line.id == natural else line.id for line, natural in zip(lines, naturals, strict=True)]
 
 
@@ -268,7 +278,7 @@ def leading_parenthetical(text: str) -> tuple[str, str] | None:
 WriteItem = tuple[ParsedScene, bool] | tuple[ParsedLine, str]
 
 
-def writing_order(script: ParsedScript) -> list[WriteItem]:
+def writing_order(script: ParsedScript, read_back: ReadBack | None = None) -> list[WriteItem]:
     """What a sequential text format writes, in order: (scene, first time it is written) at each
     scene change and (line, id to write or "") for each line — see :func:`ids_to_write`.
 
@@ -290,7 +300,7 @@ def writing_order(script: ParsedScript) -> list[WriteItem]:
                 written.add(title)
 
     current = ""
-    for line, line_id in zip(script.lines, ids_to_write(script.lines), strict=True):
+    for line, line_id in zip(script.lines, ids_to_write(script.lines, read_back), strict=True):
         if line.scene and line.scene != current:
             current = line.scene
             empty_scenes_before(position.get(current, len(position)))

@@ -23,8 +23,9 @@ Rules, line by line (leading and trailing spaces are ignored):
 * ``NAME: text`` starts a line of NAME. A name starts with a letter and holds letters, digits,
   spaces and ``. ' ’ - _`` (at most 40 characters); a full-width colon ``：`` works too. The colon
   must be followed by a space or the end of the line (``http://…``, ``10:30`` are not names).
-  ``NAME:`` alone takes its text from the lines below it. Any other name is written with a leading
-  ``@``: ``@Guard #2: Halt!`` (the name runs to the first colon followed by a space).
+  ``NAME:`` alone takes its text from the lines below it. A name outside this rule is forced with
+  a leading ``@``: ``@Guard #2: Halt!`` (the name runs to the first colon followed by a space, or
+  ``：``); the writer does that by itself.
 * A line that is none of the kinds listed here continues the current line's text (joined with a line
   break). Text with no current line (e.g. after a blank line, which ends a line) is an error.
 * A parenthetical at the start of the text is the line's direction: ``ALICE: (whispering) Hello``.
@@ -57,6 +58,7 @@ import re
 
 from studio.core.formats.records import (
     LineDraft,
+    ParsedLine,
     ParsedScene,
     ParsedScript,
     ScriptFormatError,
@@ -223,9 +225,16 @@ def _misread(row: str) -> bool:
     )
 
 
+def _read_back(line: ParsedLine) -> tuple[str, str]:
+    cue = _cue(line.character)
+    match = FORCED_CUE.match(f"{cue}: x") if cue.startswith("@") else CUE.match(f"{cue}: x")
+    name = match.group("name").strip() if match else cue
+    return name, "\n".join(text_rows(line.text, _misread))
+
+
 def dump(script: ParsedScript) -> str:
     out: list[str] = []
-    for item in writing_order(script):
+    for item in writing_order(script, _read_back):
         if out:
             out.append("")
         if isinstance(item[0], ParsedScene):
