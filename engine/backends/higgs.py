@@ -98,7 +98,7 @@ _LOADED: dict[tuple[str, str, str, str], tuple[Any, Any, str]] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-@dataclass
+@dataclass(eq=False)  # rows are told apart by identity (their audio codes are tensors)
 class _Row:
     """One generation row: a job (or one chunk of it) and its prompt."""
 
@@ -291,11 +291,7 @@ class HiggsBackend(Backend):
                     span=(0.0, GENERATION_SHARE),
                 )
             except Exception as exc:  # one failed generate fails its batch, never the engine
-                message = (
-                    str(exc)
-                    if isinstance(exc, (BackendError, AudioInputError))
-                    else f"{type(exc).__name__}: {exc}"
-                )
+                message = _failure(exc, len(live))
                 return [results.get(r.job.job_id) or JobOutcome(r.job.job_id, error=message) for r in rows]
             for row, (codes, was_cancelled) in zip(live, generated, strict=True):
                 if was_cancelled:
@@ -341,10 +337,10 @@ class HiggsBackend(Backend):
                 buffer.append(PriorTurn(text=chunk, audio=i, speaker=job.speaker, normalized=True))
             codes = np.concatenate(parts, axis=0)
             result = self._finish(job, codes, capped=capped, budget=budget)
-        except (PromptError, AudioInputError, BackendError) as exc:
+        except PromptError as exc:
             return JobOutcome(job.job_id, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a backend bug fails the line, not the engine
-            return JobOutcome(job.job_id, error=f"{type(exc).__name__}: {exc}")
+            return JobOutcome(job.job_id, error=_failure(exc, 1))
         progress(job.job_id, 1.0)
         return JobOutcome(job.job_id, result=result)
 
@@ -472,6 +468,24 @@ class HiggsBackend(Backend):
 
     def _context_turns(self) -> int:
         return max(0, self._int_option("context_turns", DEFAULT_CONTEXT_TURNS))
+
+
+def _failure(exc: Exception, rows: int) -> str:
+    """A message for a failed ``generate`` call."""
+    if isinstance(exc, (BackendError, AudioInputError)):
+        return str(exc)
+    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+        try:
+            import torch
+
+            torch.cuda.empty_cache()
+        except Exception:  # noqa: BLE001 - freeing memory is best effort
+            pass
+        return (
+            f"the GPU ran out of memory generating {rows} line(s) together; lower the Higgs batch size "
+            "or shorten the context (fewer context turns, shorter reference clips)"
+        )
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _settings(job: RenderJob) -> tuple[Any, ...]:

@@ -21,8 +21,16 @@ FRAMES = 20  # content frames of a fixed-length test take (0.8 s)
 
 @functools.cache
 def tiny_model_dir() -> Path:
-    """The tiny checkpoint folder (built on first use, reused for the session)."""
+    """The tiny checkpoint folder (built on first use, reused for the session).
+
+    Also puts torch on one thread: the tiny model's ops are far too small to share out, and on a busy
+    two-core machine two threads made these tests three times slower.
+    """
+    import torch
+
     from engine.higgs.random_model import save_tiny
+
+    torch.set_num_threads(1)
 
     return save_tiny(Path(tempfile.mkdtemp(prefix="higgs-tiny-")) / "model")
 

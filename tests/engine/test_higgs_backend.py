@@ -138,6 +138,21 @@ def test_humming_and_music_switch_ras_off() -> None:
     assert greedy.do_sample is False
 
 
+def test_the_sampling_settings_survive_generates_own_config_merging() -> None:
+    """generate() fills unset (None) settings from the model's generation config; RAS off must not be None."""
+    model = backend(fixed_frames=FRAMES)._model
+    merged, _ = model._prepare_generation_config(
+        _generation_config(model.generation_config, job(kind="music"), 50)
+    )
+    assert (merged.ras_win_len, merged.ras_win_max_num_repeat, merged.max_new_tokens) == (1, 2, 50)
+    merged, _ = model._prepare_generation_config(
+        _generation_config(
+            model.generation_config, job(params=GenerationParams(top_k=20, temperature=0.3)), 50
+        )
+    )
+    assert (merged.ras_win_len, merged.top_k, merged.temperature) == (7, 20, 0.3)
+
+
 def test_a_cancelled_job_is_reported_cancelled(fixed: HiggsBackend) -> None:
     outcomes = fixed.render_batch([job(job_id="x")], no_progress, lambda job_id: True)
     assert outcomes[0].cancelled
