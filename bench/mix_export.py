@@ -33,6 +33,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from studio.core.project import Project
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -78,7 +82,7 @@ def worker(project_pickle: Path, media_dir: Path, out: Path) -> None:
     )
 
 
-def ffmpeg_graph(project, media_dir: Path) -> tuple[list[str], str]:
+def ffmpeg_graph(project: Project, media_dir: Path) -> tuple[list[str], str]:
     """Inputs and filter script mixing ``project`` like the Chorus mixer does."""
     from studio.audio.gains import balance_gains, pan_gains
     from studio.audio.placement import DECLICK_S
@@ -143,7 +147,7 @@ def ffmpeg_graph(project, media_dir: Path) -> tuple[list[str], str]:
     return inputs, ";\n".join(head + lines + tail)
 
 
-def run_child(cmd: list[str], cap: float | None = None, progress_file: Path | None = None) -> dict:
+def run_child(cmd: list[str], cap: float | None = None) -> dict[str, Any]:
     """Run ``cmd``; returns wall time, its own max RSS (MB), stdout, and whether it was capped."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

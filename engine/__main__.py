@@ -66,6 +66,11 @@ def _debug_hang_after() -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # `python -m engine serve …`: the HTTP server (engine.serve)
+        from engine.serve import main as serve_main
+
+        return serve_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         options: Any = json.loads(args.options)

@@ -189,7 +189,7 @@ class VoiceCatalog:
     def names(self) -> list[str]:
         built_in = list(OPENAI_VOICES)
         if self.piper:
-            built_in = ["piper:0", "piper:1", "…", *built_in]
+            built_in = ["piper:N", *built_in]
         elif self.caps.smart_voice:
             built_in = ["smart", "profile:<description>", *built_in]
         return [*self.presets, *built_in]
@@ -203,7 +203,9 @@ class VoiceCatalog:
             raise bad_request(f"'{param}' must be a voice name", param=param)
         preset = self.presets.get(voice)
         if preset is not None:
-            return VoiceSpec(kind="clip", ref_audio=preset.audio_file, transcript=preset.transcript, name=voice)
+            return VoiceSpec(
+                kind="clip", ref_audio=preset.audio_file, transcript=preset.transcript, name=voice
+            )
         lowered = voice.strip().lower()
         if self.piper:
             if lowered.startswith("piper:"):
@@ -485,7 +487,9 @@ def _audio_part(part: Mapping[str, Any], where: str) -> tuple[bytes, str]:
         header, _, data = data.partition(",")
     fmt = {"x-wav": "wav", "wave": "wav", "mpeg": "mp3", "x-flac": "flac"}.get(fmt, fmt)
     if fmt not in ("wav", "mp3", "flac", "ogg"):
-        raise bad_request(f"{where}: unsupported audio format {fmt!r}; send wav, mp3, flac or ogg", param=where)
+        raise bad_request(
+            f"{where}: unsupported audio format {fmt!r}; send wav, mp3, flac or ogg", param=where
+        )
     if len(data) > MAX_AUDIO_BYTES * 4 // 3 + 4:
         raise bad_request(f"{where}: the audio is larger than {MAX_AUDIO_BYTES // 2**20} MB", param=where)
     try:
@@ -505,12 +509,12 @@ def parse_chat(
         raise bad_request("the request body must be a JSON object")
     model = check_model(body, models)
     if body.get("stream"):
-        raise bad_request("streaming is not supported; send \"stream\": false", param="stream")
+        raise bad_request('streaming is not supported; send "stream": false', param="stream")
     if body.get("n", 1) != 1:
         raise bad_request("only one choice per request ('n': 1)", param="n")
     audio_param = body.get("audio") or {}
     if not isinstance(audio_param, dict):
-        raise bad_request("'audio' must be an object like {\"voice\": ..., \"format\": \"wav\"}", param="audio")
+        raise bad_request('\'audio\' must be an object like {"voice": ..., "format": "wav"}', param="audio")
     fmt_name = str(audio_param.get("format") or DEFAULT_FORMAT)
     if fmt_name not in CHAT_FORMATS:
         raise bad_request(
@@ -629,7 +633,9 @@ def models_list(models: list[str], backend: str) -> dict[str, Any]:
     created = int(time.time())
     return {
         "object": "list",
-        "data": [{"id": m, "object": "model", "created": created, "owned_by": f"chorus:{backend}"} for m in models],
+        "data": [
+            {"id": m, "object": "model", "created": created, "owned_by": f"chorus:{backend}"} for m in models
+        ],
     }
 
 
@@ -683,7 +689,9 @@ def _mp3(audio: np.ndarray, sample_rate: int) -> bytes:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EncodeError(f"ffmpeg could not encode MP3: {exc}") from None
     if done.returncode != 0 or not done.stdout:
-        raise EncodeError(f"ffmpeg could not encode MP3: {done.stderr.decode(errors='replace').strip()[:300]}")
+        raise EncodeError(
+            f"ffmpeg could not encode MP3: {done.stderr.decode(errors='replace').strip()[:300]}"
+        )
     return done.stdout
 
 

@@ -220,6 +220,13 @@ class HiggsBackend(Backend):
             return f"unknown line kind {job.kind!r}; use dialogue, humming or music"
         if not normalize_text(job.text):
             return "the line has no text to speak"
+        p = job.params
+        if p.temperature < 0:
+            return f"temperature must be 0 (greedy) or more, not {p.temperature}"
+        if not 0 < p.top_p <= 1:
+            return f"top-p must be above 0 and at most 1, not {p.top_p}"
+        if p.max_new_tokens <= guard.STEP_OVERHEAD:
+            return f"max new tokens must be more than {guard.STEP_OVERHEAD} (25 make one second), not {p.max_new_tokens}"
         return super().check(job)
 
     # ------------------------------------------------------------------ rendering

@@ -171,6 +171,7 @@ class QtPlayback(QObject):
         self._stop = threading.Event()
         self._stream: Any = None
         self._failure = ""
+        self._ended = False
         self._duration = 0.0
         self._timer = QTimer(self)
         self._timer.setInterval(GUI_TICK_MS)
@@ -274,6 +275,7 @@ class QtPlayback(QObject):
         with contextlib.suppress(queue.Empty):
             self._pos_queue.get_nowait()
         self._failure = ""
+        self._ended = False
         self._snapshot = None
         project = self._project
         self._feeder = threading.Thread(
@@ -371,9 +373,12 @@ class QtPlayback(QObject):
             self.underruns += 1
             return
         outdata[:] = block
+        if start < 0:
+            self._ended = True  # the end marker: a plain attribute write, read by the GUI timer
+            return
         if not self._pos_queue.full():
             with contextlib.suppress(queue.Full):
-                self._pos_queue.put_nowait(start + frames if start >= 0 else -1)
+                self._pos_queue.put_nowait(start + frames)
 
     # ---- GUI side ------------------------------------------------------------------------
     def _drain_position(self) -> int | None:
@@ -390,11 +395,11 @@ class QtPlayback(QObject):
             self.error.emit(message)
             return
         frame = self._drain_position()
-        if frame is None:
-            return
-        if frame < 0:  # the end marker was played
+        if self._ended:  # the end marker was played
             self._halt()
             self.stateChanged.emit(False)
+            return
+        if frame is None:
             return
         self.position = frame / self._sample_rate
         self.positionChanged.emit(self.position)

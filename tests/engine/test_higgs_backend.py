@@ -160,6 +160,15 @@ def test_a_cancelled_job_is_reported_cancelled(fixed: HiggsBackend) -> None:
         fixed.render(job(job_id="y"), no_progress, lambda job_id: True)
 
 
+def test_a_cancelled_line_leaves_the_rest_of_its_batch(fixed: HiggsBackend, tmp_path: Path) -> None:
+    voice = VoiceSpec(kind="clip", ref_audio=write_clip(tmp_path / "ref.wav"), transcript="Reference.")
+    jobs = [job(job_id=name, group="g", speakers=(voice,)) for name in ("keep", "drop", "keep2")]
+    outcomes = fixed.render_batch(jobs, no_progress, lambda job_id: job_id == "drop")
+    assert [o.cancelled for o in outcomes] == [False, True, False]
+    assert outcomes[0].result is not None and outcomes[2].result is not None
+    assert fixed.last_stats["rows"] == 2
+
+
 def test_a_job_cancelled_mid_generation_stops() -> None:
     backend_ = backend(fixed_frames=400)
     calls = {"n": 0}
@@ -337,3 +346,17 @@ def test_from_model_renders_through_the_same_code(fixed: HiggsBackend) -> None:
     in_memory = HiggsBackend.from_model(fixed._model, fixed._processor, {"fixed_frames": 5})
     result = in_memory.render(replace(job(), job_id="m"), no_progress, never)
     assert result.codes.shape == (5, 8) and in_memory.loaded
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (GenerationParams(temperature=-1), "temperature"),
+        (GenerationParams(top_p=0), "top-p"),
+        (GenerationParams(max_new_tokens=5), "max new tokens"),
+    ],
+)
+def test_bad_generation_settings_are_refused(
+    fixed: HiggsBackend, params: GenerationParams, message: str
+) -> None:
+    assert message in fixed.check(job(params=params))

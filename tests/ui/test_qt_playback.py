@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication
+from ui_fakes import FakeStream, fake_stream_factory
 
 from studio.core import ops
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_playback import QUEUE_BLOCKS, QtPlayback, sounddevice_stream_factory
 from studio.ui.qt_transport import QtTransport
-from tests.ui.conftest import FakeStream, fake_stream_factory, no_device_factory  # noqa: F401
 
 
 def wait_for(predicate, timeout=10.0):
@@ -68,7 +68,9 @@ def test_playback_plays_the_mix_and_muting_a_track_changes_it(qtbot, doc):
     assert rms(heard) > 0.01  # Maya speaks here
     wait_for(lambda: playback.position > clip.start + 0.5)
     # the mix the card gets is the shared mixer's output at that time
-    expected = playback.render_block(playback.make_mixer(doc.snapshot()), int((clip.start + 0.5) * 48000), 1024)
+    expected = playback.render_block(
+        playback.make_mixer(doc.snapshot()), int((clip.start + 0.5) * 48000), 1024
+    )
     assert np.allclose(heard[:1024], expected, atol=1e-5)
     doc.edit(ops.set_track("trk_maya", mute=True))
     playback.set_project(doc.snapshot())  # what the main window does after every edit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -14,7 +16,7 @@ from studio.audio.sources import SourceCache
 from studio.audio.synthetic import music, tone
 
 
-def test_reads_wav_flac_and_mp3(tmp_path):
+def test_reads_wav_flac_and_mp3(tmp_path: Path) -> None:
     x = tone(440.0, 1.0, 22050, 0.5)
     sf.write(tmp_path / "a.wav", x, 22050, subtype="PCM_16")
     sf.write(tmp_path / "a.flac", x, 22050)
@@ -30,7 +32,7 @@ def test_reads_wav_flac_and_mp3(tmp_path):
     assert info.sample_rate == 22050 and info.channels == 1 and abs(info.duration - 1.0) < 0.1
 
 
-def test_m4a_falls_back_to_ffmpeg(tmp_path):
+def test_m4a_falls_back_to_ffmpeg(tmp_path: Path) -> None:
     sf.write(tmp_path / "a.wav", music(1.0, 44100), 44100)
     proc = run_ffmpeg(
         ["-y", "-v", "error", "-i", str(tmp_path / "a.wav"), "-c:a", "aac", str(tmp_path / "a.m4a")]
@@ -50,7 +52,7 @@ def test_m4a_falls_back_to_ffmpeg(tmp_path):
         (b"this is a text file, not audio\n" * 20, "corrupt or not audio"),
     ],
 )
-def test_unreadable_files_give_a_clear_error(tmp_path, content, match):
+def test_unreadable_files_give_a_clear_error(tmp_path: Path, content: bytes | None, match: str) -> None:
     path = tmp_path / "x.wav"
     if content is not None:
         path.write_bytes(content)
@@ -59,13 +61,13 @@ def test_unreadable_files_give_a_clear_error(tmp_path, content, match):
     assert "x.wav" in str(err.value)
 
 
-def test_folder_is_not_audio(tmp_path):
+def test_folder_is_not_audio(tmp_path: Path) -> None:
     with pytest.raises(DecodeError, match="folder"):
         AudioReader(tmp_path)
 
 
 @pytest.mark.parametrize("rates", [(22050, 48000), (24000, 48000), (44100, 48000), (48000, 44100)])
-def test_stream_resampler_equals_whole_buffer(rates):
+def test_stream_resampler_equals_whole_buffer(rates: tuple[int, int]) -> None:
     fi, fo = rates
     rng = np.random.default_rng(0)
     x = (0.1 * rng.standard_normal((fi * 2 + 17, 2))).astype(np.float32)
@@ -81,7 +83,7 @@ def test_stream_resampler_equals_whole_buffer(rates):
     assert np.array_equal(np.concatenate(parts), whole)
 
 
-def test_streamed_source_matches_the_in_memory_one(tmp_path):
+def test_streamed_source_matches_the_in_memory_one(tmp_path: Path) -> None:
     x = music(12.0, 44100)
     sf.write(tmp_path / "bed.wav", x, 44100, subtype="FLOAT")
     memory = SourceCache(lambda n: tmp_path / n, 48000)

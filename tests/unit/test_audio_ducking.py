@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from studio.core.model import Ducking, TrackKind
 SR = 48000
 
 
-def build(tmp_path, ducking: Ducking, onset: float = 2.0, talk: float = 1.5):
+def build(tmp_path: Path, ducking: Ducking, onset: float = 2.0, talk: float = 1.5) -> ProjectBuilder:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("dlg")
     b.track("bed", kind=TrackKind.MUSIC, ducking=ducking)
@@ -29,10 +30,11 @@ def build(tmp_path, ducking: Ducking, onset: float = 2.0, talk: float = 1.5):
 def duck_gain_db(b: ProjectBuilder) -> np.ndarray:
     """The music track's gain over time, read off its stem (the bed is a constant 0.1)."""
     stem = Mixdown(b.project, b.resolver(), tracks=["bed"]).render(0, 6 * SR)[:, 0]
-    return 20 * np.log10(np.maximum(stem, 1e-12) / 0.1)
+    gain: np.ndarray = 20 * np.log10(np.maximum(stem, 1e-12) / 0.1)
+    return gain
 
 
-def test_music_dips_by_the_depth_under_dialogue_and_before_the_first_word(tmp_path):
+def test_music_dips_by_the_depth_under_dialogue_and_before_the_first_word(tmp_path: Path) -> None:
     d = Ducking(depth_db=-12.0, threshold_db=-45.0, attack_ms=60.0, release_ms=450.0, lookahead_ms=120.0)
     b = build(tmp_path, d)
     gain = duck_gain_db(b)
@@ -55,7 +57,7 @@ def test_music_dips_by_the_depth_under_dialogue_and_before_the_first_word(tmp_pa
     assert np.abs(gain[talk_end + round(0.6 * SR) : -1000]).max() < 1e-4
 
 
-def test_disabled_or_no_dialogue_means_no_ducking(tmp_path):
+def test_disabled_or_no_dialogue_means_no_ducking(tmp_path: Path) -> None:
     b = build(tmp_path, Ducking(enabled=False))
     assert np.abs(duck_gain_db(b)[1000:-1000]).max() < 1e-4
     b2 = build(tmp_path / "b", Ducking())
@@ -78,7 +80,7 @@ def reference_gain(sc: np.ndarray, p: DuckingParams) -> np.ndarray:
     return 10 ** (p.depth_db * out / 20)
 
 
-def test_blocked_ducker_matches_the_per_sample_definition():
+def test_blocked_ducker_matches_the_per_sample_definition() -> None:
     rng = np.random.default_rng(3)
     for _ in range(20):
         p = DuckingParams(

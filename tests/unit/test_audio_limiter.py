@@ -32,14 +32,16 @@ def run(lim: TruePeakLimiter, x: np.ndarray, block: int) -> np.ndarray:
 def intersample_sine(seconds: float, amp: float) -> np.ndarray:
     """fs/4 sine at 45°: samples sit at ±0.707·amp, the true peak is amp (+3 dB over sample peak)."""
     n = np.arange(round(seconds * SR))
-    return (amp * np.sin(np.pi / 2 * n + np.pi / 4)).astype(np.float32)
+    x: np.ndarray = (amp * np.sin(np.pi / 2 * n + np.pi / 4)).astype(np.float32)
+    return x
 
 
 def band_limited_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """White noise low-passed at 18 kHz, like real recordings (a 4× detector, as BS.1770's own,
     under-reads content right at Nyquist)."""
     sos = scipy.signal.butter(10, 18000, fs=SR, output="sos")
-    return scipy.signal.sosfilt(sos, rng.standard_normal(n))
+    noise: np.ndarray = scipy.signal.sosfilt(sos, rng.standard_normal(n))
+    return noise
 
 
 def loud_programme() -> np.ndarray:
@@ -54,7 +56,7 @@ def loud_programme() -> np.ndarray:
 
 
 @pytest.mark.parametrize("ceiling", [-1.0, -3.0])
-def test_output_true_peak_stays_under_the_ceiling(ceiling):
+def test_output_true_peak_stays_under_the_ceiling(ceiling: float) -> None:
     x = loud_programme()
     assert independent_true_peak_db(x) > 3.0
     lim = TruePeakLimiter(SR, 2, LimiterSettings(ceiling_db=ceiling))
@@ -65,21 +67,21 @@ def test_output_true_peak_stays_under_the_ceiling(ceiling):
     assert true_peak_db(y) > ceiling - 0.5
 
 
-def test_intersample_peaks_are_caught():
+def test_intersample_peaks_are_caught() -> None:
     x = intersample_sine(0.5, 0.99)[None, :]  # sample peak −3.1 dBFS, true peak −0.1 dBTP
     assert 20 * math.log10(np.abs(x).max()) < -3.0
     y = run(TruePeakLimiter(SR, 1, LimiterSettings(ceiling_db=-1.0)), x, 5000)
     assert independent_true_peak_db(y[:, 2000:-2000]) <= -1.0
 
 
-def test_quiet_audio_passes_bit_exact():
+def test_quiet_audio_passes_bit_exact() -> None:
     rng = np.random.default_rng(0)
     x = (0.2 * rng.standard_normal((2, SR))).clip(-0.35, 0.35).astype(np.float32)  # ≤ −9 dBFS
     y = run(TruePeakLimiter(SR, 2), x, 3000)
     assert np.array_equal(x, y)
 
 
-def test_block_size_does_not_change_the_output():
+def test_block_size_does_not_change_the_output() -> None:
     x = loud_programme()
     ref = run(TruePeakLimiter(SR, 2), x, x.shape[1])
     for block in (1, 17, 1000, 4096, 33333):
@@ -92,7 +94,7 @@ def test_block_size_does_not_change_the_output():
         assert np.abs(got - ref).max() <= 1e-6, block
 
 
-def test_reset_and_preroll_reproduce_an_uninterrupted_run():
+def test_reset_and_preroll_reproduce_an_uninterrupted_run() -> None:
     x = loud_programme()
     lim = TruePeakLimiter(SR, 2)
     ref = run(lim, x, 8192)

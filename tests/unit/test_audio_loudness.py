@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pyloudnorm
@@ -23,15 +24,14 @@ def programme(seconds: float, rate: int, channels: int, seed: int = 0) -> np.nda
     # loud and quiet passages, so both gates matter
     env = np.repeat(rng.choice([0.02, 0.3, 1.0], size=int(seconds) + 1), rate)[: len(x)]
     x = x * env
-    if channels == 2:
-        return np.stack([x, 0.7 * np.roll(x, 100)], axis=1)
-    return x[:, None]
+    out: np.ndarray = np.stack([x, 0.7 * np.roll(x, 100)], axis=1) if channels == 2 else x[:, None]
+    return out
 
 
 @pytest.mark.parametrize(
     "rate, channels, seconds", [(48000, 2, 7.37), (44100, 1, 5.0), (22050, 2, 3.05), (48000, 1, 0.93)]
 )
-def test_meter_matches_pyloudnorm_on_the_whole_buffer(rate, channels, seconds):
+def test_meter_matches_pyloudnorm_on_the_whole_buffer(rate: int, channels: int, seconds: float) -> None:
     x = programme(seconds, rate, channels).astype(np.float64)
     expected = pyloudnorm.Meter(rate).integrated_loudness(x if channels == 2 else x[:, 0])
     whole = LoudnessMeter(rate, channels)
@@ -47,7 +47,7 @@ def test_meter_matches_pyloudnorm_on_the_whole_buffer(rate, channels, seconds):
     assert blocked.integrated_lufs() == pytest.approx(expected, abs=1e-6)
 
 
-def test_gained_loudness_equals_metering_the_output_again():
+def test_gained_loudness_equals_metering_the_output_again() -> None:
     rate, step = 48000, 4800
     x = programme(20.0, rate, 2, seed=5)[: 20 * rate - 1234]  # ends mid-step
     chunk = 7 * step
@@ -56,6 +56,7 @@ def test_gained_loudness_equals_metering_the_output_again():
         meter.add(x[s : s + chunk])
     gain_db = 4.0
     y = x * 10 ** (gain_db / 20)
+    assert meter.checkpoints is not None
     changed = [3, 10, len(meter.checkpoints) - 1]  # a "limiter" squashes these chunks
     gained = GainedLoudness(meter, gain_db)
     for i in changed:
@@ -70,7 +71,7 @@ def test_gained_loudness_equals_metering_the_output_again():
     assert direct.integrated_lufs() < meter.integrated_lufs() + gain_db - 0.1  # the changes mattered
 
 
-def test_meter_rms_peak_and_silence():
+def test_meter_rms_peak_and_silence() -> None:
     m = LoudnessMeter(48000, 2)
     m.add(np.zeros((48000, 2)))
     assert m.integrated_lufs() == -math.inf
@@ -84,7 +85,7 @@ def test_meter_rms_peak_and_silence():
     assert short.integrated_lufs() == -math.inf  # under one 400 ms block
 
 
-def test_presets():
+def test_presets() -> None:
     assert resolve_preset("podcast", 2).target == -16.0
     assert resolve_preset("podcast", 1).target == -19.0
     ebu = resolve_preset("EBU", 2)
@@ -99,7 +100,7 @@ def test_presets():
         resolve_preset("loud", 2)
 
 
-def test_normalisation_gain():
+def test_normalisation_gain() -> None:
     m = LoudnessMeter(48000, 2)
     m.add(programme(5.0, 48000, 2))
     lufs = m.integrated_lufs()
@@ -111,7 +112,7 @@ def test_normalisation_gain():
     assert normalisation_gain_db(silent, resolve_preset("podcast", 2)) == 0.0
 
 
-def test_speaker_level_matching_evens_out_speakers(tmp_path):
+def test_speaker_level_matching_evens_out_speakers(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1, level_match_speakers=True)
     b.speaker("s1", "Loud")
     b.speaker("s2", "Quiet")

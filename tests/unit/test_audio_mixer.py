@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ def impulse(seconds: float, at: int, rate: int = SR) -> np.ndarray:
     return x
 
 
-def test_impulse_lands_on_the_sample_grid(tmp_path):
+def test_impulse_lands_on_the_sample_grid(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t")
     m = b.media(impulse(0.5, 4800), SR)
@@ -39,7 +40,7 @@ def test_impulse_lands_on_the_sample_grid(tmp_path):
     assert out[expected] == pytest.approx(1.0)
 
 
-def test_source_in_and_resampled_impulse(tmp_path):
+def test_source_in_and_resampled_impulse(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t")
     m = b.media(impulse(1.0, 12000, rate=24000), 24000)  # 0.5 s into a 24 kHz file
@@ -48,7 +49,7 @@ def test_source_in_and_resampled_impulse(tmp_path):
     assert int(np.argmax(np.abs(out))) == round(0.25 * SR) + round((0.5 - 0.125) * SR)
 
 
-def test_clip_placement_starts_exactly_and_is_silent_before(tmp_path):
+def test_clip_placement_starts_exactly_and_is_silent_before(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t")
     b.clip("t", b.media(dc(1.0), SR), 0.5, duration=1.0)
@@ -62,7 +63,9 @@ def test_clip_placement_starts_exactly_and_is_silent_before(tmp_path):
     "pan, left_db, right_db",
     [(0.0, -3.0103, -3.0103), (-1.0, 0.0, None), (1.0, None, 0.0), (-0.5, None, None)],
 )
-def test_constant_power_pan_law(tmp_path, pan, left_db, right_db):
+def test_constant_power_pan_law(
+    tmp_path: Path, pan: float, left_db: float | None, right_db: float | None
+) -> None:
     b = ProjectBuilder(tmp_path)
     b.track("t", pan=pan)
     b.clip("t", b.media(dc(1.0, 0.5), SR), 0.0, duration=1.0)
@@ -82,7 +85,7 @@ def test_constant_power_pan_law(tmp_path, pan, left_db, right_db):
         assert left == pytest.approx(0.0, abs=1e-7)
 
 
-def test_stereo_source_is_balanced_not_attenuated_at_centre(tmp_path):
+def test_stereo_source_is_balanced_not_attenuated_at_centre(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path)
     b.track("c")
     b.track("l", pan=-1.0)
@@ -96,7 +99,7 @@ def test_stereo_source_is_balanced_not_attenuated_at_centre(tmp_path):
     assert left == pytest.approx([0.4, 0.0], abs=1e-6)
 
 
-def test_equal_power_fades(tmp_path):
+def test_equal_power_fades(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t")
     b.clip("t", b.media(dc(2.0, 1.0), SR), 0.0, duration=2.0, fade_in=0.1, fade_out=0.2)
@@ -116,7 +119,7 @@ def test_equal_power_fades(tmp_path):
     assert np.allclose(fi**2 + fo**2, 1.0, atol=1e-6)
 
 
-def test_gains_multiply(tmp_path):
+def test_gains_multiply(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1, master_gain_db=-6.0)
     b.track("t", gain_db=-3.0)
     b.clip("t", b.media(dc(1.0, 0.5), SR), 0.0, duration=1.0, gain_db=-2.0)
@@ -124,7 +127,7 @@ def test_gains_multiply(tmp_path):
     assert 20 * math.log10(out / 0.5) == pytest.approx(-10.0, abs=1e-4)
 
 
-def test_mute_and_solo(tmp_path):
+def test_mute_and_solo(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("a")
     b.track("b")
@@ -144,7 +147,7 @@ def test_mute_and_solo(tmp_path):
     assert level() == pytest.approx(0.1)
 
 
-def test_mono_output_sums_mono_and_averages_stereo(tmp_path):
+def test_mono_output_sums_mono_and_averages_stereo(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("m", pan=-1.0)
     b.track("s", kind=TrackKind.SFX)
@@ -173,7 +176,7 @@ def podcast_like(b: ProjectBuilder) -> None:
 
 
 @pytest.mark.parametrize("limited", [False, True])
-def test_chunked_render_equals_whole_buffer(tmp_path, limited):
+def test_chunked_render_equals_whole_buffer(tmp_path: Path, limited: bool) -> None:
     b = ProjectBuilder(tmp_path)
     podcast_like(b)
     lim = LimiterSettings(ceiling_db=-6.0) if limited else None
@@ -194,7 +197,7 @@ def test_chunked_render_equals_whole_buffer(tmp_path, limited):
     assert np.abs(got - ref[s0 : s0 + 3000]).max() <= 1e-6
 
 
-def test_seek_matches_an_uninterrupted_render(tmp_path):
+def test_seek_matches_an_uninterrupted_render(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path)
     podcast_like(b)
     lim = LimiterSettings(ceiling_db=-6.0)
@@ -206,7 +209,7 @@ def test_seek_matches_an_uninterrupted_render(tmp_path):
         assert np.abs(got - ref[start : start + 4000]).max() <= 1e-6, start
 
 
-def test_no_click_at_clip_boundaries(tmp_path):
+def test_no_click_at_clip_boundaries(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t")
     m = b.media(tone(1000.0, 2.0, SR, 0.8), SR)
@@ -219,7 +222,7 @@ def test_no_click_at_clip_boundaries(tmp_path):
     assert np.abs(np.diff(out)).max() <= natural * 1.3
 
 
-def test_missing_media_is_a_clear_error_or_silence(tmp_path):
+def test_missing_media_is_a_clear_error_or_silence(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t", name="Host")
     b.clip("t", "gone.wav", 0.0, duration=1.0)
@@ -230,7 +233,7 @@ def test_missing_media_is_a_clear_error_or_silence(tmp_path):
     assert mix.length == 0
 
 
-def test_corrupt_media_is_a_clear_error(tmp_path):
+def test_corrupt_media_is_a_clear_error(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t", name="Host")
     (tmp_path / "bad.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage" * 3)
@@ -239,7 +242,7 @@ def test_corrupt_media_is_a_clear_error(tmp_path):
         Mixdown(b.project, b.resolver())
 
 
-def test_length_and_clip_shorter_than_media_duration(tmp_path):
+def test_length_and_clip_shorter_than_media_duration(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path, channels=1)
     b.track("t")
     m = b.media(dc(0.5, 0.5), SR)

@@ -7,6 +7,7 @@ import errno
 import math
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import soundfile as sf
 
 from studio.audio import writers
 from studio.audio.errors import ExportCancelled, ExportError
-from studio.audio.export import ExportRequest, run_export
+from studio.audio.export import ExportRequest, ExportResult, run_export
 from studio.audio.ffmpeg_tool import measure_ebur128, measure_rms_db, probe
 from studio.audio.job import CallbackState
 from studio.audio.limiter import true_peak_db
@@ -59,7 +60,7 @@ def episode(folder: Path, seconds: float = 14.0, channels: int = 2) -> ProjectBu
     return b
 
 
-def exported(b: ProjectBuilder, out: Path, **kw) -> tuple[Path, object]:
+def exported(b: ProjectBuilder, out: Path, **kw: Any) -> tuple[Path, ExportResult]:
     result = run_export(b.project, b.resolver(), ExportRequest(output=out, **kw))
     return out, result
 
@@ -67,7 +68,9 @@ def exported(b: ProjectBuilder, out: Path, **kw) -> tuple[Path, object]:
 @pytest.mark.parametrize(
     "preset, channels, target", [("podcast", 2, -16.0), ("podcast", 1, -19.0), ("ebu", 2, -23.0)]
 )
-def test_loudness_presets_hit_target_and_ceiling(tmp_path, preset, channels, target):
+def test_loudness_presets_hit_target_and_ceiling(
+    tmp_path: Path, preset: str, channels: int, target: float
+) -> None:
     b = episode(tmp_path, channels=channels)
     out, result = exported(b, tmp_path / "mix.wav", preset=preset)
     if target > -20:  # the limiter had work to do: unlimited, the normalised mix would pass the ceiling
@@ -81,7 +84,7 @@ def test_loudness_presets_hit_target_and_ceiling(tmp_path, preset, channels, tar
     assert result.passes >= 1
 
 
-def test_acx_preset_rms_and_peaks(tmp_path):
+def test_acx_preset_rms_and_peaks(tmp_path: Path) -> None:
     b = episode(tmp_path, channels=1)
     out, _ = exported(b, tmp_path / "book.wav", preset="acx", bit_depth=16)
     rms, peak = measure_rms_db(out)
@@ -91,7 +94,7 @@ def test_acx_preset_rms_and_peaks(tmp_path):
     assert measure_ebur128(out).true_peak_dbfs <= -3.0
 
 
-def test_custom_target_and_mp3_headroom(tmp_path):
+def test_custom_target_and_mp3_headroom(tmp_path: Path) -> None:
     b = episode(tmp_path)
     out, result = exported(b, tmp_path / "mix.mp3", preset="custom", target_lufs=-14.0, bitrate_kbps=320)
     m = measure_ebur128(out)
@@ -114,7 +117,7 @@ FORMATS = [
 
 
 @pytest.mark.parametrize("name, kw, codec", FORMATS)
-def test_every_format_opens(tmp_path, name, kw, codec):
+def test_every_format_opens(tmp_path: Path, name: str, kw: dict[str, int], codec: str) -> None:
     b = episode(tmp_path, seconds=5.0)
     out, result = exported(b, tmp_path / name, preset="none", **kw)
     info = probe(out)
@@ -140,7 +143,7 @@ def id3_chapters(path: Path) -> list[tuple[int, int]]:
     return out
 
 
-def test_mp3_carries_id3_tags_and_chapters(tmp_path):
+def test_mp3_carries_id3_tags_and_chapters(tmp_path: Path) -> None:
     b = episode(tmp_path)
     out, result = exported(b, tmp_path / "ep.mp3", preset="podcast")
     info = probe(out)
@@ -157,7 +160,7 @@ def test_mp3_carries_id3_tags_and_chapters(tmp_path):
     assert b"CTOC" in out.read_bytes()[:65536]
 
 
-def test_stems_one_per_track_summing_to_the_mix(tmp_path):
+def test_stems_one_per_track_summing_to_the_mix(tmp_path: Path) -> None:
     b = episode(tmp_path, seconds=9.0)
     b.track("dup", kind=TrackKind.SFX, name="Effects")  # same name as another track
     b.clip("dup", b.media(tone(200.0, 1.0, SR, 0.1), SR), 2.0, duration=1.0)
@@ -180,7 +183,7 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if "media" not in p.parts)
 
 
-def test_destination_under_a_file_is_a_clear_error(tmp_path):
+def test_destination_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
     b = episode(tmp_path, seconds=4.0)
     (tmp_path / "notes.txt").write_text("a file, not a folder")
     with pytest.raises(ExportError, match="not a folder"):
@@ -188,13 +191,13 @@ def test_destination_under_a_file_is_a_clear_error(tmp_path):
     assert leftovers(tmp_path) == ["notes.txt"]
 
 
-def test_full_disk_mid_write_leaves_no_partial_file(tmp_path, monkeypatch):
+def test_full_disk_mid_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     b = episode(tmp_path, seconds=8.0)
     (tmp_path / "mix.wav").write_bytes(b"the previous export")
     calls = {"n": 0}
     real_write = writers.SoundfileWriter.write
 
-    def write(self, block):
+    def write(self: writers.SoundfileWriter, block: np.ndarray) -> None:
         calls["n"] += 1
         if self.path.name.startswith(".Music") and calls["n"] > 1:  # the stems come after the mix
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -208,7 +211,7 @@ def test_full_disk_mid_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert (tmp_path / "mix.wav").read_bytes() == b"the previous export"
 
 
-def test_ffmpeg_failure_is_an_export_error(tmp_path, monkeypatch):
+def test_ffmpeg_failure_is_an_export_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     b = episode(tmp_path, seconds=3.0)
     monkeypatch.setattr(
         writers.FfmpegWriter, "write", lambda self, block: (_ for _ in ()).throw(BrokenPipeError())
@@ -224,13 +227,14 @@ def test_ffmpeg_failure_is_an_export_error(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("style", ["object", "callable"])
-def test_cancel_removes_everything(tmp_path, style):
+def test_cancel_removes_everything(tmp_path: Path, style: str) -> None:
     b = episode(tmp_path, seconds=10.0)
     seen: list[float] = []
 
     def cancel() -> bool:
         return bool(seen) and seen[-1] > 0.5
 
+    state: object
     if style == "object":
         state = CallbackState(progress=seen.append, cancel=cancel)
     else:
@@ -244,7 +248,7 @@ def test_cancel_removes_everything(tmp_path, style):
     assert leftovers(tmp_path) == []
 
 
-def test_progress_is_monotonic_and_complete(tmp_path):
+def test_progress_is_monotonic_and_complete(tmp_path: Path) -> None:
     b = episode(tmp_path, seconds=6.0)
     seen: list[float] = []
     status: list[str] = []
@@ -261,7 +265,7 @@ def test_progress_is_monotonic_and_complete(tmp_path):
     assert any("loudness" in s.lower() for s in status)
 
 
-def test_unreadable_clip_media_names_the_clip(tmp_path):
+def test_unreadable_clip_media_names_the_clip(tmp_path: Path) -> None:
     b = episode(tmp_path, seconds=4.0)
     (b.folder / "broken.wav").write_bytes(b"not audio at all" * 10)
     b.clip("ben", "broken.wav", 1.0, duration=1.0)
@@ -270,13 +274,13 @@ def test_unreadable_clip_media_names_the_clip(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_nothing_to_export_is_an_error(tmp_path):
+def test_nothing_to_export_is_an_error(tmp_path: Path) -> None:
     b = episode(tmp_path, seconds=3.0)
     with pytest.raises(ExportError, match="Nothing to export"):
         run_export(b.project, b.resolver(), ExportRequest())
 
 
-def test_silent_project_exports_without_gain(tmp_path):
+def test_silent_project_exports_without_gain(tmp_path: Path) -> None:
     b = ProjectBuilder(tmp_path / "media")
     b.track("t")
     b.clip("t", b.media(np.zeros((SR, 1), np.float32), SR), 0.0, duration=1.0)

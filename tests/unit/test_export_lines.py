@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from studio.audio.loudness import LoudnessMeter
 from studio.audio.synthetic import ProjectBuilder, speechlike
 
 
-def game_scene(tmp_path) -> ProjectBuilder:
+def game_scene(tmp_path: Path) -> ProjectBuilder:
     b = ProjectBuilder(tmp_path / "media", title="Scene 3")
     b.speaker("s1", "Guard")
     b.speaker("s2", "Thief/Rogue")  # a name that is not a safe folder name
@@ -36,7 +37,7 @@ def game_scene(tmp_path) -> ProjectBuilder:
     return b
 
 
-def test_one_file_per_line_named_by_id_with_manifest(tmp_path):
+def test_one_file_per_line_named_by_id_with_manifest(tmp_path: Path) -> None:
     b = game_scene(tmp_path)
     out = tmp_path / "lines"
     result = run_export(
@@ -63,7 +64,7 @@ def test_one_file_per_line_named_by_id_with_manifest(tmp_path):
         assert float(row["duration"]) == pytest.approx(take.duration, abs=1e-3)
 
 
-def test_character_folders_and_safe_names(tmp_path):
+def test_character_folders_and_safe_names(tmp_path: Path) -> None:
     b = game_scene(tmp_path)
     out = tmp_path / "lines"
     result = run_export(
@@ -76,6 +77,7 @@ def test_character_folders_and_safe_names(tmp_path):
         "Thief_Rogue/T_001.flac",
         "Thief_Rogue/T_002.flac",
     ]
+    assert result.lines is not None
     assert [f.file for f in result.lines.files] == [
         "Guard/G_001.flac",
         "Thief_Rogue/T_001.flac",
@@ -85,7 +87,7 @@ def test_character_folders_and_safe_names(tmp_path):
     assert probe(out / "Guard" / "G_001.flac").codec == "flac"
 
 
-def test_normalised_lines(tmp_path):
+def test_normalised_lines(tmp_path: Path) -> None:
     b = game_scene(tmp_path)
     peak_dir, loud_dir = tmp_path / "peak", tmp_path / "loud"
     run_export(
@@ -118,7 +120,7 @@ def test_normalised_lines(tmp_path):
         ("lines.wav", "must contain"),
     ],
 )
-def test_bad_templates_are_refused_and_nothing_is_written(tmp_path, template, match):
+def test_bad_templates_are_refused_and_nothing_is_written(tmp_path: Path, template: str, match: str) -> None:
     b = game_scene(tmp_path)
     with pytest.raises(ExportError, match=match):
         run_export(
@@ -127,7 +129,7 @@ def test_bad_templates_are_refused_and_nothing_is_written(tmp_path, template, ma
     assert not (tmp_path / "lines").exists()
 
 
-def test_two_lines_on_one_file_name_are_refused(tmp_path):
+def test_two_lines_on_one_file_name_are_refused(tmp_path: Path) -> None:
     b = game_scene(tmp_path)
     m = b.media(speechlike(0.5, 22050), 22050)
     b.line("X/1", "s1", "One.", m, 22050, 0.5)
@@ -137,7 +139,7 @@ def test_two_lines_on_one_file_name_are_refused(tmp_path):
     assert not (tmp_path / "lines").exists()
 
 
-def test_index_and_scene_fields(tmp_path):
+def test_index_and_scene_fields(tmp_path: Path) -> None:
     b = game_scene(tmp_path)
     out = tmp_path / "lines"
     run_export(b.project, b.resolver(), ExportRequest(lines_dir=out, lines_template="{index}_{id}.ogg"))

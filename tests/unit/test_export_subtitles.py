@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from studio.audio.subtitles import MAX_LINE_CHARS, build_cues, format_srt, forma
 from studio.audio.synthetic import ProjectBuilder
 
 
-def scene(tmp_path) -> ProjectBuilder:
+def scene(tmp_path: Path) -> ProjectBuilder:
     b = ProjectBuilder(tmp_path / "media")
     b.speaker("s1", "Ava")
     b.speaker("s2", "Ben")
@@ -25,7 +26,7 @@ def scene(tmp_path) -> ProjectBuilder:
     return b
 
 
-def test_srt(tmp_path):
+def test_srt(tmp_path: Path) -> None:
     b = scene(tmp_path)
     assert format_srt(build_cues(b.project)) == (
         "1\n00:00:00,500 --> 00:00:01,750\nAva: Hello & welcome.\n\n"
@@ -34,7 +35,7 @@ def test_srt(tmp_path):
     assert "Ava:" not in format_srt(build_cues(b.project, speakers=False))
 
 
-def test_vtt(tmp_path):
+def test_vtt(tmp_path: Path) -> None:
     b = scene(tmp_path)
     assert format_vtt(build_cues(b.project)) == (
         "WEBVTT\n\n"
@@ -43,14 +44,14 @@ def test_vtt(tmp_path):
     )
 
 
-def test_muted_tracks_and_unplaced_lines_have_no_cues(tmp_path):
+def test_muted_tracks_and_unplaced_lines_have_no_cues(tmp_path: Path) -> None:
     b = scene(tmp_path)
     b.line("L3", "s1", "Never placed.")
     b.project.tracks["b"] = replace(b.project.tracks["b"], mute=True)
     assert [c.line_id for c in build_cues(b.project)] == ["L1"]
 
 
-def test_long_lines_are_wrapped_and_split(tmp_path):
+def test_long_lines_are_wrapped_and_split(tmp_path: Path) -> None:
     b = scene(tmp_path)
     text = " ".join(["word"] * 60)
     b.project.lines["L1"] = replace(b.project.lines["L1"], text=text)
@@ -65,7 +66,7 @@ def test_long_lines_are_wrapped_and_split(tmp_path):
     assert " ".join(" ".join(c.text.split("\n")) for c in cues) == text
 
 
-def test_export_writes_both(tmp_path):
+def test_export_writes_both(tmp_path: Path) -> None:
     b = scene(tmp_path)
     req = ExportRequest(
         srt=tmp_path / "out" / "ep.srt", vtt=tmp_path / "out" / "ep.vtt", subtitle_speakers=False

@@ -1,0 +1,616 @@
+"""``python -m engine serve`` (``chorus engine serve``): one engine backend behind an OpenAI-compatible HTTP API.
+
+    python -m engine serve --host 127.0.0.1 --port 8000 [--backend piper|higgs] [--options JSON]
+                           [--voices-dir DIR] [--api-key-env VAR] [--served-model-name NAME ...]
+
+Lets one GPU machine serve several studios (their ``openai`` backend points at it) and gives the remote
+backend a real server to be tested against. Endpoints (request/response shapes in :mod:`engine.http_api`):
+
+    GET  /health                 {"status": "ok" | "loading" | "failed", backend, model, device, queued}
+    GET  /v1/models              the model ids this server answers to (backend name, model id, --served-model-name)
+    POST /v1/audio/speech        OpenAI speech: text + voice → audio bytes
+    POST /v1/chat/completions    vLLM higgs-audio style: reference audio as input_audio → audio in message.audio
+
+The backend is created and loaded once (``/health`` and the API answer 503 while it loads); ``serving on
+http://HOST:PORT`` is printed on stdout when it is ready. Requests are rendered by ONE worker thread in
+arrival order (models are not thread-safe): it takes what is queued — up to the backend's concurrency
+(Piper's process pool) or batch size (Higgs) — and renders it together. With ``--api-key-env VAR`` every
+``/v1`` request needs ``Authorization: Bearer <value of VAR>`` (401 otherwise). SIGTERM/SIGINT stop the
+server: queued requests get 503, the backend is closed, the exit code is 0.
+
+Exit codes: 0 after a clean stop; 1 if the port cannot be opened or the model fails to load; 2 for bad
+arguments. Nothing here imports studio.
+
+Thread contract: the HTTP server runs request handlers on their own threads (``ThreadingHTTPServer``);
+they only parse, queue and wait. The backend is touched by the worker thread alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hmac
+import json
+import logging
+import os
+import queue
+import signal
+import sys
+import tempfile
+import threading
+import urllib.parse
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+
+from engine.backends.base import BACKENDS, Backend, BackendError, JobOutcome, create_backend
+from engine.http_api import (
+    SPEECH_FORMATS,
+    ApiError,
+    AudioStore,
+    EncodeError,
+    PresetsError,
+    VoiceCatalog,
+    chat_response,
+    encode_audio,
+    load_presets,
+    models_list,
+    parse_chat,
+    parse_speech,
+)
+from engine.protocol import RenderJob
+
+LOG = logging.getLogger("engine.serve")
+MAX_BODY_BYTES = 80 * 1024 * 1024
+MAX_QUEUE = 256
+LOADING, READY, FAILED, STOPPING = "loading", "ready", "failed", "stopping"
+
+
+# --------------------------------------------------------------------------------------------------
+# The render worker: one backend, one thread
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ticket:
+    """One queued request: the handler waits on ``done``; the worker fills in the outcome."""
+
+    job: RenderJob
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: JobOutcome | None = None
+    rejected: str = ""  # the backend cannot honour the job as asked (→ 400)
+
+
+class QueueFull(RuntimeError):
+    pass
+
+
+class RenderWorker:
+    """Loads the backend once, then renders queued tickets in order on its own thread.
+
+    ``submit`` may be called from any thread; everything that touches the backend runs on the worker.
+    """
+
+    def __init__(self, backend: Backend, max_queue: int = MAX_QUEUE) -> None:
+        self.backend = backend
+        self.state = LOADING
+        self.detail = ""
+        self._queue: queue.Queue[Ticket] = queue.Queue(maxsize=max_queue)
+        self._stop = threading.Event()
+        self._loaded = threading.Event()
+        self._runs = 0
+        self._thread = threading.Thread(target=self._work, name="serve-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_loaded(self, stop: threading.Event) -> None:
+        while not self._loaded.wait(0.1) and not stop.is_set():
+            pass
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    def submit(self, job: RenderJob) -> Ticket:
+        ticket = Ticket(job)
+        if self.state == STOPPING:
+            raise ApiError(503, "the server is shutting down", kind="server_error", code="shutting_down")
+        try:
+            self._queue.put_nowait(ticket)
+        except queue.Full:
+            raise QueueFull from None
+        return ticket
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel what runs, answer what waits with 'cancelled', close the backend."""
+        self.state = STOPPING
+        self._stop.set()
+        self._thread.join(timeout)
+        self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                ticket = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            ticket.outcome = JobOutcome(ticket.job.job_id, cancelled=True)
+            ticket.done.set()
+
+    def _cancelled(self, job_id: str) -> bool:
+        return self._stop.is_set()
+
+    def _work(self) -> None:
+        try:
+            self.backend.load(lambda fraction, detail: LOG.info("loading %3.0f%% %s", fraction * 100, detail))
+            self.state = READY
+        except BackendError as exc:
+            self.state, self.detail = FAILED, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a load bug is reported, not raised into the void
+            self.state, self.detail = FAILED, f"{type(exc).__name__}: {exc}"
+        self._loaded.set()
+        if self.state != READY:
+            return
+        try:
+            while not self._stop.is_set():
+                try:
+                    first = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                self._run(self._take_more(first))
+        finally:
+            with contextlib.suppress(Exception):
+                self.backend.close()
+
+    def _take_more(self, first: Ticket) -> list[Ticket]:
+        caps = self.backend.capabilities()
+        room = max(caps.concurrency, caps.batch_size, 1)
+        run = [first]
+        while len(run) < room:
+            try:
+                run.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return run
+
+    def _run(self, run: list[Ticket]) -> None:
+        self._runs += 1
+        caps = self.backend.capabilities()
+        group = (
+            f"serve-{self._runs}" if caps.concurrency <= 1 and caps.batch_size > 1 and len(run) > 1 else ""
+        )
+        by_id: dict[str, Ticket] = {}
+        jobs: list[RenderJob] = []
+        for ticket in run:
+            reason = self.backend.check(ticket.job)
+            if reason:
+                ticket.rejected = reason
+                ticket.done.set()
+                continue
+            job = ticket.job if not group else _with_group(ticket.job, group)
+            by_id[job.job_id] = ticket
+            jobs.append(job)
+        failure = ""
+        try:
+            if jobs:
+                for outcome in self.backend.render_stream(
+                    jobs, lambda job_id, fraction: None, self._cancelled
+                ):
+                    answered = by_id.get(outcome.job_id)
+                    if answered is not None:
+                        del by_id[outcome.job_id]
+                        answered.outcome = outcome
+                        answered.done.set()
+        except Exception as exc:  # noqa: BLE001 - one failed run fails its requests, not the server
+            failure = str(exc) if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+        for job_id, left in by_id.items():
+            left.outcome = JobOutcome(
+                job_id, error=failure or "the backend returned nothing for this request"
+            )
+            left.done.set()
+
+
+def _with_group(job: RenderJob, group: str) -> RenderJob:
+    from dataclasses import replace
+
+    return replace(job, group=group)
+
+
+# --------------------------------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ServeApp:
+    """What the request handlers share (read-only after start, apart from the worker's own state)."""
+
+    worker: RenderWorker
+    catalog: VoiceCatalog
+    models: list[str]
+    store: AudioStore
+    api_key: str = ""
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+class ChorusHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: ServeApp) -> None:
+        self.app = app
+        super().__init__(address, ApiHandler)
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ChorusEngine/1"
+    server: ChorusHTTPServer
+
+    # ------------------------------------------------------------------ plumbing
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        LOG.info("%s %s", self.address_string(), format % args)
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
+
+    def _error(self, error: ApiError) -> None:
+        headers = {"Retry-After": "2"} if error.status in (429, 503) else None
+        if error.status >= 500:
+            LOG.warning("%s %s → %d %s", self.command, self.path, error.status, error.message)
+        self._json(error.status, error.body(), headers)
+
+    def _read_json(self) -> Any:
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            self.close_connection = True
+            raise ApiError(411, "send the request body with a Content-Length header", code="length_required")
+        try:
+            length = int(length_header)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "bad Content-Length header") from None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise ApiError(
+                413, f"the request body is larger than {MAX_BODY_BYTES // 2**20} MB", code="too_large"
+            )
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApiError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+
+    def _check_key(self) -> None:
+        key = self.server.app.api_key
+        if not key:
+            return
+        given = self.headers.get("Authorization", "")
+        token = given[7:].strip() if given[:7].lower() == "bearer " else ""
+        if not token:
+            raise ApiError(
+                401,
+                "this server needs an API key: send 'Authorization: Bearer <key>'",
+                kind="authentication_error",
+                code="missing_api_key",
+            )
+        if not hmac.compare_digest(token.encode(), key.encode()):
+            raise ApiError(
+                401,
+                "the API key is not valid for this server",
+                kind="authentication_error",
+                code="invalid_api_key",
+            )
+
+    def _check_ready(self) -> None:
+        worker = self.server.app.worker
+        if worker.state == LOADING:
+            raise ApiError(
+                503,
+                "the model is still loading; try again shortly",
+                kind="server_error",
+                code="model_loading",
+            )
+        if worker.state == FAILED:
+            raise ApiError(
+                503, f"the model failed to load: {worker.detail}", kind="server_error", code="model_failed"
+            )
+        if worker.state == STOPPING or self.server.app.stopping.is_set():
+            raise ApiError(503, "the server is shutting down", kind="server_error", code="shutting_down")
+
+    # ------------------------------------------------------------------ routes
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = urllib.parse.urlsplit(self.path).path.rstrip("/")
+        try:
+            if path == "/health":
+                self._health()
+            elif path == "/v1/models":
+                self._check_key()
+                app = self.server.app
+                self._json(200, models_list(app.models, app.worker.backend.name))
+            else:
+                raise ApiError(404, f"no such endpoint: GET {path}", code="not_found")
+        except ApiError as error:
+            self._error(error)
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = urllib.parse.urlsplit(self.path).path.rstrip("/")
+        try:
+            if path not in ("/v1/audio/speech", "/v1/chat/completions"):
+                self.close_connection = True
+                raise ApiError(404, f"no such endpoint: POST {path}", code="not_found")
+            try:
+                self._check_key()
+            except ApiError:
+                self.close_connection = True  # the body stays unread
+                raise
+            body = self._read_json()
+            self._check_ready()
+            if path == "/v1/audio/speech":
+                self._speech(body)
+            else:
+                self._chat(body)
+        except ApiError as error:
+            self._error(error)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away
+        except Exception as exc:  # noqa: BLE001 - a bug answers 500, it does not kill the server
+            LOG.exception("request failed")
+            self._error(
+                ApiError(
+                    500,
+                    f"internal error: {type(exc).__name__}: {exc}",
+                    kind="server_error",
+                    code="internal_error",
+                )
+            )
+
+    def _health(self) -> None:
+        app = self.server.app
+        worker = app.worker
+        state = "ok" if worker.state == READY else worker.state
+        payload = {
+            "status": state,
+            "backend": worker.backend.name,
+            "model": worker.backend.model_id,
+            "device": worker.backend.device,
+            "queued": worker.queued,
+            "detail": worker.detail,
+        }
+        self._json(200 if worker.state == READY else 503, payload)
+
+    def _render(self, job: RenderJob) -> tuple[np.ndarray, int, bool, str]:
+        """Queue ``job``, wait for it, and return (audio, rate, suspect, note) or raise ApiError."""
+        app = self.server.app
+        try:
+            ticket = app.worker.submit(job)
+        except QueueFull:
+            raise ApiError(
+                429, "the server's queue is full; retry shortly", kind="rate_limit_error", code="queue_full"
+            ) from None
+        while not ticket.done.wait(0.5):
+            if app.stopping.is_set() and app.worker.state == STOPPING:
+                ticket.done.wait(15.0)
+                break
+        if ticket.rejected:
+            raise ApiError(400, ticket.rejected, code="unsupported_voice")
+        outcome = ticket.outcome
+        if outcome is None or outcome.cancelled:
+            raise ApiError(503, "the server is shutting down", kind="server_error", code="shutting_down")
+        if outcome.error or outcome.result is None:
+            raise ApiError(
+                500,
+                f"the {app.worker.backend.name} backend failed: {outcome.error or 'no audio'}",
+                kind="server_error",
+                code="backend_error",
+            )
+        result = outcome.result
+        audio = np.asarray(result.audio, dtype=np.float32).reshape(-1)
+        if audio.size == 0 or not np.all(np.isfinite(audio)) or result.sample_rate <= 0:
+            raise ApiError(
+                500,
+                "the backend produced no usable audio for this text",
+                kind="server_error",
+                code="backend_error",
+            )
+        return audio, int(result.sample_rate), bool(result.suspect), result.note
+
+    def _speech(self, body: Any) -> None:
+        app = self.server.app
+        request = parse_speech(body, app.catalog, app.models, f"speech-{uuid.uuid4().hex[:12]}")
+        audio, rate, suspect, note = self._render(request.job)
+        if abs(request.speed - 1.0) > 1e-6:
+            from engine.backends.piper import time_stretch
+
+            audio = time_stretch(audio, 1.0 / request.speed, rate)
+        data = _encode(audio, rate, request.response_format)
+        headers = {
+            "X-Chorus-Sample-Rate": str(rate),
+            "X-Chorus-Duration": f"{audio.size / rate:.4f}",
+            "X-Chorus-Suspect": "1" if suspect else "0",
+        }
+        if note:
+            headers["X-Chorus-Note"] = urllib.parse.quote(note[:500])
+        self._send(200, data, SPEECH_FORMATS[request.response_format], headers)
+
+    def _chat(self, body: Any) -> None:
+        app = self.server.app
+        request = parse_chat(body, app.catalog, app.models, f"chat-{uuid.uuid4().hex[:12]}", app.store)
+        audio, rate, suspect, note = self._render(request.job)
+        data = _encode(audio, rate, request.response_format)
+        payload = chat_response(
+            request.model,
+            data,
+            request.job.text,
+            sample_rate=rate,
+            duration=round(audio.size / rate, 4),
+            suspect=suspect,
+            note=note,
+        )
+        self._json(200, payload)
+
+
+def _encode(audio: np.ndarray, rate: int, fmt: str) -> bytes:
+    try:
+        return encode_audio(audio, rate, fmt)
+    except EncodeError as exc:
+        raise ApiError(500, str(exc), kind="server_error", code="encode_error") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chorus engine serve",
+        description="Serve a Chorus engine backend over an OpenAI-compatible HTTP API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
+    parser.add_argument(
+        "--backend", default="piper", choices=sorted(BACKENDS), help="engine backend to serve (default piper)"
+    )
+    parser.add_argument("--options", default="{}", help="backend options as a JSON object")
+    parser.add_argument(
+        "--voices-dir",
+        default=None,
+        help="voice presets folder (config.json: name -> transcript, audio_file)",
+    )
+    parser.add_argument(
+        "--api-key-env",
+        default=None,
+        metavar="VAR",
+        help="require 'Authorization: Bearer KEY' where KEY is the value of environment variable VAR",
+    )
+    parser.add_argument(
+        "--served-model-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another model id clients may name (repeatable)",
+    )
+    parser.add_argument(
+        "--max-queue", type=int, default=MAX_QUEUE, help="queued requests before 429 (default 256)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    return parser
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"chorus engine serve: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        stream=sys.stderr,
+        format="engine serve %(levelname)s: %(message)s",
+    )
+    try:
+        options: Any = json.loads(args.options)
+    except json.JSONDecodeError as exc:
+        return _fail(f"--options is not valid JSON: {exc}")
+    if not isinstance(options, dict):
+        return _fail("--options must be a JSON object")
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port {args.port} is not a port number (0-65535)")
+    api_key = ""
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env, "").strip()
+        if not api_key:
+            return _fail(
+                f"--api-key-env names {args.api_key_env}, but that environment variable is empty or unset"
+            )
+    elif args.host not in ("127.0.0.1", "localhost", "::1"):
+        LOG.warning("serving on %s without an API key: anyone who can reach it can use it", args.host)
+    presets = {}
+    if args.voices_dir:
+        try:
+            presets = load_presets(args.voices_dir)
+        except PresetsError as exc:
+            return _fail(str(exc))
+    try:
+        backend = create_backend(args.backend, options)
+    except BackendError as exc:
+        return _fail(str(exc))
+
+    models = list(dict.fromkeys([backend.name, *args.served_model_name, backend.model_id]))
+    models = [m for m in models if m]
+    scratch = tempfile.TemporaryDirectory(prefix="chorus-serve-")
+    worker = RenderWorker(backend, max_queue=max(1, args.max_queue))
+    app = ServeApp(
+        worker=worker,
+        catalog=VoiceCatalog(backend.name, backend.capabilities(), presets),
+        models=models,
+        store=AudioStore(scratch.name),
+        api_key=api_key,
+    )
+    try:
+        server = ChorusHTTPServer((args.host, args.port), app)
+    except OSError as exc:
+        scratch.cleanup()
+        return _fail(f"cannot listen on {_url(args.host, args.port)}: {exc.strerror or exc}", 1)
+    host, port = server.server_address[:2]
+    url = _url(str(host), int(port))
+
+    def request_stop(signum: int, frame: Any) -> None:
+        app.stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError):  # not the main thread (tests calling main directly)
+            signal.signal(signum, request_stop)
+
+    serving = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="serve-http", daemon=True
+    )
+    serving.start()
+    worker.start()
+    LOG.info("listening on %s; loading the %s backend", url, backend.name)
+    worker.wait_loaded(app.stopping)
+    code = 0
+    if worker.state == FAILED:
+        code = _fail(f"the {backend.name} backend could not start: {worker.detail}", 1)
+    elif worker.state == READY:
+        print(f"serving on {url}", flush=True)
+        LOG.info("models: %s; voices: %s", ", ".join(models), ", ".join(app.catalog.names()[:12]))
+        app.stopping.wait()
+        LOG.info("stopping")
+    app.stopping.set()
+    worker.stop()
+    server.shutdown()
+    server.server_close()
+    scratch.cleanup()
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover - use `python -m engine serve`
+    sys.exit(main())

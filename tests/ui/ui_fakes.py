@@ -1,0 +1,200 @@
+"""Stand-ins for the studio's widget tests: synthetic takes, a fake engine client, a fake sound card.
+
+* ``fake_render`` renders lines with synthetic takes through the real RenderSession (no TTS);
+* ``FakeEngineClient`` speaks the EngineClient API and "renders" speech-like noise on a thread;
+* ``FakeStream`` stands in for a sounddevice OutputStream: tests pull blocks through the callback.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+
+def write_take(path: Path, seconds: float, seed: int, rate: int = 24000) -> None:
+    from studio.audio.synthetic import speechlike
+
+    data = speechlike(seconds, rate, seed=seed)
+    tmp = path.with_name(f".{path.name}.part")
+    sf.write(str(tmp), data, rate, subtype="FLOAT", format="WAV")
+    tmp.replace(path)
+
+
+def fake_render(project_file: Any, line_ids: list[str] | None = None) -> int:
+    """Render lines with synthetic takes through the real RenderSession (no engine)."""
+    from studio.render.session import RenderSession
+
+    session = RenderSession(project_file)
+    jobs = session.prepare(line_ids)
+    for i, job in enumerate(jobs):
+        seconds = max(0.8, 0.3 * len(job.text.split()))
+        write_take(Path(job.out_path), seconds, seed=i)
+        session.handle({"type": "started", "job_id": job.job_id})
+        session.handle(
+            {
+                "type": "finished",
+                "job_id": job.job_id,
+                "path": job.out_path,
+                "duration": seconds,
+                "sample_rate": 24000,
+            }
+        )
+    return len(jobs)
+
+
+# ---- a fake engine -----------------------------------------------------------------------------
+
+
+class FakeEngineClient:
+    """The EngineClient API over a thread that writes synthetic takes (``delay`` seconds per job)."""
+
+    instances: list[FakeEngineClient] = []
+
+    def __init__(
+        self, backend: str = "piper", options: dict[str, Any] | None = None, delay: float = 0.005
+    ) -> None:
+        self.backend = backend
+        self.options = options or {}
+        self.delay = delay
+        self.hello = {"type": "hello", "version": 1, "backend": backend}
+        self.running = False
+        self.submitted: list[Any] = []
+        self._events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._queue: list[Any] = []
+        self._cancel: set[str] = set()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        FakeEngineClient.instances.append(self)
+
+    def start(self) -> dict[str, Any]:
+        self.running = True
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+        return self.hello
+
+    def submit(self, jobs: Any) -> None:
+        jobs = list(jobs)
+        with self._lock:
+            self.submitted.extend(jobs)
+            self._queue.extend(jobs)
+            self._events.append({"type": "accepted", "job_ids": [j.job_id for j in jobs]})
+        self._wake.set()
+
+    def cancel(self, job_ids: Any = None) -> None:
+        with self._lock:
+            ids = set(job_ids or [j.job_id for j in self._queue])
+            self._cancel |= ids
+
+    def stop(self) -> None:
+        self.cancel(None)
+
+    def request_status(self) -> None:
+        with self._lock:
+            self._events.append(
+                {
+                    "type": "engine_status",
+                    "backend": self.backend,
+                    "device": "cpu",
+                    "model_loaded": True,
+                    "queue_length": len(self._queue),
+                }
+            )
+
+    def poll(self, timeout: float = 0.0, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            n = len(self._events) if limit is None else min(limit, len(self._events))
+            out, self._events = self._events[:n], self._events[n:]
+        return out
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.running = False
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._lock:
+            for job in self._queue:
+                self._events.append({"type": "cancelled", "job_id": job.job_id})
+            self._queue = []
+
+    def _work(self) -> None:
+        i = 0
+        while self.running:
+            with self._lock:
+                job = self._queue.pop(0) if self._queue else None
+                cancelled = job is not None and job.job_id in self._cancel
+            if job is None:
+                self._wake.wait(0.05)
+                self._wake.clear()
+                continue
+            if cancelled:
+                with self._lock:
+                    self._events.append({"type": "cancelled", "job_id": job.job_id})
+                continue
+            with self._lock:
+                self._events.append({"type": "started", "job_id": job.job_id})
+                self._events.append({"type": "progress", "job_id": job.job_id, "fraction": 0.5})
+            time.sleep(self.delay)
+            seconds = max(0.8, 0.3 * len(job.text.split()))
+            write_take(Path(job.out_path), seconds, seed=i)
+            i += 1
+            with self._lock:
+                self._events.append(
+                    {
+                        "type": "finished",
+                        "job_id": job.job_id,
+                        "path": job.out_path,
+                        "duration": seconds,
+                        "sample_rate": 24000,
+                    }
+                )
+
+
+# ---- a fake sound card --------------------------------------------------------------------------
+
+
+class FakeStream:
+    """A sounddevice.OutputStream stand-in; ``pull(n)`` runs the callback for n blocks and returns audio."""
+
+    last: FakeStream | None = None
+
+    def __init__(self, samplerate: int, channels: int, blocksize: int, dtype: str, callback: Any) -> None:
+        self.samplerate = samplerate
+        self.channels = channels
+        self.blocksize = blocksize
+        self.callback = callback
+        self.started = False
+        self.closed = False
+        FakeStream.last = self
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.started = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pull(self, blocks: int) -> np.ndarray:
+        out = []
+        for _ in range(blocks):
+            buf = np.zeros((self.blocksize, self.channels), np.float32)
+            self.callback(buf, self.blocksize, None, None)
+            out.append(buf)
+        return np.concatenate(out)
+
+
+def fake_stream_factory() -> Any:
+    return FakeStream
+
+
+def no_device_factory() -> Any:
+    from studio.ui.qt_playback import PlaybackUnavailable
+
+    raise PlaybackUnavailable("No audio output: PortAudio library not found (test).")
