@@ -40,7 +40,8 @@ import tempfile
 import threading
 import urllib.parse
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -52,6 +53,7 @@ from engine.http_api import (
     ApiError,
     AudioStore,
     EncodeError,
+    Preset,
     PresetsError,
     VoiceCatalog,
     chat_response,
@@ -129,7 +131,8 @@ class RenderWorker:
         """Cancel what runs, answer what waits with 'cancelled', close the backend."""
         self.state = STOPPING
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
         self._drain()
 
     def _drain(self) -> None:
@@ -215,8 +218,6 @@ class RenderWorker:
 
 
 def _with_group(job: RenderJob, group: str) -> RenderJob:
-    from dataclasses import replace
-
     return replace(job, group=group)
 
 
@@ -275,7 +276,7 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _error(self, error: ApiError) -> None:
         headers = {"Retry-After": "2"} if error.status in (429, 503) else None
-        if error.status >= 500:
+        if error.status == 500:
             LOG.warning("%s %s → %d %s", self.command, self.path, error.status, error.message)
         self._json(error.status, error.body(), headers)
 
@@ -477,6 +478,69 @@ def _encode(audio: np.ndarray, rate: int, fmt: str) -> bytes:
         raise ApiError(500, str(exc), kind="server_error", code="encode_error") from None
 
 
+class EngineServer:
+    """One backend behind the HTTP API: bind at construction (OSError if the port is taken), ``start``
+    serving and loading, ``wait_loaded``, ``stop``. ``main`` runs one; tests may run one in-process.
+
+    Thread contract: construct, start and stop from one thread; ``stopping`` may be set from any thread
+    (a signal handler does).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        presets: dict[str, Preset] | None = None,
+        api_key: str = "",
+        served_model_names: Sequence[str] = (),
+        max_queue: int = MAX_QUEUE,
+    ) -> None:
+        models = [m for m in dict.fromkeys([backend.name, *served_model_names, backend.model_id]) if m]
+        self._scratch = tempfile.TemporaryDirectory(prefix="chorus-serve-")
+        self.app = ServeApp(
+            worker=RenderWorker(backend, max_queue=max(1, max_queue)),
+            catalog=VoiceCatalog(backend.name, backend.capabilities(), presets or {}),
+            models=models,
+            store=AudioStore(self._scratch.name),
+            api_key=api_key,
+        )
+        try:
+            self.http = ChorusHTTPServer((host, port), self.app)
+        except OSError:
+            self._scratch.cleanup()
+            raise
+        bound_host, bound_port = self.http.server_address[:2]
+        self.url = _url(str(bound_host), int(bound_port))
+        self._thread = threading.Thread(
+            target=self.http.serve_forever, kwargs={"poll_interval": 0.2}, name="serve-http", daemon=True
+        )
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self.app.stopping
+
+    def start(self) -> None:
+        """Answer HTTP at once (503 while loading) and load the backend on the worker thread."""
+        self._thread.start()
+        self.app.worker.start()
+
+    def wait_loaded(self) -> str:
+        """Block until the backend loaded or failed (or ``stopping`` is set); returns the worker state."""
+        self.app.worker.wait_loaded(self.app.stopping)
+        return self.app.worker.state
+
+    def stop(self) -> None:
+        """Answer waiting requests with 503, close the backend, stop listening. Safe to call twice."""
+        self.app.stopping.set()
+        self.app.worker.stop()
+        if self._thread.is_alive():
+            self.http.shutdown()
+        self.http.server_close()
+        self._scratch.cleanup()
+
+
 # --------------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------------
@@ -563,52 +627,40 @@ def main(argv: list[str] | None = None) -> int:
     except BackendError as exc:
         return _fail(str(exc))
 
-    models = list(dict.fromkeys([backend.name, *args.served_model_name, backend.model_id]))
-    models = [m for m in models if m]
-    scratch = tempfile.TemporaryDirectory(prefix="chorus-serve-")
-    worker = RenderWorker(backend, max_queue=max(1, args.max_queue))
-    app = ServeApp(
-        worker=worker,
-        catalog=VoiceCatalog(backend.name, backend.capabilities(), presets),
-        models=models,
-        store=AudioStore(scratch.name),
-        api_key=api_key,
-    )
     try:
-        server = ChorusHTTPServer((args.host, args.port), app)
+        server = EngineServer(
+            backend,
+            args.host,
+            args.port,
+            presets=presets,
+            api_key=api_key,
+            served_model_names=args.served_model_name,
+            max_queue=args.max_queue,
+        )
     except OSError as exc:
-        scratch.cleanup()
         return _fail(f"cannot listen on {_url(args.host, args.port)}: {exc.strerror or exc}", 1)
-    host, port = server.server_address[:2]
-    url = _url(str(host), int(port))
 
     def request_stop(signum: int, frame: Any) -> None:
-        app.stopping.set()
+        server.stopping.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(ValueError):  # not the main thread (tests calling main directly)
             signal.signal(signum, request_stop)
 
-    serving = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="serve-http", daemon=True
-    )
-    serving.start()
-    worker.start()
-    LOG.info("listening on %s; loading the %s backend", url, backend.name)
-    worker.wait_loaded(app.stopping)
+    server.start()
+    LOG.info("listening on %s; loading the %s backend", server.url, backend.name)
+    state = server.wait_loaded()
     code = 0
-    if worker.state == FAILED:
-        code = _fail(f"the {backend.name} backend could not start: {worker.detail}", 1)
-    elif worker.state == READY:
-        print(f"serving on {url}", flush=True)
-        LOG.info("models: %s; voices: %s", ", ".join(models), ", ".join(app.catalog.names()[:12]))
-        app.stopping.wait()
+    if state == FAILED:
+        code = _fail(f"the {backend.name} backend could not start: {server.app.worker.detail}", 1)
+    elif state == READY:
+        print(f"serving on {server.url}", flush=True)
+        LOG.info(
+            "models: %s; voices: %s", ", ".join(server.app.models), ", ".join(server.app.catalog.names()[:12])
+        )
+        server.stopping.wait()
         LOG.info("stopping")
-    app.stopping.set()
-    worker.stop()
-    server.shutdown()
-    server.server_close()
-    scratch.cleanup()
+    server.stop()
     return code
 
 

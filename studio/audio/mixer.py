@@ -85,6 +85,9 @@ class Mixdown:
     ``speaker_gain_db`` overrides per-speaker level matching (computed when the project asks for it).
     ``on_missing="silence"`` plays unreadable media as silence (listed in :attr:`missing`) instead
     of raising :class:`MediaError`.
+
+    :attr:`length` is the end of the last clip on any track, muted ones included, in frames, so a
+    mix and its stems line up. Iterating a Mixdown yields :meth:`chunks` of the whole project.
     """
 
     def __init__(
@@ -219,6 +222,9 @@ class Mixdown:
             n = min(chunk_frames, end - pos)
             yield render(pos, n)
             pos += n
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self.chunks()
 
     def close(self) -> None:
         if self._owns_sources:
