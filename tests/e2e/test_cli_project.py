@@ -76,10 +76,6 @@ def test_render_demo_podcast_with_piper_gives_real_speech(rendered: Path) -> Non
     assert all(line["status"] == "done" for line in info["lines"])
     takes = sorted((rendered / "media").glob("take_*.wav"))
     assert len(takes) == 15
-    for line in info["lines"]:
-        words = len(line["text"].split())
-        clip = [t for t in info["tracks"] if t["kind"] == "dialogue"]
-        assert clip
     for take in takes:
         audio, rate = sf.read(take)
         seconds = len(audio) / rate
