@@ -232,10 +232,16 @@ class ServeApp:
 
     worker: RenderWorker
     catalog: VoiceCatalog
-    models: list[str]
     store: AudioStore
+    served_names: tuple[str, ...] = ()
     api_key: str = ""
     stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def models(self) -> list[str]:
+        """Model ids requests may name: the backend, --served-model-name ones, the loaded model's id."""
+        backend = self.worker.backend
+        return [m for m in dict.fromkeys([backend.name, *self.served_names, backend.model_id]) if m]
 
 
 class ChorusHTTPServer(ThreadingHTTPServer):
@@ -497,12 +503,11 @@ class EngineServer:
         served_model_names: Sequence[str] = (),
         max_queue: int = MAX_QUEUE,
     ) -> None:
-        models = [m for m in dict.fromkeys([backend.name, *served_model_names, backend.model_id]) if m]
         self._scratch = tempfile.TemporaryDirectory(prefix="chorus-serve-")
         self.app = ServeApp(
             worker=RenderWorker(backend, max_queue=max(1, max_queue)),
             catalog=VoiceCatalog(backend.name, backend.capabilities(), presets or {}),
-            models=models,
+            served_names=tuple(served_model_names),
             store=AudioStore(self._scratch.name),
             api_key=api_key,
         )
@@ -647,8 +652,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(ValueError):  # not the main thread (tests calling main directly)
             signal.signal(signum, request_stop)
 
-    server.start()
     LOG.info("listening on %s; loading the %s backend", server.url, backend.name)
+    server.start()
     state = server.wait_loaded()
     code = 0
     if state == FAILED:

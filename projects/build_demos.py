@@ -82,7 +82,7 @@ def build_podcast(target: Path) -> None:
     bed = pf.add_media(HERE / "sources" / "music_bed.ogg")
     edits.append(
         ops.Insert(
-            Clip("clip_bed", "trk_music", bed, start=0.0, source_out=100.0, duration=100.0, fade_in=0.5, fade_out=4.0, pinned=True)
+            Clip("clip_bed", "trk_music", bed, start=0.0, source_out=90.0, duration=90.0, fade_in=0.5, fade_out=6.0, pinned=True)
         )
     )
     edits += [ops.Insert(Marker("mrk_open", 0.0, "Cold open")), ops.Insert(Marker("mrk_talk", 20.0, "Talking voices"))]

@@ -151,7 +151,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def export_project(project_path: str, out: Path | None, **options: Any) -> int:
     """Mix and export (see ``chorus export --help``)."""
-    from studio.audio.job import ExportError, ExportRequest, run_export
+    from studio.audio.errors import ExportError
+    from studio.audio.export import ExportRequest, run_export
 
     pf = _open(project_path)
     try:
@@ -183,9 +184,13 @@ class _CliState:
 
     def __init__(self, bar: ProgressBar) -> None:
         self.bar = bar
+        self.status = "mixing"
 
-    def set_progress(self, fraction: float, status: str = "") -> None:
-        self.bar.update(fraction, status)
+    def set_progress(self, fraction: float) -> None:
+        self.bar.update(fraction, self.status)
+
+    def set_status(self, text: str) -> None:
+        self.status = text
 
     def is_cancel_requested(self) -> bool:
         return False

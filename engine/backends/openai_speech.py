@@ -29,8 +29,9 @@ the environment variable ``api_key_env`` (default ``CHORUS_OPENAI_API_KEY``), el
 
 Fan-out: jobs run on a thread pool, each request taking a slot on the least busy endpoint (slots per
 endpoint = its concurrency). Connection errors, timeouts, 408/429 and 5xx are retried with exponential
-back-off, on whichever endpoint is least busy then; other 4xx are not. A failure ends as one line's
-error naming the server ("cannot reach http://…: connection refused (after 3 tries)").
+back-off — on another endpoint when there is one, and an endpoint that just failed rests a while (2 s,
+doubling) while others are up; other 4xx and answers that are not audio are not retried. A failure ends
+as one line's error naming the server ("cannot reach http://…: connection refused (after 3 tries)").
 
 Thread contract: the host calls ``load``/``render_stream``/``close`` from its worker thread; the
 ``progress`` and ``cancelled`` callbacks are only called on that thread (pool threads see a
@@ -48,11 +49,12 @@ import os
 import queue
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +83,8 @@ DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_RETRIES = 2
 DEFAULT_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+REST_S = 2.0  # a failing endpoint rests this long (doubling per failure, up to MAX_REST_S) if others are up
+MAX_REST_S = 60.0
 DEFAULT_SYSTEM_PROMPT = "Generate audio following instruction."
 DEFAULT_SCENE = "Audio is recorded from a quiet room."
 SCENE_START, SCENE_END = "<|scene_desc_start|>", "<|scene_desc_end|>"
@@ -110,6 +114,7 @@ class Endpoint:
     active: int = 0
     failures: int = 0  # consecutive failed tries
     discovered: str | None = None  # first /v1/models id, once asked
+    rest_until: float = 0.0  # after a failure, other endpoints are preferred until then (monotonic)
 
 
 def normalize_url(value: Any, where: str = "url") -> str:
@@ -225,28 +230,42 @@ def parse_endpoints(options: Mapping[str, Any]) -> list[Endpoint]:
 
 
 class _Slots:
-    """Per-endpoint request slots; ``acquire`` picks the least busy endpoint with room. Thread-safe."""
+    """Per-endpoint request slots. Thread-safe.
+
+    ``acquire`` picks the least busy endpoint with a free slot, skipping those this job already failed on
+    (while another exists) and those resting after a failure (while one is awake): a dead server does
+    not eat the tries of lines that a live one can take. ``release`` records the endpoint's health.
+    """
 
     def __init__(self, endpoints: list[Endpoint]) -> None:
         self.endpoints = endpoints
         self._cond = threading.Condition()
 
-    def acquire(self, stop: threading.Event) -> Endpoint:
+    def acquire(self, stop: threading.Event, avoid: Collection[str] = ()) -> Endpoint:
         with self._cond:
             while True:
                 if stop.is_set():
                     raise Cancelled()
-                free = [e for e in self.endpoints if e.active < e.concurrency]
+                now = time.monotonic()
+                pool = [e for e in self.endpoints if e.url not in avoid] or self.endpoints
+                awake = [e for e in pool if e.failures == 0 or now >= e.rest_until] or pool
+                free = [e for e in awake if e.active < e.concurrency]
                 if free:
                     best = min(free, key=lambda e: (e.failures > 0, e.active / e.concurrency, e.failures))
                     best.active += 1
                     return best
                 self._cond.wait(0.1)
 
-    def release(self, endpoint: Endpoint, ok: bool) -> None:
+    def release(self, endpoint: Endpoint, healthy: bool) -> None:
         with self._cond:
             endpoint.active -= 1
-            endpoint.failures = 0 if ok else endpoint.failures + 1
+            if healthy:
+                endpoint.failures = 0
+            else:
+                endpoint.failures += 1
+                endpoint.rest_until = time.monotonic() + min(
+                    MAX_REST_S, REST_S * 2 ** (endpoint.failures - 1)
+                )
             self._cond.notify_all()
 
 
@@ -501,22 +520,23 @@ class OpenAISpeechBackend(Backend):
         for attempt in range(tries):
             if stop.is_set():
                 raise Cancelled()
-            endpoint = self._slots.acquire(stop)
+            endpoint = self._slots.acquire(stop, avoid=set(errors))
             if not started:
                 events.put(("started", job.job_id))
                 started = True
-            ok = False
+            healthy = False
             try:
                 result = self._request(endpoint, job, route, preset)
-                ok = True
+                healthy = True
                 return JobOutcome(job.job_id, result=result)
             except RemoteError as exc:
+                healthy = not exc.retry  # it answered; the answer was wrong for this line
                 errors.pop(endpoint.url, None)
                 errors[endpoint.url] = exc
                 if not exc.retry:
                     raise
             finally:
-                self._slots.release(endpoint, ok)
+                self._slots.release(endpoint, healthy)
             if attempt + 1 < tries and stop.wait(min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)):
                 raise Cancelled()
         summary = "; ".join(str(e) for e in errors.values())
@@ -562,7 +582,9 @@ class OpenAISpeechBackend(Backend):
             except RemoteError as exc:
                 if exc.unreachable:
                     raise
-                endpoint.discovered = ""
+                if exc.retry:  # a passing failure: send no model this time, ask again next time
+                    return ""
+                endpoint.discovered = ""  # no /v1/models here (or not for us): send no model
             except (ValueError, KeyError, AttributeError, UnicodeDecodeError):
                 endpoint.discovered = ""
         return endpoint.discovered

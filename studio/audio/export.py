@@ -87,6 +87,65 @@ class ExportRequest:
     subtitle_speakers: bool = True
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
+    @classmethod
+    def build(
+        cls,
+        out: Path | None = None,
+        *,
+        format: str | None = None,
+        preset: str | None = None,
+        bitrate: int | None = None,
+        bit_depth: int | str | None = None,
+        channels: int | None = None,
+        stems: Path | None = None,
+        lines_dir: Path | None = None,
+        name_template: str | None = None,
+        subtitles: str | None = None,
+        speaker_names: bool = True,
+        target_lufs: float | None = None,
+    ) -> ExportRequest:
+        """A request from command-line style options (raises ValueError on a bad combination).
+
+        ``bit_depth`` may be 16, 24, 32 or "float"; ``subtitles`` is "srt" or "vtt", written next to
+        ``out`` (or into the lines folder when there is no mix file).
+        """
+        depth = 24
+        if bit_depth is not None:
+            text = str(bit_depth).strip().lower()
+            depth = 32 if text in ("float", "32", "f32") else int(text)
+        fmt = (format or "").lower()
+        if out is not None and not fmt:
+            fmt = format_for_path(Path(out), "")
+        if out is not None and fmt and not Path(out).suffix:
+            out = Path(out).with_suffix(suffix_for(fmt))
+        srt = vtt = None
+        if subtitles:
+            kind = subtitles.lower().lstrip(".")
+            if kind not in ("srt", "vtt"):
+                raise ValueError(f"subtitles must be srt or vtt, not {subtitles!r}")
+            base = Path(out) if out is not None else (Path(lines_dir) / "subtitles" if lines_dir else None)
+            if base is None:
+                raise ValueError("subtitles are written next to the mix file: give an output file")
+            srt = base.with_suffix(".srt") if kind == "srt" else None
+            vtt = base.with_suffix(".vtt") if kind == "vtt" else None
+        if out is None and stems is None and lines_dir is None and srt is None and vtt is None:
+            raise ValueError("nothing to export: give an output file, --stems, --lines or --subtitles")
+        return cls(
+            output=Path(out) if out is not None else None,
+            format=fmt,
+            bit_depth=depth,
+            bitrate_kbps=bitrate or 192,
+            preset=preset or "",
+            target_lufs=target_lufs,
+            channels=channels,
+            stems_dir=Path(stems) if stems is not None else None,
+            lines_dir=Path(lines_dir) if lines_dir is not None else None,
+            lines_template=name_template or "{id}.wav",
+            srt=srt,
+            vtt=vtt,
+            subtitle_speakers=speaker_names,
+        )
+
 
 @dataclass
 class ExportResult:
@@ -102,6 +161,30 @@ class ExportResult:
     speaker_gain_db: dict[str, float] = field(default_factory=dict)
     lines: LinesReport | None = None
     seconds: float = 0.0
+
+    def summary_lines(self) -> list[str]:
+        """A few lines for a person: loudness, files written, what was skipped."""
+        out: list[str] = []
+        if self.duration:
+            out.append(f"mix: {self.duration:.1f} s, preset {self.preset}")
+        if self.preset != "none" and math.isfinite(self.measured):
+            unit = "dB RMS" if self.preset == "acx" else "LUFS"
+            level = f"{self.output_level:.1f}" if math.isfinite(self.output_level) else "?"
+            ceiling = f", ceiling {self.ceiling_dbtp:.1f} dBTP" if self.ceiling_dbtp is not None else ""
+            out.append(
+                f"loudness: {self.measured:.1f} → {level} {unit} (gain {self.gain_db:+.1f} dB{ceiling})"
+            )
+        if self.lines is not None:
+            skipped = (
+                f", {len(self.lines.skipped)} line(s) without a take skipped" if self.lines.skipped else ""
+            )
+            out.append(f"lines: {len(self.lines.files)} file(s){skipped}")
+        for p in self.files[:12]:
+            out.append(f"wrote {p}")
+        if len(self.files) > 12:
+            out.append(f"… and {len(self.files) - 12} more file(s)")
+        out.append(f"took {self.seconds:.1f} s")
+        return out
 
 
 @dataclass(frozen=True)

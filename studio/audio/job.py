@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from studio.audio.errors import ExportCancelled
+from studio.audio.errors import ExportCancelled, ExportError
+
+__all__ = ["ExportCancelled", "ExportError", "JobState", "as_state", "check_cancel"]
 
 
 @runtime_checkable

@@ -19,6 +19,22 @@ from studio.ui.qt_main_window import QtMainWindow
 from studio.ui.qt_settings import QtStudioSettings
 from studio.ui.qt_theme import apply_theme
 
+# PySide6 releases that corrupt True/False/None reference counts when a Python-defined signal is
+# emitted while another Python thread runs (the process later aborts with "bool_dealloc"). Found
+# while building the studio: 20 lines of plain PySide reproduce it on 6.12.0; 6.11.3 is fine.
+BROKEN_PYSIDE: tuple[str, ...] = ("6.12.0",)
+
+
+def pyside_warning() -> str:
+    import PySide6
+
+    if PySide6.__version__ in BROKEN_PYSIDE:
+        return (
+            f"warning: PySide6 {PySide6.__version__} has a threading bug that can crash the studio; "
+            "install PySide6-Essentials 6.11.x"
+        )
+    return ""
+
 
 def make_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication (created once), themed."""
@@ -51,6 +67,9 @@ def project_to_open(project_path: str | None, settings: QtStudioSettings) -> Pat
 
 def run_studio(project_path: str | None) -> int:
     """Open the studio; returns the process exit code."""
+    warning = pyside_warning()
+    if warning:
+        print(f"chorus: {warning}", file=sys.stderr)
     app = make_app()
     settings = QtStudioSettings()
     window = QtMainWindow(settings)

@@ -109,6 +109,7 @@ class QtTimelineCanvas(QWidget):
         self.loop_range: tuple[float, float] | None = None
         self.snapping = True
         self._drag: _Drag | None = None
+        self._hover = ""  # clip under the mouse (its fade handles show)
         self._label_font = QFont(self.font())
         self._label_font.setPointSizeF(max(7.0, self.font().pointSizeF() * 0.85))
         self.setMouseTracking(True)
@@ -294,8 +295,19 @@ class QtTimelineCanvas(QWidget):
         narrow_idx = np.flatnonzero(~wide)
         if narrow_idx.size:
             self._paint_runs(painter, clips, narrow_idx, x0, x1, top, h)
-        for k in np.flatnonzero(wide):
-            self._paint_clip(painter, row, clips[int(k)], float(x0[k]), float(x1[k]), top, h, selected, area)
+        wide_idx = np.flatnonzero(wide)
+        if wide_idx.size:
+            self._paint_wide(
+                painter,
+                row,
+                [clips[int(k)] for k in wide_idx],
+                x0[wide_idx],
+                x1[wide_idx],
+                top,
+                h,
+                selected,
+                area,
+            )
         if selected:
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(QPen(QColor(qt_theme.SELECTION), 1.5))
@@ -337,52 +349,72 @@ class QtTimelineCanvas(QWidget):
             painter.setBrush(_rgba(colour, 170))
             painter.drawRects(rects)
 
-    def _paint_clip(
+    def _paint_wide(
         self,
         painter: QPainter,
         row: Row,
-        clip: Clip,
-        x0: float,
-        x1: float,
+        clips: list[Clip],
+        x0: np.ndarray,
+        x1: np.ndarray,
         top: int,
         h: int,
         selected: set[str],
         area: QRect,
     ) -> None:
-        colour = self.model.clip_colour(clip)
-        missing = clip.media in self.doc.project.missing_media
-        body = QRectF(x0, top + 2, x1 - x0, h - 5)
-        painter.setPen(QPen(_rgba(colour, 200), 1))
-        painter.setBrush(_rgba(qt_theme.MISSING_CLIP if missing else colour, 52))
-        painter.drawRoundedRect(body, 3, 3)
+        """Clips wide enough for detail: bodies batched per colour, one waveform image for the row,
+        then labels, fades, render state and selection."""
+        project = self.doc.project
+        colours = [self.model.clip_colour(c) for c in clips]
+        missing = [c.media in project.missing_media for c in clips]
         label_h = LABEL_H if h >= 48 else 0
-        if label_h:
-            painter.fillRect(QRectF(x0 + 1, top + 3, x1 - x0 - 2, label_h), _rgba(colour, 120))
-        wave = QRectF(x0 + 1, top + 3 + label_h, x1 - x0 - 2, h - 7 - label_h)
-        if missing:
-            painter.setBrush(QBrush(_rgba(qt_theme.MISSING_CLIP, 120), Qt.BrushStyle.BDiagPattern))
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.drawRect(wave)
-        else:
-            self._paint_waveform(painter, clip, wave, colour, area)
-        self._paint_fades(painter, clip, x0, x1, wave, colour)
-        line = self.doc.project.lines.get(clip.line_id) if clip.line_id else None
-        if label_h and x1 - x0 > 24:
-            painter.setFont(self._label_font)
-            painter.setPen(QColor("#0d0f12") if QColor(colour).lightness() > 140 else QColor(qt_theme.TEXT))
-            text = self._clip_label(clip, line)
-            left = max(x0, float(area.left())) + 4  # keep the label readable when the clip starts off screen
-            label_rect = QRectF(left, top + 3, x1 - left - 6, label_h)
-            elided = painter.fontMetrics().elidedText(
-                text, Qt.TextElideMode.ElideRight, int(label_rect.width())
-            )
-            painter.drawText(label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
-        if line is not None and line.status != LineStatus.DONE:
-            self._paint_status_overlay(painter, line.status, line.id, body)
-        if clip.id in selected:
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QPen(QColor(qt_theme.SELECTION), 1.5))
-            painter.drawRoundedRect(body.adjusted(-0.5, -0.5, 0.5, 0.5), 3, 3)
+        bodies: dict[tuple[str, bool], list[QRectF]] = {}
+        bars: dict[str, list[QRectF]] = {}
+        for clip, colour, gone, a, b in zip(clips, colours, missing, x0, x1, strict=True):
+            bodies.setdefault((colour, gone), []).append(QRectF(float(a), top + 2, float(b - a), h - 5))
+            if label_h:
+                bars.setdefault(colour, []).append(QRectF(float(a) + 1, top + 3, float(b - a) - 2, label_h))
+        for (colour, gone), rects in bodies.items():
+            painter.setPen(QPen(_rgba(colour, 200), 1))
+            painter.setBrush(_rgba(qt_theme.MISSING_CLIP if gone else colour, 52))
+            painter.drawRects(rects)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for colour, rects in bars.items():
+            painter.setBrush(_rgba(colour, 120))
+            painter.drawRects(rects)
+        wave_top = top + 3 + label_h
+        wave_h = h - 7 - label_h
+        self._paint_row_waveform(painter, clips, colours, missing, x0, x1, wave_top, wave_h, area)
+        painter.setFont(self._label_font)
+        metrics = painter.fontMetrics()
+        for clip, colour, gone, a, b in zip(clips, colours, missing, x0, x1, strict=True):
+            a, b = float(a), float(b)
+            body = QRectF(a, top + 2, b - a, h - 5)
+            wave = QRectF(a + 1, wave_top, b - a - 2, wave_h)
+            if gone:
+                painter.setBrush(QBrush(_rgba(qt_theme.MISSING_CLIP, 120), Qt.BrushStyle.BDiagPattern))
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.drawRect(wave)
+            handles = clip.id in selected or clip.id == self._hover
+            self._paint_fades(painter, clip, a, b, wave, handles)
+            line = project.lines.get(clip.line_id) if clip.line_id else None
+            if label_h and b - a > 24:
+                painter.setPen(
+                    QColor("#0d0f12") if QColor(colour).lightness() > 140 else QColor(qt_theme.TEXT)
+                )
+                left = (
+                    max(a, float(area.left())) + 4
+                )  # the label stays readable when the clip starts off screen
+                label_rect = QRectF(left, top + 3, b - left - 6, label_h)
+                text = metrics.elidedText(
+                    self._clip_label(clip, line), Qt.TextElideMode.ElideRight, int(label_rect.width())
+                )
+                painter.drawText(label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+            if line is not None and line.status != LineStatus.DONE:
+                self._paint_status_overlay(painter, line.status, line.id, body)
+            if clip.id in selected:
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.setPen(QPen(QColor(qt_theme.SELECTION), 1.5))
+                painter.drawRect(body.adjusted(-0.5, -0.5, 0.5, 0.5))
 
     def _clip_label(self, clip: Clip, line: Any) -> str:
         if line is not None:
@@ -392,51 +424,74 @@ class QtTimelineCanvas(QWidget):
         track = self.doc.project.tracks.get(clip.track_id)
         return track.name if track is not None else "clip"
 
-    def _paint_waveform(self, painter: QPainter, clip: Clip, rect: QRectF, colour: str, area: QRect) -> None:
-        peaks = self.peaks.get(clip.media)
-        if peaks is None or rect.height() < 6:
-            return
-        left = max(rect.left(), float(area.left()) - 1)
-        right = min(rect.right(), float(area.right()) + 2)
-        if right - left < 1:
+    def _paint_row_waveform(
+        self,
+        painter: QPainter,
+        clips: list[Clip],
+        colours: list[str],
+        missing: list[bool],
+        x0: np.ndarray,
+        x1: np.ndarray,
+        wave_top: float,
+        wave_h: float,
+        area: QRect,
+    ) -> None:
+        """One image for the waveforms of a row: each clip fills its columns of shared envelope
+        arrays from the peak store, then a single vectorised mask makes the pixels."""
+        if wave_h < 6:
             return
         dpr = self.devicePixelRatioF()
+        left = max(float(np.min(x0)) + 1, float(area.left()) - 1)
+        right = min(float(np.max(x1)) - 1, float(area.right()) + 2)
         cols = int(math.ceil((right - left) * dpr))
-        rows = int(math.floor(rect.height() * dpr))
+        rows = int(math.floor(wave_h * dpr))
         if cols <= 0 or rows <= 2:
             return
+        hi = np.full(cols, np.nan, np.float32)
+        lo = np.full(cols, np.nan, np.float32)
+        rms = np.full(cols, np.nan, np.float32)
+        argb = np.zeros(cols, np.uint32)  # per column: the clip's colour as 0xAARRGGBB, alpha added below
         pps = self.scale.px_per_s * dpr
-        level = peaks.level_for(1.0 / pps)
-        rate = peaks.sample_rate
-        t_left = self.scale.t(left)  # timeline time of the first column
-        source_t = clip.source_in + (t_left - clip.start)
-        first_bucket = source_t * rate / level.bucket
-        per_col = rate / (pps * level.bucket)
-        lo, hi, rms = peaks_mod.columns(level, first_bucket, per_col, cols)
-        col_t = t_left + (np.arange(cols) + 0.5) / pps  # timeline time of each column
-        gain = _clip_gain(clip, col_t)
-        lo, hi, rms = lo * gain, hi * gain, rms * gain
+        t_left = self.scale.t(left)
+        for clip, colour, gone, a, b in zip(clips, colours, missing, x0, x1, strict=True):
+            peaks = None if gone else self.peaks.get(clip.media)
+            if peaks is None:
+                continue
+            c0 = max(0, int(math.floor((float(a) + 1 - left) * dpr)))
+            c1 = min(cols, int(math.ceil((float(b) - 1 - left) * dpr)))
+            if c1 <= c0:
+                continue
+            level = peaks.level_for(1.0 / pps)
+            rate = peaks.sample_rate
+            t0 = t_left + c0 / pps
+            first_bucket = (clip.source_in + t0 - clip.start) * rate / level.bucket
+            per_col = rate / (pps * level.bucket)
+            c_lo, c_hi, c_rms = peaks_mod.columns(level, first_bucket, per_col, c1 - c0)
+            gain = _clip_gain(clip, t0 + (np.arange(c1 - c0) + 0.5) / pps)
+            lo[c0:c1], hi[c0:c1], rms[c0:c1] = c_lo * gain, c_hi * gain, c_rms * gain
+            argb[c0:c1] = QColor(colour).rgb() & 0xFFFFFF
         mid = rows / 2.0
         amp = rows / 2.0 - 0.5
         with np.errstate(invalid="ignore"):
             top = np.floor(mid - np.clip(hi, -1, 1) * amp)
             bottom = np.ceil(mid - np.clip(lo, -1, 1) * amp)
-            rtop = np.floor(mid - np.clip(rms, 0, 1) * amp)
-            rbot = np.ceil(mid + np.clip(rms, 0, 1) * amp)
+            r = np.clip(rms, 0, 1) * amp
             y = np.arange(rows, dtype=np.float32)[:, None]
             outer = (y >= top) & (y <= bottom)
-            inner = (y >= rtop) & (y <= rbot) & outer
-        img = np.zeros((rows, cols, 4), np.uint8)
-        base = QColor(colour)
-        img[outer] = (base.red(), base.green(), base.blue(), 150)
-        light = base.lighter(135)
-        img[inner] = (light.red(), light.green(), light.blue(), 235)
-        image = QImage(img.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888)
+            inner = outer & (y >= np.floor(mid - r)) & (y <= np.ceil(mid + r))
+        light = argb.copy()
+        for shift in (0, 8, 16):  # a lighter shade for the RMS core
+            channel = (argb >> shift) & 0xFF
+            light = (light & ~np.uint32(0xFF << shift)) | (np.minimum(255, channel * 4 // 3 + 20) << shift)
+        img = np.where(
+            inner, light[None, :] | np.uint32(235 << 24), np.where(outer, argb[None, :] | np.uint32(150 << 24), 0)
+        ).astype(np.uint32)
+        image = QImage(img.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32)
         image.setDevicePixelRatio(dpr)
-        painter.drawImage(QPointF(left, rect.top()), image)
+        painter.drawImage(QPointF(left, wave_top), image)
 
     def _paint_fades(
-        self, painter: QPainter, clip: Clip, x0: float, x1: float, wave: QRectF, colour: str
+        self, painter: QPainter, clip: Clip, x0: float, x1: float, wave: QRectF, handles: bool
     ) -> None:
         pps = self.scale.px_per_s
         top, bottom = wave.top(), wave.bottom()
@@ -453,7 +508,7 @@ class QtTimelineCanvas(QWidget):
             painter.drawLine(QPointF(x0, bottom), QPointF(x0 + fi, top))
         if fo >= 1:
             painter.drawLine(QPointF(x1 - fo, top), QPointF(x1, bottom))
-        if x1 - x0 >= 4 * HANDLE_PX:  # fade handles
+        if handles and x1 - x0 >= 4 * HANDLE_PX:  # fade handles on the selected or hovered clip
             painter.setPen(QPen(QColor("#0d0f12"), 1))
             painter.setBrush(QColor("#ffffff"))
             for hx in (x0 + fi, x1 - fo):
@@ -643,7 +698,14 @@ class QtTimelineCanvas(QWidget):
             self.lineActivated.emit(clip.line_id)
 
     def _update_cursor(self, pos: QPointF) -> None:
-        _clip, part = self.clip_at(pos)
+        clip, part = self.clip_at(pos)
+        hover = clip.id if clip is not None else ""
+        if hover != self._hover:
+            for cid in (self._hover, hover):
+                old = self.doc.project.clips.get(cid)
+                if old is not None:
+                    self.update_range(old.start, old.end)
+            self._hover = hover
         shape = {
             "left": Qt.CursorShape.SizeHorCursor,
             "right": Qt.CursorShape.SizeHorCursor,

@@ -374,9 +374,7 @@ def test_loading_503_then_one_request_at_a_time_and_500_on_failure() -> None:
 
         results: list[Reply] = []
         threads = [
-            threading.Thread(
-                target=lambda i=i: results.append(call(speech, {"input": f"Line {i}."}))
-            )
+            threading.Thread(target=lambda i=i: results.append(call(speech, {"input": f"Line {i}."})))
             for i in range(6)
         ]
         for thread in threads:
@@ -406,9 +404,22 @@ def _tiny_higgs() -> tuple[Path, int]:
         pytest.skip(f"the tiny Higgs model cannot be built here ({type(exc).__name__}: {exc})")
 
 
-def test_higgs_server_clones_from_input_audio(tmp_path: Path) -> None:
+@dataclass
+class HiggsServer:
+    server: ServerProcess
+    frames: int
+    folder: Path
+
+    @property
+    def samples(self) -> int:
+        return self.frames * 960  # 25 frames per second at 24 kHz
+
+
+@pytest.fixture(scope="module")
+def higgs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HiggsServer]:
     model_dir, frames = _tiny_higgs()
-    presets = tmp_path / "presets"
+    folder = tmp_path_factory.mktemp("higgs-serve")
+    presets = folder / "presets"
     presets.mkdir()
     (presets / "anna.wav").write_bytes(tone_wav(freq=330.0))
     (presets / "config.json").write_text(
@@ -416,103 +427,129 @@ def test_higgs_server_clones_from_input_audio(tmp_path: Path) -> None:
     )
     options = {"model": str(model_dir), "device": "cpu", "fixed_frames": frames}
     server = start_server(
-        tmp_path, "--backend", "higgs", "--options", json.dumps(options), "--voices-dir", str(presets)
+        folder, "--backend", "higgs", "--options", json.dumps(options), "--voices-dir", str(presets)
     )
-    expected = frames * 960  # 25 frames per second at 24 kHz
-    try:
-        reply = call(
-            server.url + "/v1/chat/completions",
-            {
-                "model": "higgs",
-                "messages": [
-                    {
-                        "role": "system",
-                        "content": "Generate audio following instruction.\n\n<|scene_desc_start|>\n"
-                        "Audio is recorded from a quiet room.\n<|scene_desc_end|>",
-                    },
-                    {"role": "user", "content": "A low tone."},
-                    {
-                        "role": "assistant",
-                        "content": [
-                            {
-                                "type": "input_audio",
-                                "input_audio": {
-                                    "data": base64.b64encode(tone_wav()).decode(),
-                                    "format": "wav",
-                                },
-                            }
-                        ],
-                    },
-                    {"role": "user", "content": "Hey, everyone! Welcome back."},
-                ],
-                "modalities": ["text", "audio"],
-                "temperature": 0.7,
-                "top_k": 50,
-                "seed": 3,
-            },
-            key=None,
-        )
-        assert reply.status == 200, reply.body
-        audio, rate = soundfile.read(
-            io.BytesIO(base64.b64decode(reply.json()["choices"][0]["message"]["audio"]["data"]))
-        )
-        assert rate == 24000 and len(audio) == expected
-
-        speech = call(
-            server.url + "/v1/audio/speech",
-            {"input": "Hello from a preset.", "voice": "anna", "response_format": "flac"},
-            key=None,
-        )
-        assert speech.status == 200, speech.body
-        audio, rate = soundfile.read(io.BytesIO(speech.body))
-        assert rate == 24000 and len(audio) == expected
-        profile = call(
-            server.url + "/v1/audio/speech",
-            {"input": "Hello.", "voice": "profile:Male, deep, calm."},
-            key=None,
-        )
-        assert profile.status == 200, profile.body
-        assert_error(
-            call(server.url + "/v1/audio/speech", {"input": "Hi.", "voice": "piper:1"}, key=None),
-            400,
-            "voice_not_found",
-        )
-    finally:
-        code = server.stop()
-    assert code == 0 and "stopping" in server.log.read_text()
+    yield HiggsServer(server, frames, folder)
+    server.stop()
 
 
-def test_openai_backend_clones_through_a_higgs_server(tmp_path: Path) -> None:
+def test_higgs_server_clones_from_input_audio(higgs_server: HiggsServer) -> None:
+    url = higgs_server.server.url
+    reply = call(
+        url + "/v1/chat/completions",
+        {
+            "model": "higgs",
+            "messages": [
+                {
+                    "role": "system",
+                    "content": "Generate audio following instruction.\n\n<|scene_desc_start|>\n"
+                    "Audio is recorded from a quiet room.\n<|scene_desc_end|>",
+                },
+                {"role": "user", "content": "A low tone."},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "input_audio",
+                            "input_audio": {"data": base64.b64encode(tone_wav()).decode(), "format": "wav"},
+                        }
+                    ],
+                },
+                {"role": "user", "content": "Hey, everyone! Welcome back."},
+            ],
+            "modalities": ["text", "audio"],
+            "temperature": 0.7,
+            "top_k": 50,
+            "seed": 3,
+        },
+        key=None,
+    )
+    assert reply.status == 200, reply.body
+    data = reply.json()["choices"][0]["message"]["audio"]["data"]
+    audio, rate = soundfile.read(io.BytesIO(base64.b64decode(data)))
+    assert rate == 24000 and len(audio) == higgs_server.samples
+
+    speech = call(
+        url + "/v1/audio/speech",
+        {"input": "Hello from a preset.", "voice": "anna", "response_format": "flac"},
+        key=None,
+    )
+    assert speech.status == 200, speech.body
+    audio, rate = soundfile.read(io.BytesIO(speech.body))
+    assert rate == 24000 and len(audio) == higgs_server.samples
+    assert_error(
+        call(url + "/v1/audio/speech", {"input": "Hi.", "voice": "piper:1"}, key=None), 400, "voice_not_found"
+    )
+
+
+def test_openai_backend_clones_through_a_higgs_server(higgs_server: HiggsServer) -> None:
     """The remote backend's chat route (reference clip as input_audio) against the real Higgs server."""
     from engine.backends.openai_speech import OpenAISpeechBackend
 
-    model_dir, frames = _tiny_higgs()
-    options = {"model": str(model_dir), "device": "cpu", "fixed_frames": frames}
-    server = start_server(tmp_path, "--backend", "higgs", "--options", json.dumps(options))
-    clip = tmp_path / "ref.flac"
+    clip = higgs_server.folder / "ref.flac"
     soundfile.write(clip, soundfile.read(io.BytesIO(tone_wav()))[0], 24000)  # FLAC: sent re-encoded as WAV
+    before = higgs_server.server.requests_seen("/v1/chat/completions")
+    backend = OpenAISpeechBackend({"url": higgs_server.server.url + "/v1", "backoff_s": 0.05})
+    backend.load()
+    clone = VoiceSpec(kind="clip", ref_audio=str(clip), transcript="A tone.")
+    jobs = [
+        RenderJob("clone", "Hello there, how are you?", "", speakers=(clone,)),
+        RenderJob("smart", "And a second voice.", "", speakers=(VoiceSpec(kind="smart"),)),
+        RenderJob(
+            "profile",
+            "A described voice.",
+            "",
+            speakers=(VoiceSpec(kind="profile", profile="Female, bright."),),
+        ),
+    ]
+    outcomes = backend.render_batch(jobs, lambda job_id, fraction: None, lambda job_id: False)
+    for outcome in outcomes:
+        assert outcome.error == "" and outcome.result is not None, outcome.error
+        assert outcome.result.sample_rate == 24000 and outcome.result.audio.size == higgs_server.samples
+    assert higgs_server.server.requests_seen("/v1/chat/completions") == before + 3
+
+
+def test_demo_podcast_renders_through_a_higgs_server(higgs_server: HiggsServer) -> None:
+    """The studio's path: RenderSession + EngineClient(backend="openai") → HTTP → the tiny Higgs model."""
+    import shutil
+
+    from studio.core import ops
+    from studio.core.store import ProjectFile
+    from studio.render.client import EngineClient
+    from studio.render.session import RenderSession
+
+    copy = higgs_server.folder / "podcast.chorus"
+    shutil.copytree(REPO / "projects" / "podcast.chorus", copy)
+    pf = ProjectFile.open(copy)
+    client = None
     try:
-        backend = OpenAISpeechBackend({"url": server.url + "/v1", "backoff_s": 0.05})
-        backend.load()
-        jobs = [
-            RenderJob(
-                "clone",
-                "Hello there, how are you?",
-                "",
-                speakers=(VoiceSpec(kind="clip", ref_audio=str(clip), transcript="A tone."),),
-            ),
-            RenderJob("smart", "And a second voice.", "", speakers=(VoiceSpec(kind="smart"),)),
-            RenderJob(
-                "profile",
-                "A described voice.",
-                "",
-                speakers=(VoiceSpec(kind="profile", profile="Female, bright."),),
-            ),
-        ]
-        outcomes = backend.render_batch(jobs, lambda job_id, fraction: None, lambda job_id: False)
-        for outcome in outcomes:
-            assert outcome.error == "" and outcome.result is not None, outcome.error
-            assert outcome.result.sample_rate == 24000 and outcome.result.audio.size == frames * 960
-        assert server.requests_seen("/v1/chat/completions") == 3
+        voice_map = {"Maya": "anna", "Theo": "profile:Male, low voice, calm and measured."}
+        options = (("url", higgs_server.server.url), ("voice_map", voice_map), ("backoff_s", 0.05))
+        pf.project.apply(ops.set_settings(backend="openai", backend_options=options))
+        session = RenderSession(pf, layout=False)
+        jobs = session.prepare()
+        client = EngineClient(backend="openai", options=pf.project.settings.backend_options_dict())
+        client.start()
+        client.submit(jobs)
+        deadline = threading.Event()
+        timer = threading.Timer(SAFETY_S, deadline.set)
+        timer.start()
+        while not session.done and not deadline.is_set():
+            for event in client.poll(0.1):
+                session.handle(event)
+        timer.cancel()
+        assert session.done and session.count("done") == len(jobs) == 15, session.failures()
+        for line in pf.project.ordered_lines():
+            take = pf.project.selected_take(line.id)
+            assert take is not None and take.backend == "openai"
+            info = soundfile.info(pf.media_path(take.media))
+            assert info.samplerate == 24000 and info.frames == higgs_server.samples
     finally:
-        server.stop()
+        if client is not None:
+            client.shutdown()
+        pf.close()
+
+
+def test_higgs_server_stops_cleanly_on_sigterm(higgs_server: HiggsServer) -> None:
+    assert higgs_server.server.stop() == 0
+    assert "stopping" in higgs_server.server.log.read_text()

@@ -141,7 +141,13 @@ def real_controller(doc):
     from studio.render.client import EngineClient
 
     def factory(backend, options):
-        return EngineClient(backend=backend, options={**options, "workers": 0}, heartbeat_s=0.25, hang_timeout_s=5.0, backoff_s=0.05)
+        return EngineClient(
+            backend=backend,
+            options={**options, "workers": 0},
+            heartbeat_s=0.25,
+            hang_timeout_s=5.0,
+            backoff_s=0.05,
+        )
 
     return QtRenderController(doc, factory)
 
@@ -165,7 +171,9 @@ def test_piper_render_puts_clips_on_the_timeline(qtbot, podcast):
         controller.place()
         timeline.model.flush()
         assert timeline.model.placeholder("EP12_040") is None
-        clips = [c for c in timeline.model.clips_in("trk_theo", 0, 1e9) if c.line_id in ("EP12_040", "EP12_060")]
+        clips = [
+            c for c in timeline.model.clips_in("trk_theo", 0, 1e9) if c.line_id in ("EP12_040", "EP12_060")
+        ]
         assert len(clips) == 2
         for clip in clips:
             take = doc.project.selected_take(clip.line_id)

@@ -287,3 +287,22 @@ def test_silent_project_exports_without_gain(tmp_path: Path) -> None:
     out, result = exported(b, tmp_path / "mix.wav")
     assert result.gain_db == 0.0 and not math.isfinite(result.measured)
     assert probe(out).duration == pytest.approx(1.0, abs=0.01)
+
+
+def test_request_from_command_line_options(tmp_path: Path) -> None:
+    req = ExportRequest.build(tmp_path / "ep", format="mp3", bitrate=320, bit_depth="float", subtitles="vtt")
+    assert req.output == tmp_path / "ep.mp3" and req.format == "mp3" and req.bitrate_kbps == 320
+    assert req.bit_depth == 32 and req.vtt == tmp_path / "ep.vtt" and req.srt is None
+    req = ExportRequest.build(None, lines_dir=tmp_path / "lines", name_template="{character}/{id}.wav")
+    assert req.output is None and req.lines_template == "{character}/{id}.wav"
+    with pytest.raises(ValueError, match="nothing to export"):
+        ExportRequest.build(None)
+    with pytest.raises(ValueError, match="srt or vtt"):
+        ExportRequest.build(tmp_path / "a.wav", subtitles="ass")
+
+
+def test_summary_lines(tmp_path: Path) -> None:
+    b = episode(tmp_path, seconds=6.0)
+    result = run_export(b.project, b.resolver(), ExportRequest.build(tmp_path / "ep.wav", subtitles="srt"))
+    text = "\n".join(result.summary_lines())
+    assert "→ -16.0 LUFS" in text and "ep.wav" in text and "ep.srt" in text
