@@ -49,6 +49,14 @@ BITRATES = (128, 192, 320)
 POLL_MS = 50
 
 
+def _run_export(project: Any, resolve: Any, fields: dict[str, Any], state: _JobState) -> Any:
+    """Worker thread: build the request and run the export (importing the audio stack here keeps
+    its first-time import cost off the GUI thread)."""
+    from studio.audio.export import ExportJob, ExportRequest, run
+
+    return run(ExportJob(project, resolve, ExportRequest(**fields)), state)
+
+
 class _JobState:
     """The export job's state. The worker writes plain attributes; the dialog's GUI timer reads them
     (no Qt signal is emitted from the worker thread). Cancel is an Event."""
@@ -203,14 +211,12 @@ class QtExportDialog(QDialog):
         if path:
             edit.setText(path)
 
-    def request(self) -> Any:
-        """The :class:`~studio.audio.export.ExportRequest` the form describes."""
-        from studio.audio.export import ExportRequest
-
+    def request(self) -> dict[str, Any]:
+        """The fields of the :class:`~studio.audio.export.ExportRequest` the form describes."""
         fmt = str(self.format.currentData())
         subs = self.subs_box.isChecked()
         base = Path(self.output.text()).with_suffix("")
-        return ExportRequest(
+        return dict(
             output=Path(self.output.text()) if self.mix_box.isChecked() else None,
             format=fmt,
             bit_depth=int(self.bit_depth.currentData()),
@@ -238,17 +244,10 @@ class QtExportDialog(QDialog):
         except (TypeError, ValueError) as exc:
             self.status.setText(str(exc))
             return False
-        if (
-            request.output is None
-            and request.stems_dir is None
-            and request.lines_dir is None
-            and not (request.srt or request.vtt)
-        ):
+        if not any(request[k] for k in ("output", "stems_dir", "lines_dir", "srt", "vtt")):
             self.status.setText("Choose something to export.")
             return False
-        from studio.audio.export import ExportJob, run, snapshot
-
-        job = ExportJob(snapshot(self.doc.project), self.doc.media_path, request)
+        project = self.doc.snapshot()
         self._state = _JobState()
         self.progress.setValue(0)
         self.progress.setVisible(True)
@@ -256,7 +255,7 @@ class QtExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel export")
         state = self._state
-        self._future = self._pool.submit(run, job, state)
+        self._future = self._pool.submit(_run_export, project, self.doc.media_path, request, state)
         self._timer.start()
         return True
 

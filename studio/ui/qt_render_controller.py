@@ -26,7 +26,7 @@ from studio.render.session import JobState, RenderSession
 from studio.ui.qt_document import QtDocument
 
 POLL_MS = 40
-BUDGET_S = 0.030  # at most this long applying events per tick
+BUDGET_S = 0.020  # at most this long applying events per tick
 STATUS_EVERY_S = 3.0
 PLACE_EVERY_MS = 250
 NO_PROGRESS = -1.0  # progressChanged value of a line that is no longer rendering
@@ -246,7 +246,7 @@ class QtRenderController(QObject):
             return
         deadline = time.monotonic() + BUDGET_S
         while time.monotonic() < deadline:
-            events = client.poll(0, limit=16)
+            events = client.poll(0, limit=1)
             if not events:
                 break
             for event in events:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -60,6 +60,7 @@ EDGE_PX = 6.0
 HANDLE_PX = 7.0
 SNAP_PX = 8.0
 NUDGE_S = 0.01
+REPAINT_MS = 40  # model-driven repaints are batched this long (25 fps while takes pour in)
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".opus", ".wma")
 
 
@@ -110,6 +111,11 @@ class QtTimelineCanvas(QWidget):
         self.snapping = True
         self._drag: _Drag | None = None
         self._hover = ""  # clip under the mouse (its fade handles show)
+        self._dirty = QRect()
+        self._repaint_timer = QTimer(self)
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.setInterval(REPAINT_MS)
+        self._repaint_timer.timeout.connect(self._flush_dirty)
         self._label_font = QFont(self.font())
         self._label_font.setPointSizeF(max(7.0, self.font().pointSizeF() * 0.85))
         self.setMouseTracking(True)
@@ -157,15 +163,26 @@ class QtTimelineCanvas(QWidget):
         self.update()
 
     def update_range(self, t0: float, t1: float) -> None:
-        """Repaint the strip of the widget that shows ``[t0, t1]`` (nothing if it is off screen)."""
+        """Repaint the strip of the widget that shows ``[t0, t1]`` (nothing if it is off screen).
+
+        Model changes arrive in bursts while lines render: their strips are collected and painted
+        at most every REPAINT_MS, so a burst costs one paint, not one per take."""
         if not math.isfinite(t1):
-            self.update()
-            return
-        x0 = math.floor(self.scale.x(t0)) - 3
-        x1 = math.ceil(self.scale.x(t1)) + 3
-        if x1 < 0 or x0 > self.width():
-            return
-        self.update(QRect(max(0, x0), 0, min(self.width(), x1) - max(0, x0), self.height()))
+            rect = self.rect()
+        else:
+            x0 = math.floor(self.scale.x(t0)) - 3
+            x1 = math.ceil(self.scale.x(t1)) + 3
+            if x1 < 0 or x0 > self.width():
+                return
+            rect = QRect(max(0, x0), 0, min(self.width(), x1) - max(0, x0), self.height())
+        self._dirty = self._dirty.united(rect) if not self._dirty.isNull() else rect
+        if not self._repaint_timer.isActive():
+            self._repaint_timer.start()
+
+    def _flush_dirty(self) -> None:
+        rect, self._dirty = self._dirty, QRect()
+        if not rect.isNull():
+            self.update(rect)
 
     def set_playhead(self, t: float) -> None:
         if t == self.playhead:

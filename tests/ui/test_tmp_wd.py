@@ -1,4 +1,5 @@
-import time, functools
+import time, functools, sys
+sys.setswitchinterval(0.001)
 from test_watchdog import *  # noqa
 import studio.ui.qt_render_controller as rc, studio.ui.qt_timeline_model as tm, studio.ui.qt_timeline_canvas as tc
 import studio.ui.qt_script_panel as sp, studio.ui.qt_main_window as mw, studio.ui.qt_export_dialog as ed
@@ -15,8 +16,8 @@ def wrap(cls, name):
             return f(*a, **k)
         finally:
             d = (time.perf_counter() - t) * 1000
-            if d > 25:
-                print(f"SLOW {cls.__name__}.{name} {d:.0f} ms")
+            if d > 15:
+                print(f"{time.perf_counter():.3f} SLOW {cls.__name__}.{name} {d:.0f} ms")
     setattr(cls, name, g)
 
 for cls, names in [(rc.QtRenderController, ["poll", "place", "render", "_on_started"]), (tm.QtTimelineModel, ["_flush"]),
@@ -25,3 +26,6 @@ for cls, names in [(rc.QtRenderController, ["poll", "place", "render", "_on_star
                    (ps.QtPeakStore, ["_drain"]), (th.QtTrackHeaders, ["rebuild"]), (mx.QtMixerPanel, ["rebuild"])]:
     for n in names:
         wrap(cls, n)
+
+import test_watchdog as W
+_orig = W.QElapsedTimer

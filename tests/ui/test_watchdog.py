@@ -6,6 +6,7 @@ This is the one timed assertion in the suite, because it is the requirement itse
 
 from __future__ import annotations
 
+import os
 import time
 
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QTimer
@@ -46,12 +47,15 @@ def test_main_thread_never_stalls_while_rendering_and_exporting(make_window, pod
     def tick() -> None:
         now = clock.nsecsElapsed()
         gaps.append((now - last[0]) / 1e6)
+        if gaps[-1] > 60 and os.environ.get("WATCHDOG_DEBUG"):
+            print(f"{time.perf_counter():.3f} GAP {gaps[-1]:.0f} ms")
         last[0] = now
 
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
     timer.start()
+    last[0] = clock.nsecsElapsed()  # the first gap includes starting the render and the export
 
     new_lines = [line_id for line_id in view.doc.project.line_order if line_id.startswith("W_")]
     view.doc.select(lines=new_lines)
@@ -76,5 +80,5 @@ def test_main_thread_never_stalls_while_rendering_and_exporting(make_window, pod
     done = sum(1 for line_id in new_lines if view.doc.project.clip_for_line(line_id) is not None)
     assert done == LINES and (tmp_path / "mix.wav").is_file()
     assert len(gaps) > 50
-    worst = max(gaps[1:])
+    worst = max(gaps)
     assert worst < MAX_GAP_MS, f"the GUI thread stalled for {worst:.0f} ms (ticks: {len(gaps)})"

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import threading
 import time
 from pathlib import Path
@@ -16,12 +18,21 @@ import numpy as np
 import soundfile as sf
 
 
-def write_take(path: Path, seconds: float, seed: int, rate: int = 24000) -> None:
+@functools.lru_cache(maxsize=64)
+def _take_bytes(seconds: float, seed: int, rate: int) -> bytes:
     from studio.audio.synthetic import speechlike
 
-    data = speechlike(seconds, rate, seed=seed)
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(seconds, rate, seed=seed), rate, subtype="FLOAT", format="WAV")
+    return buffer.getvalue()
+
+
+def write_take(path: Path, seconds: float, seed: int, rate: int = 24000) -> None:
+    """A speech-like take file, written atomically (made once per length and seed, then copied:
+    the real engine renders in another process, so the studio only sees a file appear)."""
+    data = _take_bytes(round(seconds, 2), seed % 8, rate)
     tmp = path.with_name(f".{path.name}.part")
-    sf.write(str(tmp), data, rate, subtype="FLOAT", format="WAV")
+    tmp.write_bytes(data)
     tmp.replace(path)
 
 
