@@ -131,6 +131,15 @@ class Backend:
         """Release the model and any worker processes."""
 
 
+def result_of(outcome: JobOutcome, fallback: str) -> RenderResult:
+    """The result of a one-job outcome, or the Cancelled/BackendError it stands for."""
+    if outcome.cancelled:
+        raise Cancelled()
+    if outcome.result is None:
+        raise BackendError(outcome.error or fallback)
+    return outcome.result
+
+
 def render_one(backend: Backend, job: RenderJob, progress: ProgressFn, cancelled: CancelledFn) -> JobOutcome:
     """Check and render one job, turning its failure into a per-job outcome."""
     reason = backend.check(job)

@@ -52,12 +52,12 @@ import numpy as np
 from engine.backends.base import (
     Backend,
     BackendError,
-    Cancelled,
     CancelledFn,
     Capabilities,
     JobOutcome,
     ProgressFn,
     RenderResult,
+    result_of,
 )
 from engine.higgs import guard, loading
 from engine.higgs.chunking import (
@@ -232,12 +232,7 @@ class HiggsBackend(Backend):
     # ------------------------------------------------------------------ rendering
 
     def render(self, job: RenderJob, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
-        outcome = self.render_batch([job], progress, cancelled)[0]
-        if outcome.cancelled:
-            raise Cancelled()
-        if outcome.result is None:
-            raise BackendError(outcome.error or "the line could not be rendered")
-        return outcome.result
+        return result_of(self.render_batch([job], progress, cancelled)[0], "the line could not be rendered")
 
     def render_batch(
         self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn

@@ -71,6 +71,7 @@ from engine.backends.base import (
     JobOutcome,
     ProgressFn,
     RenderResult,
+    result_of,
 )
 from engine.protocol import RenderJob, VoiceSpec
 
@@ -446,11 +447,7 @@ class OpenAISpeechBackend(Backend):
 
     def render(self, job: RenderJob, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         [outcome] = list(self.render_stream([job], progress, cancelled))
-        if outcome.cancelled:
-            raise Cancelled()
-        if outcome.result is None:
-            raise BackendError(outcome.error or "the server returned no audio")
-        return outcome.result
+        return result_of(outcome, "the server returned no audio")
 
     def render_batch(
         self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn

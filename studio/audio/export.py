@@ -197,19 +197,8 @@ class ExportJob:
 
 
 def snapshot(project: Project) -> Project:
-    """A copy of the project's tables (records are frozen) that later edits don't touch."""
-    return Project(
-        settings=project.settings,
-        speakers=dict(project.speakers),
-        scenes=dict(project.scenes),
-        lines=dict(project.lines),
-        line_order=list(project.line_order),
-        tracks=dict(project.tracks),
-        clips=dict(project.clips),
-        markers=dict(project.markers),
-        takes=dict(project.takes),
-        missing_media=set(project.missing_media),
-    )
+    """A copy of the project's tables that later edits don't touch (see ``Project.snapshot``)."""
+    return project.snapshot()
 
 
 def chapters_from_markers(project: Project, duration: float) -> tuple[Chapter, ...]:

@@ -118,6 +118,21 @@ class Project:
             if self._depth == 0:
                 self.announce(Change("edit", "end"))
 
+    def snapshot(self) -> Project:
+        """A detached copy for worker threads: the tables are copied (records are frozen), no subscribers."""
+        return Project(
+            settings=self.settings,
+            speakers=dict(self.speakers),
+            scenes=dict(self.scenes),
+            lines=dict(self.lines),
+            line_order=list(self.line_order),
+            tracks=dict(self.tracks),
+            clips=dict(self.clips),
+            markers=dict(self.markers),
+            takes=dict(self.takes),
+            missing_media=set(self.missing_media),
+        )
+
     # ---- queries -------------------------------------------------------------------------
     def table(self, kind: str) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
