@@ -14,7 +14,6 @@ worker thread (playback feeder, export) may read while the GUI keeps editing.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,7 +136,7 @@ class QtDocument(QObject):
         except (EditError, KeyError, ValueError, ProjectError) as exc:
             self.report_failure(str(exc))
             return False
-        text = label or getattr(op, "label", "Edit")
+        text = str(label or getattr(op, "label", "Edit"))
         self.undo_stack.push(QtEditCommand(self, op, inverse, text, merge_key))
         return True
 
@@ -215,22 +214,8 @@ class QtDocument(QObject):
 
     # ---- worker-thread views -------------------------------------------------------------
     def snapshot(self) -> Project:
-        """A detached copy (records are frozen, so copying the tables is enough) for worker threads."""
-        project = self.project
-        return dataclasses.replace(
-            project,
-            speakers=dict(project.speakers),
-            scenes=dict(project.scenes),
-            lines=dict(project.lines),
-            line_order=list(project.line_order),
-            tracks=dict(project.tracks),
-            clips=dict(project.clips),
-            markers=dict(project.markers),
-            takes=dict(project.takes),
-            missing_media=set(project.missing_media),
-            _subscribers=[],
-            _depth=0,
-        )
+        """A detached copy of the project for worker threads."""
+        return self.project.snapshot()
 
     # ---- lifetime ------------------------------------------------------------------------
     def close(self) -> None:

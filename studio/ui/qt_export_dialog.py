@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.qt_document import QtDocument
+from studio.audio.errors import ExportCancelled  # light: imported here so the GUI never waits on
+from studio.ui.qt_document import QtDocument  # the import lock while the worker imports the export
 from studio.ui.qt_mixer import PRESETS
 
 FORMATS = (
@@ -261,11 +262,11 @@ class QtExportDialog(QDialog):
 
     def _poll(self) -> None:
         """GUI timer: show progress; apply the outcome once the worker is done."""
-        from studio.audio.errors import ExportCancelled
-
         state, future = self._state, self._future
         if state is not None:
-            self.progress.setValue(int(max(0.0, min(1.0, state.fraction)) * 1000))
+            value = int(max(0.0, min(1.0, state.fraction)) * 1000)
+            if abs(value - self.progress.value()) >= 5:  # repaint the bar only when it visibly moves
+                self.progress.setValue(value)
             if state.status and not state.cancel.is_set():
                 self.status.setText(state.status)
         if future is None or not future.done():

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import ops
-from studio.core.model import LineStatus, TrackKind
+from studio.core.model import TrackKind
 from studio.core.project import Change
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
@@ -73,6 +73,7 @@ class QtInspector(QScrollArea):
         self.setObjectName("inspector")
         self.doc = doc
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         self.setWidget(body)
         layout = QVBoxLayout(body)
@@ -115,7 +116,6 @@ class QtInspector(QScrollArea):
         self.clip_fade_out = _spin(0, 600, 0.05, " s")
         self.clip_media = QLabel()
         self.clip_media.setObjectName("placeholder")
-        self.clip_media.setWordWrap(True)
         form.addRow("Start", self.clip_start)
         form.addRow("Length", self.clip_duration)
         form.addRow("Gain", self.clip_gain)
@@ -219,7 +219,9 @@ class QtInspector(QScrollArea):
                 self.clip_fade_in.setValue(clip.fade_in)
                 self.clip_fade_out.setValue(clip.fade_out)
                 missing = " (missing!)" if clip.media in project.missing_media else ""
-                self.clip_media.setText(clip.media + missing)
+                name = self.clip_media.fontMetrics().elidedText(clip.media, Qt.TextElideMode.ElideMiddle, 180)
+                self.clip_media.setText(name + missing)
+                self.clip_media.setToolTip(clip.media)
             if track_id is not None:
                 track = project.tracks[track_id]
                 self.track_name.setText(track.name)
@@ -322,6 +324,3 @@ class QtInspector(QScrollArea):
             self.doc.edit(
                 ops.set_track(track_id, ducking=ducking), "Ducking", merge_key=f"inspector:{track_id}:duck"
             )
-
-
-_ = LineStatus

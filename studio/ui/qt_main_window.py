@@ -10,12 +10,14 @@ Thread contract: GUI thread only. Services are passed in (``settings``, ``client
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -45,8 +47,14 @@ from studio.ui.qt_settings import QtStudioSettings
 from studio.ui.qt_speaker_dialog import QtSpeakersDialog
 from studio.ui.qt_timeline import QtTimelinePanel
 from studio.ui.qt_transport import QtTransport
+from studio.ui.qt_voice_bank import make_voice_bank_panel
 
 STATE_VERSION = 1
+# Imported on a background thread soon after start: the export/mix stack (scipy.signal alone takes
+# ~0.9 s) would otherwise be imported by the first export or playback, and a worker thread running
+# a second of imports starves the GUI thread of the GIL just when the user is waiting for feedback.
+WARM_MODULES = ("studio.audio.export", "studio.audio.mixer", "studio.audio.loudness", "studio.render.client")
+WARM_DELAY_MS = 200
 PLAYHEAD_FOLLOW = True
 SNAPSHOT_DELAY_MS = 60  # coalesce edits before handing playback a new project snapshot
 
@@ -112,9 +120,11 @@ class QtMainWindow(QMainWindow):
             dock.setObjectName(f"dock_{name}")
             dock.setWidget(_placeholder("No project open."))
             self.docks[name] = dock
-        self.docks["voices"].setWidget(
-            _placeholder("The voice bank lands here. Until then, set voices in Project ▸ Speakers….")
+        self.voice_bank = make_voice_bank_panel(
+            parent=self, output_factory=stream_factory, client_factory=client_factory
         )
+        self.docks["voices"].setWidget(self.voice_bank)
+        self.voice_bank.message.connect(self.show_message)
         self._default_layout()
 
         self.transport_bar = QToolBar("Transport", self)
@@ -132,6 +142,21 @@ class QtMainWindow(QMainWindow):
         self._build_menus()
         self._restore_layout()
         self._update_actions()
+        self.warmed = threading.Event()
+        QTimer.singleShot(WARM_DELAY_MS, self._warm_up)
+
+    def _warm_up(self) -> None:
+        def run() -> None:
+            import importlib
+
+            for name in WARM_MODULES:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # a missing optional library shows up where it is used, with its message
+                    pass
+            self.warmed.set()
+
+        threading.Thread(target=run, name="chorus-warm-up", daemon=True).start()
 
     # ---- layout --------------------------------------------------------------------------
     def _default_layout(self) -> None:
@@ -151,7 +176,7 @@ class QtMainWindow(QMainWindow):
         d = self.docks
         w, h = max(self.width(), 1000), max(self.height(), 700)
         self.resizeDocks([d["queue"]], [int(w * 0.24)], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["script"], d["mixer"]], [int(w * 0.50), int(w * 0.26)], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["script"], d["mixer"]], [int(w * 0.46), int(w * 0.30)], Qt.Orientation.Horizontal)
         self.resizeDocks([d["script"]], [int(h * 0.36)], Qt.Orientation.Vertical)
         self.resizeDocks(
             [d["queue"], d["inspector"]], [int(h * 0.45), int(h * 0.55)], Qt.Orientation.Vertical
@@ -200,6 +225,15 @@ class QtMainWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def _v(self, fn: Callable[[ProjectView], object]) -> Callable[[], None]:
+        """A slot that runs ``fn(view)`` when a project is open."""
+
+        def slot() -> None:
+            if self.view is not None:
+                fn(self.view)
+
+        return slot
+
     def _build_actions(self) -> None:
         A = self._action
         self.a_new = A("&New project…", self.new_project_dialog, QKeySequence.StandardKey.New)
@@ -209,7 +243,7 @@ class QtMainWindow(QMainWindow):
         self.a_import_script = A("&Import script…", self.import_script_dialog, "Ctrl+I")
         self.a_export_script = A("Export &script…", self.export_script_dialog)
         self.a_import_audio = A("Import &audio…", self.import_audio_dialog)
-        self.a_export = A("&Export mix…", self.export_dialog, "Ctrl+E")
+        self.a_export = A("&Export…", self.export_dialog, "Ctrl+E")
         self.a_close = A("&Close project", self.close_project, QKeySequence.StandardKey.Close)
         self.a_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.a_undo = A("&Undo", self.undo, "Ctrl+Z")
@@ -218,35 +252,35 @@ class QtMainWindow(QMainWindow):
         self.a_delete = A("&Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
         self.a_split = A("&Split at playhead", self.split, "S")
         self.a_marker = A("Add &marker at playhead", self.add_marker, "M")
-        self.a_add_line = A("&Add line", lambda: self.view and self.view.script.add_line(), "Ctrl+Return")
+        self.a_add_line = A("&Add line", self._v(lambda v: v.script.add_line()), "Ctrl+Return")
         self.a_speakers = A("S&peakers…", self.speakers_dialog)
         self.a_settings = A("Project &settings…", self.settings_dialog, "Ctrl+,")
         self.a_backend = A("Render &backend…", lambda: self.settings_dialog("rendering"))
         self.a_render_sel = A(
-            "&Render selected lines", lambda: self.view and self.view.controller.render_selection(), "Ctrl+R"
+            "&Render selected lines", self._v(lambda v: v.controller.render_selection()), "Ctrl+R"
         )
         self.a_render_stale = A(
-            "Render all &stale lines",
-            lambda: self.view and self.view.controller.render_stale(),
+            "Render stale lines",
+            self._v(lambda v: v.controller.render_stale()),
             "Ctrl+Shift+R",
         )
         self.a_new_take = A(
-            "&New take of selected lines", lambda: self.view and self.view.controller.new_take(), "Ctrl+Alt+R"
+            "&New take of selected lines", self._v(lambda v: v.controller.new_take()), "Ctrl+Alt+R"
         )
-        self.a_stop_render = A("S&top rendering", lambda: self.view and self.view.controller.stop())
+        self.a_stop_render = A("S&top rendering", self._v(lambda v: v.controller.stop()))
         self.a_play = A("&Play / pause", self.play_pause, "Space")
-        self.a_stop = A("&Stop", lambda: self.view and self.view.playback.stop())
-        self.a_home = A("Go to &start", lambda: self.view and self.view.playback.seek(0.0), "Home")
+        self.a_stop = A("&Stop", self._v(lambda v: v.playback.stop()))
+        self.a_home = A("Go to &start", self._v(lambda v: v.playback.seek(0.0)), "Home")
         self.a_end = A(
             "Go to &end",
-            lambda: self.view and self.view.playback.seek(self.view.doc.project.duration()),
+            self._v(lambda v: v.playback.seek(v.doc.project.duration())),
             "End",
         )
-        self.a_zoom_in = A("Zoom &in", lambda: self.view and self.view.timeline.zoom_in(), "+")
+        self.a_zoom_in = A("Zoom &in", self._v(lambda v: v.timeline.zoom_in()), "+")
         self.a_zoom_in.setShortcuts([QKeySequence("+"), QKeySequence("="), QKeySequence("Ctrl++")])
-        self.a_zoom_out = A("Zoom &out", lambda: self.view and self.view.timeline.zoom_out(), "-")
+        self.a_zoom_out = A("Zoom &out", self._v(lambda v: v.timeline.zoom_out()), "-")
         self.a_zoom_out.setShortcuts([QKeySequence("-"), QKeySequence("Ctrl+-")])
-        self.a_zoom_fit = A("Zoom to &fit", lambda: self.view and self.view.timeline.zoom_fit(), "Ctrl+0")
+        self.a_zoom_fit = A("Zoom to &fit", self._v(lambda v: v.timeline.zoom_fit()), "Ctrl+0")
         self.a_reset_layout = A("&Reset panel layout", self.reset_layout)
         self.a_about = A("&About Chorus", self.about)
         # single-key shortcuts must not steal typing: the text editors take them first (ShortcutOverride)
@@ -304,7 +338,7 @@ class QtMainWindow(QMainWindow):
             action.setEnabled(False)
             return
         for path in recent:
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_project(p))
+            self.recent_menu.addAction(Path(path).name, functools.partial(self.open_project, path))
         self.recent_menu.addSeparator()
         self.recent_menu.addAction("Clear list", self.settings.clear_recent)
 
@@ -350,6 +384,7 @@ class QtMainWindow(QMainWindow):
         return True
 
     def _install(self, doc: QtDocument) -> None:
+        self.voice_bank.set_document(doc)
         peaks = QtPeakStore(doc.media_path, workers=1, parent=self)
         playback = QtPlayback(doc.media_path, stream_factory=self.stream_factory, parent=self)
         controller = QtRenderController(doc, self.client_factory, self)
@@ -368,8 +403,13 @@ class QtMainWindow(QMainWindow):
         self.docks["mixer"].setWidget(mixer)
         self.docks["queue"].setWidget(queue)
         self.docks["inspector"].setWidget(inspector)
+        for action in (self.a_render_sel, self.a_speakers, self.a_import_script):
+            script.toolbar.addAction(action)
         self._transport_slot = transport
         self.transport_bar.addWidget(transport)
+        self.transport_bar.addSeparator()
+        self.transport_bar.addAction(self.a_render_stale)
+        self.transport_bar.addAction(self.a_export)
 
         timeline.seekRequested.connect(playback.seek)
         timeline.loopRangeChanged.connect(
@@ -420,6 +460,7 @@ class QtMainWindow(QMainWindow):
             self._transport_slot = None
         for widget in (view.script, view.timeline, view.mixer, view.queue, view.inspector, view.transport):
             widget.deleteLater()
+        self.voice_bank.set_document(None)
         view.doc.close()
         for obj in (view.peaks, view.playback, view.controller, view.doc):
             obj.deleteLater()
@@ -639,7 +680,5 @@ class QtMainWindow(QMainWindow):
         """Nothing to save (every edit is already in the project file): stop, store the layout."""
         self.save_layout()
         self.close_project()
+        self.voice_bank.shutdown()
         super().closeEvent(event)
-
-
-_ = QByteArray

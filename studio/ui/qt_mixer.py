@@ -45,7 +45,7 @@ PRESETS = (
     ("none", "No normalisation"),
 )
 METER_FLOOR = -60.0
-STRIP_WIDTH = 88
+STRIP_WIDTH = 74
 
 
 def preset_target(preset: str, channels: int) -> float | None:
@@ -184,7 +184,10 @@ class QtChannelStrip(QFrame):
         self.track = track
         self._updating = True
         try:
-            self.name.setText(track.name)
+            width = STRIP_WIDTH - 14
+            self.name.setText(
+                self.name.fontMetrics().elidedText(track.name, Qt.TextElideMode.ElideRight, width)
+            )
             self.name.setToolTip(f"{track.name} ({track.kind.value})")
             self.fader.setValue(int(round(track.gain_db * 10)))
             self.db.setText(f"{track.gain_db:+.1f} dB")
@@ -241,7 +244,7 @@ class QtMixerPanel(QWidget):
 
         master = QFrame()
         master.setObjectName("masterStrip")
-        master.setFixedWidth(196)
+        master.setFixedWidth(178)
         title = QLabel("Master")
         title.setObjectName("stripName")
         self.master_fader = QSlider(Qt.Orientation.Vertical)
@@ -345,12 +348,12 @@ class QtMixerPanel(QWidget):
     def show_reading(self, reading: MeterReading | None) -> None:
         self.meter.set_reading(reading)
         if reading is None:
-            self.lufs.setText("M  —   S  —   I  —  LUFS")
+            self.lufs.setText("M  —   S  —\nI  —  LUFS")
             return
 
         def fmt(v: float) -> str:
             return f"{v:5.1f}" if math.isfinite(v) else "  —"
 
         self.lufs.setText(
-            f"M {fmt(reading.momentary)}  S {fmt(reading.short_term)}  I {fmt(reading.integrated)} LUFS"
+            f"M {fmt(reading.momentary)}  S {fmt(reading.short_term)}\nI {fmt(reading.integrated)} LUFS"
         )

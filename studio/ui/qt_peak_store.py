@@ -12,6 +12,7 @@ in PySide6).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -52,7 +53,7 @@ class QtPeakStore(QObject):
         if media not in self._pending and media not in self._errors and not self._closed:
             self._pending.add(media)
             future = self._pool.submit(peaks_mod.load_or_compute, self._resolve(media))
-            future.add_done_callback(lambda f, m=media: self._finished(m, f))
+            future.add_done_callback(functools.partial(self._finished, media))
             if not self._timer.isActive():
                 self._timer.start()
         return None

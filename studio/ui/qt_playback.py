@@ -65,7 +65,8 @@ def sounddevice_stream_factory() -> StreamFactory:
         sounddevice.query_devices(kind="output")
     except Exception as exc:  # PortAudioError / ValueError: no default output device
         raise PlaybackUnavailable(f"No audio output device ({exc}).") from None
-    return sounddevice.OutputStream
+    stream: StreamFactory = sounddevice.OutputStream
+    return stream
 
 
 def default_mixer_factory(project: Project, resolve: Callable[[str], Path], sources: Any) -> Any:

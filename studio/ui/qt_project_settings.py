@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import ops
-from studio.core.project import ProjectSettings
 from studio.render.takes import refresh_status
 from studio.ui.qt_document import QtDocument
 
@@ -349,6 +348,3 @@ def apply_settings(doc: QtDocument, changes: dict[str, Any]) -> bool:
 
             doc.edit(layout_ops(doc.project))
     return ok
-
-
-_ = ProjectSettings

@@ -225,9 +225,16 @@ class QtRenderController(QObject):
         client.request_status()
 
     def _retire_client(self) -> None:
+        """Stop using the current engine (backend changed, or it gave up): apply what it already
+        reported, cancel what it still had (those lines go back to stale), shut it down in the background."""
         client, self.client = self.client, None
-        if client is not None:
-            threading.Thread(target=client.shutdown, name="chorus-engine-stop", daemon=True).start()
+        if client is None:
+            return
+        for event in client.poll(0):
+            self._apply(event)
+        for job_id in list(getattr(client, "outstanding", ())):
+            self._apply({"type": "cancelled", "job_id": job_id})
+        threading.Thread(target=client.shutdown, name="chorus-engine-stop", daemon=True).start()
 
     def _set_engine_text(self, text: str) -> None:
         if text != self.engine_text:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,14 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.model import LineStatus
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_render_controller import QtRenderController
 
-JOB_COLUMNS = ("Line", "Speaker", "State", "Progress", "Detail")
+OVERALL_MS = 150
+JOB_COLUMNS = ("Line", "Who", "State", "Progress", "Detail")
 COL_LINE, COL_SPEAKER, COL_STATE, COL_PROGRESS, COL_DETAIL = range(len(JOB_COLUMNS))
 STATE_COLOURS = {
-    "queued": qt_theme.STATUS_COLOURS[qt_theme.LineStatus.QUEUED][1],
+    "queued": qt_theme.STATUS_COLOURS[LineStatus.QUEUED][1],
     "rendering": "#ffffff",
     "done": "#8fe3a8",
     "failed": "#ff8a80",
@@ -137,16 +139,16 @@ class QtProgressDelegate(QStyledItemDelegate):
             return
         bar = QStyleOptionProgressBar()
         rect = QRect(option.rect)
-        bar.rect = rect.adjusted(3, 4, -3, -4)  # type: ignore[attr-defined]
-        bar.minimum = 0  # type: ignore[attr-defined]
-        bar.maximum = 100  # type: ignore[attr-defined]
-        bar.progress = int(value * 100)  # type: ignore[attr-defined]
-        bar.text = f"{int(value * 100)} %"  # type: ignore[attr-defined]
-        bar.textVisible = True  # type: ignore[attr-defined]
-        bar.state = QStyle.StateFlag.State_Enabled  # type: ignore[attr-defined]
-        style = option.widget.style() if option.widget is not None else None  # type: ignore[attr-defined]
+        bar.rect = rect.adjusted(3, 4, -3, -4)
+        bar.minimum = 0
+        bar.maximum = 100
+        bar.progress = int(value * 100)
+        bar.text = f"{int(value * 100)} %"
+        bar.textVisible = True
+        bar.state = QStyle.StateFlag.State_Enabled
+        style = option.widget.style() if option.widget is not None else None
         if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)  # type: ignore[attr-defined]
+            style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
 class QtRenderQueuePanel(QWidget):
@@ -176,7 +178,7 @@ class QtRenderQueuePanel(QWidget):
         self.view.setItemDelegateForColumn(COL_PROGRESS, QtProgressDelegate(self.view))
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(COL_DETAIL, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_LINE, 90), (COL_SPEAKER, 70), (COL_STATE, 74), (COL_PROGRESS, 90)):
+        for col, width in ((COL_LINE, 84), (COL_SPEAKER, 56), (COL_STATE, 70), (COL_PROGRESS, 76)):
             self.view.setColumnWidth(col, width)
 
         self.render_stale = QPushButton("Render stale lines")
@@ -222,8 +224,12 @@ class QtRenderQueuePanel(QWidget):
         self.cancel.clicked.connect(self._cancel)
         self.clear.clicked.connect(self.model.clear_finished)
         controller.engineChanged.connect(self.engine.setText)
-        controller.jobChanged.connect(self._update_overall)
-        controller.jobsChanged.connect(self._update_overall)
+        self._overall_timer = QTimer(self)  # the summary repaints at most every OVERALL_MS
+        self._overall_timer.setSingleShot(True)
+        self._overall_timer.setInterval(OVERALL_MS)
+        self._overall_timer.timeout.connect(self._update_overall)
+        controller.jobChanged.connect(self._schedule_overall)
+        controller.jobsChanged.connect(self._schedule_overall)
         doc.changed.connect(lambda change: self._show_backend() if change.kind == "settings" else None)
         self._show_backend()
         self._update_overall()
@@ -241,6 +247,10 @@ class QtRenderQueuePanel(QWidget):
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
         ids = [self.model.job_id(r) for r in rows]
         self.controller.cancel(ids or None)
+
+    def _schedule_overall(self, *_: Any) -> None:
+        if not self._overall_timer.isActive():
+            self._overall_timer.start()
 
     def _update_overall(self, *_: Any) -> None:
         session = self.controller.session

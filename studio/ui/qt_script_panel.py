@@ -57,8 +57,21 @@ ROW_HEIGHT = 26
 ValueRole = Qt.ItemDataRole.UserRole + 1
 
 
+_ROLES = frozenset(
+    int(r)
+    for r in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.EditRole,
+        ValueRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+    )
+)
+
+
 def take_label(index: int, total: int) -> str:
-    return f"take {index + 1} of {total}"
+    return f"{index + 1} of {total}"
 
 
 class QtScriptModel(QAbstractTableModel):
@@ -114,7 +127,7 @@ class QtScriptModel(QAbstractTableModel):
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():  # the view asks ~10 roles per cell: most are not ours
             return None
         project = self.doc.project
         line = project.lines.get(self._ids[index.row()])
@@ -397,7 +410,7 @@ class QtStatusBadgeDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         painter.save()
-        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[operator]
+        if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
         bg, fg = qt_theme.STATUS_COLOURS[status]
         text = str(index.data(Qt.ItemDataRole.DisplayRole))
@@ -429,7 +442,9 @@ class QtChoiceDelegate(QStyledItemDelegate):
     """A combo box editor; ``choices(index)`` gives (label, value, colour-or-None) items."""
 
     def __init__(
-        self, choices: Callable[[QModelIndex], list[tuple[str, str, str | None]]], parent: Any = None
+        self,
+        choices: Callable[[QModelIndex | QPersistentModelIndex], list[tuple[str, str, str | None]]],
+        parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self._choices = choices
@@ -438,7 +453,7 @@ class QtChoiceDelegate(QStyledItemDelegate):
         self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QWidget:
         combo = QComboBox(parent)
-        for label, value, colour in self._choices(QModelIndex(index)):
+        for label, value, colour in self._choices(index):
             if colour:
                 combo.addItem(_swatch(colour), label, value)
             else:
@@ -473,7 +488,7 @@ class QtScriptPanel(QWidget):
     """Toolbar + table. ``import_files`` is called with paths of script files dropped on the table."""
 
     def __init__(
-        self, doc: QtDocument, import_files: Callable[[list[str]], None] | None = None, parent: Any = None
+        self, doc: QtDocument, import_files: Callable[[list[str]], object] | None = None, parent: Any = None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("scriptPanel")
@@ -506,12 +521,12 @@ class QtScriptPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         widths = (
-            (COL_ID, 84),
-            (COL_SPEAKER, 96),
-            (COL_DIRECTION, 90),
-            (COL_SCENE, 110),
-            (COL_STATUS, 104),
-            (COL_TAKE, 84),
+            (COL_ID, 80),
+            (COL_SPEAKER, 90),
+            (COL_DIRECTION, 84),
+            (COL_SCENE, 104),
+            (COL_STATUS, 100),
+            (COL_TAKE, 56),
         )
         for col, width in widths:
             self.view.setColumnWidth(col, width)
@@ -559,22 +574,25 @@ class QtScriptPanel(QWidget):
         return action
 
     # ---- choices for the editors ---------------------------------------------------------
-    def _speaker_choices(self, index: QModelIndex) -> list[tuple[str, str, str | None]]:
+    def _speaker_choices(
+        self, index: QModelIndex | QPersistentModelIndex
+    ) -> list[tuple[str, str, str | None]]:
         return [(s.name, s.id, s.colour) for s in self.doc.project.speakers.values()]
 
-    def _scene_choices(self, index: QModelIndex) -> list[tuple[str, str, str | None]]:
-        return [("(no scene)", "", None)] + [(s.title, s.id, None) for s in self.doc.project.scenes.values()]
+    def _scene_choices(self, index: QModelIndex | QPersistentModelIndex) -> list[tuple[str, str, str | None]]:
+        choices: list[tuple[str, str, str | None]] = [("(no scene)", "", None)]
+        return choices + [(s.title, s.id, None) for s in self.doc.project.scenes.values()]
 
-    def _take_choices(self, index: QModelIndex) -> list[tuple[str, str, str | None]]:
+    def _take_choices(self, index: QModelIndex | QPersistentModelIndex) -> list[tuple[str, str, str | None]]:
         project = self.doc.project
         line = project.lines.get(self.model.line_id(index.row()))
         if line is None:
             return []
-        out = []
+        out: list[tuple[str, str, str | None]] = []
         for i, key in enumerate(line.takes):
             take = project.takes.get(key)
             detail = f" · {take.duration:.1f} s · seed {take.seed}" if take else " · missing"
-            out.append((take_label(i, len(line.takes)) + detail, key, None))
+            out.append((f"take {take_label(i, len(line.takes))}{detail}", key, None))
         return out
 
     # ---- actions -------------------------------------------------------------------------

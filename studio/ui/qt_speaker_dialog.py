@@ -12,7 +12,6 @@ Thread contract: GUI thread only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -325,6 +324,3 @@ class QtSpeakersDialog(QDialog):
             reason = remove_speaker(self.doc, speaker_id)
             if reason:
                 QMessageBox.information(self, "Remove speaker", reason)
-
-
-_Any = Any

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QScrollBar, QToolButton, QWidget
 
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_peak_store import QtPeakStore
@@ -23,6 +23,8 @@ from studio.ui.qt_track_headers import QtTrackHeaders
 SCROLL_UNITS_PER_S = 100  # horizontal scroll bar resolution
 TAIL_S = 30.0  # room to scroll past the end
 ZOOM_STEP = 1.5
+AUTO_MIN_TRACK_H = 64
+AUTO_MAX_TRACK_H = 150
 
 
 class QtTimelinePanel(QWidget):
@@ -41,10 +43,25 @@ class QtTimelinePanel(QWidget):
         self.headers = QtTrackHeaders(doc, self.model, self)
         self.hbar = QScrollBar(Qt.Orientation.Horizontal, self)
         self.vbar = QScrollBar(Qt.Orientation.Vertical, self)
-        self.corner = QLabel(self)
-        self.corner.setObjectName("placeholder")
-        self.corner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.corner = QWidget(self)
         self.corner.setFixedWidth(self.headers.width())
+        corner = QHBoxLayout(self.corner)
+        corner.setContentsMargins(6, 2, 6, 2)
+        corner.setSpacing(2)
+        self.view_label = QLabel(self.corner)
+        self.view_label.setObjectName("placeholder")
+        corner.addWidget(self.view_label, 1)
+        for text, tip, slot in (
+            ("−", "Zoom out (−)", self.zoom_out),
+            ("Fit", "Show the whole project (Ctrl+0)", self.zoom_fit),
+            ("+", "Zoom in (+)", self.zoom_in),
+        ):
+            button = QToolButton(self.corner)
+            button.setText(text)
+            button.setToolTip(tip)
+            button.setAutoRaise(True)
+            button.clicked.connect(slot)
+            corner.addWidget(button)
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -70,6 +87,7 @@ class QtTimelinePanel(QWidget):
         self.doc.editEnded.connect(self._sync_hbar)
         self.model.placeholdersChanged.connect(self._sync_hbar)
         self._fitted = False
+        self.auto_track_height = True
         self._update_corner()
 
     # ---- playhead and loop ----------------------------------------------------------------
@@ -133,6 +151,10 @@ class QtTimelinePanel(QWidget):
                 self._syncing = False
 
     def _sync_vbar(self) -> None:
+        rows = len(self.model.rows)
+        if self.auto_track_height and rows:  # tracks share the height (within a readable range)
+            fit = self.canvas.height() // rows
+            self.canvas.set_track_height(max(AUTO_MIN_TRACK_H, min(AUTO_MAX_TRACK_H, fit)))
         extra = max(0, self.canvas.content_height() - self.canvas.height())
         self.vbar.setRange(0, extra)
         self.vbar.setPageStep(max(1, self.canvas.height()))
@@ -145,7 +167,8 @@ class QtTimelinePanel(QWidget):
 
     def _update_corner(self) -> None:
         visible = self.canvas.width() / self.scale.px_per_s if self.scale.px_per_s else 0
-        self.corner.setText(f"view {format_time(visible, 0)}")
+        self.view_label.setText(format_time(visible, 0))
+        self.view_label.setToolTip(f"The view shows {format_time(visible, 1)}")
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]

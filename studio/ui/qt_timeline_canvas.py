@@ -61,6 +61,8 @@ HANDLE_PX = 7.0
 SNAP_PX = 8.0
 NUDGE_S = 0.01
 REPAINT_MS = 40  # model-driven repaints are batched this long (25 fps while takes pour in)
+WAVE_CACHE_MAX_PX = 4096  # clips wider than this on screen are drawn for their visible part only
+WAVE_CACHE_BYTES = 64 * 1024 * 1024
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".opus", ".wma")
 
 
@@ -112,6 +114,8 @@ class QtTimelineCanvas(QWidget):
         self._drag: _Drag | None = None
         self._hover = ""  # clip under the mouse (its fade handles show)
         self._dirty = QRect()
+        self._wave_cache: dict[tuple[Any, ...], QImage] = {}  # insertion order = age
+        self._wave_bytes = 0
         self._repaint_timer = QTimer(self)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.setInterval(REPAINT_MS)
@@ -253,7 +257,8 @@ class QtTimelineCanvas(QWidget):
         k1 = math.ceil(t1 / step)
         if k1 - k0 > 2000:
             return
-        minor_lines, major_lines = [], []
+        minor_lines: list[QRectF] = []
+        major_lines: list[QRectF] = []
         for k in range(k0, k1 + 1):
             x = self.scale.x(k * step)
             line = QRectF(x, area.top(), 1, area.height())
@@ -287,8 +292,9 @@ class QtTimelineCanvas(QWidget):
             clips = [c for c in self.model.clips_in(track_id, t0, t1) if c.id not in preview]
             clips += [c for c in preview.values() if c.track_id == track_id and c.end > t0 and c.start < t1]
             self._paint_clips(painter, row, top, h, clips, selected, area)
-        for ph in self.model.placeholders_in(row.key, t0, t1):
-            self._paint_placeholder(painter, ph.start, ph.duration, ph.colour, ph.status, ph.line_id, top, h)
+        placeholders = self.model.placeholders_in(row.key, t0, t1)
+        if placeholders:
+            self._paint_placeholders(painter, placeholders, top, h)
 
     def _paint_clips(
         self,
@@ -386,7 +392,7 @@ class QtTimelineCanvas(QWidget):
         label_h = LABEL_H if h >= 48 else 0
         bodies: dict[tuple[str, bool], list[QRectF]] = {}
         bars: dict[str, list[QRectF]] = {}
-        for clip, colour, gone, a, b in zip(clips, colours, missing, x0, x1, strict=True):
+        for colour, gone, a, b in zip(colours, missing, x0, x1, strict=True):
             bodies.setdefault((colour, gone), []).append(QRectF(float(a), top + 2, float(b - a), h - 5))
             if label_h:
                 bars.setdefault(colour, []).append(QRectF(float(a) + 1, top + 3, float(b - a) - 2, label_h))
@@ -434,10 +440,9 @@ class QtTimelineCanvas(QWidget):
                 painter.drawRect(body.adjusted(-0.5, -0.5, 0.5, 0.5))
 
     def _clip_label(self, clip: Clip, line: Any) -> str:
+        """The words first (the track already says who speaks); the line id closes the label."""
         if line is not None:
-            speaker = self.doc.project.speakers.get(line.speaker_id)
-            who = speaker.name if speaker else ""
-            return f"{line.id}  {who}: {line.text}" if who else f"{line.id}  {line.text}"
+            return f"{line.text}  ·  {line.id}"
         track = self.doc.project.tracks.get(clip.track_id)
         return track.name if track is not None else "clip"
 
@@ -453,63 +458,60 @@ class QtTimelineCanvas(QWidget):
         wave_h: float,
         area: QRect,
     ) -> None:
-        """One image for the waveforms of a row: each clip fills its columns of shared envelope
-        arrays from the peak store, then a single vectorised mask makes the pixels."""
+        """Waveforms of a row's wide clips: one cached image per clip at this zoom (scrolling and
+        repaints only blit); clips longer than WAVE_CACHE_MAX_PX are drawn for their visible part."""
         if wave_h < 6:
             return
         dpr = self.devicePixelRatioF()
-        left = max(float(np.min(x0)) + 1, float(area.left()) - 1)
-        right = min(float(np.max(x1)) - 1, float(area.right()) + 2)
-        cols = int(math.ceil((right - left) * dpr))
         rows = int(math.floor(wave_h * dpr))
-        if cols <= 0 or rows <= 2:
+        if rows <= 2:
             return
-        hi = np.full(cols, np.nan, np.float32)
-        lo = np.full(cols, np.nan, np.float32)
-        rms = np.full(cols, np.nan, np.float32)
-        argb = np.zeros(cols, np.uint32)  # per column: the clip's colour as 0xAARRGGBB, alpha added below
-        pps = self.scale.px_per_s * dpr
-        t_left = self.scale.t(left)
         for clip, colour, gone, a, b in zip(clips, colours, missing, x0, x1, strict=True):
             peaks = None if gone else self.peaks.get(clip.media)
             if peaks is None:
                 continue
-            c0 = max(0, int(math.floor((float(a) + 1 - left) * dpr)))
-            c1 = min(cols, int(math.ceil((float(b) - 1 - left) * dpr)))
-            if c1 <= c0:
+            a, b = float(a) + 1, float(b) - 1
+            if b - a < 1 or b < area.left() - 1 or a > area.right() + 2:
                 continue
-            level = peaks.level_for(1.0 / pps)
-            rate = peaks.sample_rate
-            t0 = t_left + c0 / pps
-            first_bucket = (clip.source_in + t0 - clip.start) * rate / level.bucket
-            per_col = rate / (pps * level.bucket)
-            c_lo, c_hi, c_rms = peaks_mod.columns(level, first_bucket, per_col, c1 - c0)
-            gain = _clip_gain(clip, t0 + (np.arange(c1 - c0) + 0.5) / pps)
-            lo[c0:c1], hi[c0:c1], rms[c0:c1] = c_lo * gain, c_hi * gain, c_rms * gain
-            argb[c0:c1] = QColor(colour).rgb() & 0xFFFFFF
-        mid = rows / 2.0
-        amp = rows / 2.0 - 0.5
-        with np.errstate(invalid="ignore"):
-            top = np.floor(mid - np.clip(hi, -1, 1) * amp)
-            bottom = np.ceil(mid - np.clip(lo, -1, 1) * amp)
-            r = np.clip(rms, 0, 1) * amp
-            y = np.arange(rows, dtype=np.float32)[:, None]
-            outer = (y >= top) & (y <= bottom)
-            inner = outer & (y >= np.floor(mid - r)) & (y <= np.ceil(mid + r))
-        light = argb.copy()
-        for shift in (0, 8, 16):  # a lighter shade for the RMS core
-            channel = (argb >> shift) & 0xFF
-            light = (light & ~np.uint32(0xFF << shift)) | (np.minimum(255, channel * 4 // 3 + 20) << shift)
-        img = np.where(
-            inner, light[None, :] | np.uint32(235 << 24), np.where(outer, argb[None, :] | np.uint32(150 << 24), 0)
-        ).astype(np.uint32)
-        image = QImage(img.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32)
-        image.setDevicePixelRatio(dpr)
-        painter.drawImage(QPointF(left, wave_top), image)
+            if b - a <= WAVE_CACHE_MAX_PX:
+                image = self._clip_image(clip, peaks, colour, b - a, rows, dpr)
+                painter.drawImage(QPointF(a, wave_top), image)
+            else:
+                left, right = max(a, float(area.left()) - 1), min(b, float(area.right()) + 2)
+                offset = self.scale.t(left) - clip.start
+                image = _waveform_image(
+                    clip, peaks, colour, offset, right - left, rows, self.scale.px_per_s, dpr
+                )
+                painter.drawImage(QPointF(left, wave_top), image)
+
+    def _clip_image(self, clip: Clip, peaks: Any, colour: str, width: float, rows: int, dpr: float) -> QImage:
+        key = (
+            clip.media,
+            clip.source_in,
+            clip.duration,
+            clip.gain_db,
+            clip.fade_in,
+            clip.fade_out,
+            colour,
+            self.scale.px_per_s,
+            rows,
+            dpr,
+        )
+        image = self._wave_cache.get(key)
+        if image is None:
+            image = _waveform_image(clip, peaks, colour, 0.0, width, rows, self.scale.px_per_s, dpr)
+            self._wave_cache[key] = image
+            self._wave_bytes += image.sizeInBytes()
+            while self._wave_bytes > WAVE_CACHE_BYTES and len(self._wave_cache) > 1:
+                old = self._wave_cache.pop(next(iter(self._wave_cache)))
+                self._wave_bytes -= old.sizeInBytes()
+        return image
 
     def _paint_fades(
         self, painter: QPainter, clip: Clip, x0: float, x1: float, wave: QRectF, handles: bool
     ) -> None:
+        if not handles and clip.fade_in <= 0 and clip.fade_out <= 0:
+            return
         pps = self.scale.px_per_s
         top, bottom = wave.top(), wave.bottom()
         painter.setBrush(QColor(0, 0, 0, 90))
@@ -562,34 +564,42 @@ class QtTimelineCanvas(QWidget):
         bar.setWidth(bar.width() * max(0.0, min(1.0, fraction)))
         painter.fillRect(bar, QColor(qt_theme.ACCENT))
 
-    def _paint_placeholder(
-        self,
-        painter: QPainter,
-        start: float,
-        duration: float,
-        colour: str,
-        status: LineStatus,
-        line_id: str,
-        top: int,
-        h: int,
-    ) -> None:
-        x0 = self.scale.x(start)
-        width = max(2.0, duration * self.scale.px_per_s)
-        rect = QRectF(x0, top + 2, width, h - 5)
-        painter.setPen(QPen(_rgba(colour, 200), 1, Qt.PenStyle.DashLine))
-        painter.setBrush(QBrush(_rgba(colour, 70), Qt.BrushStyle.BDiagPattern))
-        painter.drawRoundedRect(rect, 3, 3)
-        if width > 60:
+    def _paint_placeholders(self, painter: QPainter, placeholders: list[Any], top: int, h: int) -> None:
+        """Lines that are queued or rendering, where their clip will land: batched per colour."""
+        pps = self.scale.px_per_s
+        by_colour: dict[str, list[QRectF]] = {}
+        bars_bg: list[QRectF] = []
+        bars: list[QRectF] = []
+        labels: list[tuple[QRectF, str]] = []
+        for ph in placeholders:
+            width = max(2.0, ph.duration * pps)
+            rect = QRectF(self.scale.x(ph.start), top + 2, width, h - 5)
+            by_colour.setdefault(ph.colour, []).append(rect)
+            if width > 8:
+                bar = QRectF(rect.left() + 2, rect.bottom() - 5, rect.width() - 4, 3)
+                bars_bg.append(bar)
+                fraction = max(0.0, min(1.0, self.model.progress.get(ph.line_id, 0.0)))
+                if fraction > 0:
+                    bars.append(QRectF(bar.left(), bar.top(), bar.width() * fraction, bar.height()))
+            if width > 40:
+                text = qt_theme.status_text(ph.status, self.model.progress.get(ph.line_id))
+                labels.append((rect.adjusted(6, 0, -4, 0), f"{text} · {ph.line_id}"))
+        for colour, rects in by_colour.items():
+            painter.setPen(QPen(_rgba(colour, 200), 1, Qt.PenStyle.DashLine))
+            painter.setBrush(QBrush(_rgba(colour, 60), Qt.BrushStyle.BDiagPattern))
+            painter.drawRects(rects)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 120))
+        painter.drawRects(bars_bg)
+        painter.setBrush(QColor(qt_theme.ACCENT))
+        painter.drawRects(bars)
+        if labels:
             painter.setFont(self._label_font)
             painter.setPen(QColor(qt_theme.TEXT))
-            text = qt_theme.status_text(status, self.model.progress.get(line_id))
-            painter.drawText(
-                rect.adjusted(6, 0, -4, 0),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                f"{line_id} · {text}",
-            )
-        if width > 8:
-            self._paint_progress(painter, line_id, rect)
+            metrics = painter.fontMetrics()
+            for rect, text in labels:
+                elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
 
     def _paint_markers(self, painter: QPainter, area: QRect, t0: float, t1: float) -> None:
         painter.setPen(QPen(_rgba(qt_theme.MARKER, 110), 1, Qt.PenStyle.DashLine))
@@ -1032,6 +1042,45 @@ class QtTimelineCanvas(QWidget):
             self.doc.edit(ops.Batch(tuple(edits), label))
             self.doc.select(clips=clip_ids)
         return clip_ids
+
+
+def _waveform_image(
+    clip: Clip, peaks: Any, colour: str, offset: float, width: float, rows: int, px_per_s: float, dpr: float
+) -> QImage:
+    """The waveform of ``clip`` from ``offset`` seconds into it, ``width`` px wide: min/max in the
+    clip's colour, the RMS core lighter, clip gain and fades applied (vectorised, no per-sample Python)."""
+    cols = max(1, int(math.ceil(width * dpr)))
+    pps = px_per_s * dpr
+    level = peaks.level_for(1.0 / pps)
+    rate = peaks.sample_rate
+    first_bucket = (clip.source_in + offset) * rate / level.bucket
+    lo, hi, rms = peaks_mod.columns(level, first_bucket, rate / (pps * level.bucket), cols)
+    gain = _clip_gain(clip, clip.start + offset + (np.arange(cols) + 0.5) / pps)
+    mid = rows / 2.0
+    amp = rows / 2.0 - 0.5
+    with np.errstate(invalid="ignore"):
+        top = np.floor(mid - np.clip(hi * gain, -1, 1) * amp)
+        bottom = np.ceil(mid - np.clip(lo * gain, -1, 1) * amp)
+        r = np.clip(rms * gain, 0, 1) * amp
+        y = np.arange(rows, dtype=np.float32)[:, None]
+        outer = (y >= top) & (y <= bottom)
+        inner = outer & (y >= np.floor(mid - r)) & (y <= np.ceil(mid + r))
+    base = QColor(colour)
+    light = QColor(
+        min(255, base.red() * 4 // 3 + 20),
+        min(255, base.green() * 4 // 3 + 20),
+        min(255, base.blue() * 4 // 3 + 20),
+    )
+    rgb = np.uint32(base.rgb() & 0xFFFFFF)
+    img = np.where(
+        inner,
+        np.uint32(light.rgb() & 0xFFFFFF) | np.uint32(235 << 24),
+        np.where(outer, rgb | np.uint32(150 << 24), 0),
+    )
+    img = np.ascontiguousarray(img, dtype=np.uint32)
+    image = QImage(img.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32).copy()  # owns its pixels
+    image.setDevicePixelRatio(dpr)
+    return image
 
 
 def _clip_gain(clip: Clip, t: np.ndarray) -> np.ndarray:

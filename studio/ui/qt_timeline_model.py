@@ -225,7 +225,7 @@ class QtTimelineModel(QObject):
                     return qt_theme.HUMMING_CLIP
                 speaker = project.speakers.get(line.speaker_id)
                 if speaker is not None:
-                    return speaker.colour
+                    return str(speaker.colour)
         track = project.tracks.get(clip.track_id)
         return self.track_colour(track) if track else qt_theme.SFX_CLIP
 

@@ -21,9 +21,9 @@ class QtTransport(QWidget):
         self.to_start = self._button(SP.SP_MediaSkipBackward, "Go to start (Home)")
         self.play = self._button(SP.SP_MediaPlay, "Play / pause (Space)")
         self.stop = self._button(SP.SP_MediaStop, "Stop: back to where playback started")
-        self.loop = self._button(
-            SP.SP_BrowserReload, "Loop the range set on the ruler (Shift+drag on the ruler)"
-        )
+        self.loop = QToolButton(self)
+        self.loop.setText("Loop")
+        self.loop.setToolTip("Loop the range set on the ruler (Shift+drag on the ruler)")
         self.loop.setCheckable(True)
         self.time = QLabel(format_time(0.0, 2))
         self.time.setObjectName("transportTime")

@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config, items):  # noqa: ARG001
         return
     skip = pytest.mark.skip(reason=f"PySide6 {PySide6.__version__} crashes when signals meet threads")
     for item in items:
-        if "tests/ui/" in str(item.fspath) and item.name != "test_pyside_is_not_a_known_broken_release":
+        if "tests/ui/" in str(item.path) and item.name != "test_pyside_is_not_a_known_broken_release":
             item.add_marker(skip)
 
 

@@ -85,7 +85,7 @@ def test_master_gain_and_export_preset(mixer):
 def test_meter_readings_are_shown(mixer):
     doc, panel = mixer
     panel.show_reading(MeterReading(48000, -18.2, -17.0, -16.4, -3.0))
-    assert panel.lufs.text() == "M -18.2  S -17.0  I -16.4 LUFS"
+    assert panel.lufs.text() == "M -18.2  S -17.0\nI -16.4 LUFS"
     panel.show_reading(MeterReading(48000, -math.inf, -20.0, -math.inf, -math.inf))
     assert "M   —" in panel.lufs.text()
     panel.grab()

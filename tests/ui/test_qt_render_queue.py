@@ -44,7 +44,7 @@ def statuses(doc, ids=None):
     return {line.id: line.status for line in lines if ids is None or line.id in ids}
 
 
-def test_render_stale_lines_fills_the_timeline_without_undo_steps(rig):
+def test_render_stale_lines_fills_the_timeline_without_undo_steps(rig, qtbot):
     doc, controller, panel = rig
     seen = set()
     doc.changed.connect(lambda c: seen.add(c.new.status) if c.kind == "line" and c.new else None)
@@ -57,7 +57,7 @@ def test_render_stale_lines_fills_the_timeline_without_undo_steps(rig):
     assert {LineStatus.RENDERING, LineStatus.DONE} <= seen
     assert len([c for c in doc.project.clips.values() if c.line_id]) == 15
     assert doc.undo_stack.count() == 0
-    assert panel.overall.format() == "15 done, 0 failed"
+    qtbot.waitUntil(lambda: panel.overall.format() == "15 done, 0 failed")
     assert controller.render_stale() == 0  # nothing twice
 
 
@@ -208,3 +208,23 @@ def test_killing_the_engine_mid_render_recovers(qtbot, podcast):
     finally:
         controller.shutdown()
         doc.close()
+
+
+def test_changing_the_backend_mid_render_leaves_no_line_stuck(qtbot, podcast):
+    from ui_fakes import FakeEngineClient
+
+    doc = QtDocument.open(podcast)
+    controller = QtRenderController(doc, lambda b, o: FakeEngineClient(b, o, delay=0.3))
+    controller.render(["EP12_010", "EP12_020", "EP12_030"])
+    wait_for(lambda: controller.client is not None)
+    doc.edit(ops.set_settings(backend_options=(("length_scale", 1.1),)))  # another engine is needed now
+    controller.render(["EP12_040"])
+    wait_for(lambda: not controller.busy)
+    assert (
+        LineStatus.QUEUED not in statuses(doc).values() and LineStatus.RENDERING not in statuses(doc).values()
+    )
+    assert doc.project.lines["EP12_040"].status == LineStatus.DONE
+    controller.shutdown()
+    for client in FakeEngineClient.instances:
+        client.shutdown(1.0)
+    doc.close()

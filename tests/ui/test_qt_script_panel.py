@@ -40,7 +40,7 @@ def test_rows_show_the_lines(qtbot, rendered_podcast):
     assert m.data(m.index(0, 0)) == "EP12_010"
     assert m.data(m.index(0, COL_SPEAKER)) == "Maya"
     assert m.data(m.index(0, COL_SCENE)) == "Cold open"
-    assert status(panel, 0) == "done" and m.data(m.index(0, COL_TAKE)) == "take 1 of 1"
+    assert status(panel, 0) == "done" and m.data(m.index(0, COL_TAKE)) == "1 of 1"
     doc.close()
 
 
@@ -150,7 +150,7 @@ def test_take_picker_switches_take_and_clip(qtbot, rendered_podcast, take_writer
         len(line.takes) == 2 and line.selected_take == line.takes[0]
     )  # a new take never replaces the choice
     m = panel.model
-    assert m.data(m.index(0, COL_TAKE)) == "take 1 of 2"
+    assert m.data(m.index(0, COL_TAKE)) == "1 of 2"
     assert m.setData(m.index(0, COL_TAKE), line.takes[1])
     assert doc.project.lines["EP12_010"].selected_take == line.takes[1]
     clip = next(c for c in doc.project.clips.values() if c.line_id == "EP12_010")

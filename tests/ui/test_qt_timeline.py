@@ -3,8 +3,6 @@ each (move, trim, split, fades, nudges), snapping, placeholders for rendering li
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -12,7 +10,6 @@ from PySide6.QtGui import QColor, QDropEvent
 
 from studio.core import ops
 from studio.core.model import LineStatus, ScriptLine, Speaker
-from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_peak_store import QtPeakStore
 from studio.ui.qt_timeline import QtTimelinePanel
@@ -329,6 +326,3 @@ def test_peaks_are_stored_beside_the_media(timeline):
     panel.peaks.wait_idle()
     assert (doc.media_dir / f"{clip.media}.peaks.npz").is_file()
     assert np.isfinite(panel.peaks.get(clip.media).levels[0].max).all()
-
-
-_ = (Path, qt_theme)

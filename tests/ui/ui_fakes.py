@@ -79,9 +79,16 @@ class FakeEngineClient:
         self._lock = threading.Lock()
         self._queue: list[Any] = []
         self._cancel: set[str] = set()
+        self._open: dict[str, None] = {}  # ordered set of jobs without a final event
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         FakeEngineClient.instances.append(self)
+
+    @property
+    def outstanding(self) -> tuple[str, ...]:
+        """Submitted jobs without a final event (queued or running), like EngineClient.outstanding."""
+        with self._lock:
+            return tuple(self._open)
 
     def start(self) -> dict[str, Any]:
         self.running = True
@@ -94,6 +101,7 @@ class FakeEngineClient:
         with self._lock:
             self.submitted.extend(jobs)
             self._queue.extend(jobs)
+            self._open.update(dict.fromkeys(j.job_id for j in jobs))
             self._events.append({"type": "accepted", "job_ids": [j.job_id for j in jobs]})
         self._wake.set()
 
@@ -130,8 +138,13 @@ class FakeEngineClient:
             self._thread.join(timeout)
         with self._lock:
             for job in self._queue:
-                self._events.append({"type": "cancelled", "job_id": job.job_id})
+                self._final({"type": "cancelled", "job_id": job.job_id})
             self._queue = []
+
+    def _final(self, event: dict[str, Any]) -> None:
+        """Record a final event (call with the lock held)."""
+        self._events.append(event)
+        self._open.pop(event["job_id"], None)
 
     def _work(self) -> None:
         i = 0
@@ -145,7 +158,7 @@ class FakeEngineClient:
                 continue
             if cancelled:
                 with self._lock:
-                    self._events.append({"type": "cancelled", "job_id": job.job_id})
+                    self._final({"type": "cancelled", "job_id": job.job_id})
                 continue
             with self._lock:
                 self._events.append({"type": "started", "job_id": job.job_id})
@@ -155,7 +168,7 @@ class FakeEngineClient:
             write_take(Path(job.out_path), seconds, seed=i)
             i += 1
             with self._lock:
-                self._events.append(
+                self._final(
                     {
                         "type": "finished",
                         "job_id": job.job_id,

@@ -1,0 +1,149 @@
+"""Screenshots of the studio for the README: the demo podcast rendered with Piper, in the main window.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out docs] [--scale 1]
+
+Works on a copy of ``projects/podcast.chorus`` (the shipped demo stays clean). It renders every line
+through the real engine the way the studio does (the Render queue's controller), saving
+``docs/screenshot-rendering.png`` while lines are still rendering (placeholders with progress), then
+``docs/screenshot-main.png`` with everything rendered: timeline with waveforms, script, mixer with a
+loudness reading measured on the real mix at the playhead, inspector on the selected line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SAFETY_S = 600.0
+
+
+def pump(seconds: float) -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+
+
+def wait(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QCoreApplication
+
+    deadline = time.monotonic() + SAFETY_S
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+
+
+def no_sound() -> object:
+    from studio.ui.qt_playback import PlaybackUnavailable
+
+    raise PlaybackUnavailable("No audio output on this machine (screenshot run)")
+
+
+def meter_reading_at(window, seconds: float):  # type: ignore[no-untyped-def]
+    """A real loudness reading: the mix (the same mixer playback uses) metered up to ``seconds``."""
+    from studio.ui.qt_playback import MeterReading, _StreamingLoudness
+
+    view = window.view
+    playback = view.playback
+    mixer = playback.make_mixer(view.doc.snapshot())
+    rate = view.doc.project.settings.sample_rate
+    meter = _StreamingLoudness(rate, view.doc.project.settings.channels)
+    start = max(0, int((seconds - 8.0) * rate))
+    frame = start
+    m = s = i = float("-inf")
+    while frame < int(seconds * rate):
+        block = playback.render_block(mixer, frame, 4800)
+        m, s, i = meter.add(block)
+        frame += 4800
+    mixer.close()
+    return MeterReading(frame, m, s, i, 0.0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(REPO / "docs"))
+    parser.add_argument(
+        "--scale", default="1", help="device pixel ratio of the screenshots (QT_SCALE_FACTOR)"
+    )
+    parser.add_argument("--size", default="1600x1000")
+    args = parser.parse_args()
+    os.environ["QT_SCALE_FACTOR"] = args.scale
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    width, height = (int(v) for v in args.size.split("x"))
+
+    tmp = Path(tempfile.mkdtemp(prefix="chorus-screenshots-"))
+    os.environ["CHORUS_HOME"] = str(tmp / "home")  # settings and recent list of this run only
+    project = tmp / "podcast.chorus"
+    shutil.copytree(
+        REPO / "projects" / "podcast.chorus", project, ignore=shutil.ignore_patterns("*-wal", "*-shm")
+    )
+
+    from studio.ui.qt_app import make_app
+    from studio.ui.qt_main_window import QtMainWindow
+    from studio.ui.qt_settings import QtStudioSettings
+
+    app = make_app([])
+    window = QtMainWindow(QtStudioSettings(tmp / "home"), stream_factory=no_sound)
+    window.resize(width, height)
+    window.show()
+    if not window.open_project(project):
+        raise SystemExit(f"cannot open {project}")
+    view = window.view
+    assert view is not None
+    pump(0.5)
+    view.timeline.zoom_fit()
+
+    # render every line with Piper through the studio's own render controller
+    started = time.monotonic()
+    jobs = view.controller.render_stale()
+    print(f"rendering {jobs} lines with {view.doc.project.settings.backend}…", flush=True)
+    done = lambda: sum(1 for j in view.controller.session.jobs.values() if j.state == "done")  # noqa: E731
+    wait(lambda: done() >= max(1, jobs // 2), "half of the lines")
+    view.controller.place()
+    view.doc.select(lines=[view.doc.project.line_order[done()]])
+    pump(0.4)
+    window.grab().save(str(out / "screenshot-rendering.png"))
+    print(f"saved {out / 'screenshot-rendering.png'}", flush=True)
+    wait(lambda: not view.controller.busy, "the render")
+    view.controller.place()
+    failed = view.controller.session.failures()
+    print(f"rendered in {time.monotonic() - started:.1f} s; failed: {failed or 'none'}", flush=True)
+
+    # the finished episode: waveforms loaded, a line selected, playhead and meter mid-conversation
+    for clip in view.doc.project.clips.values():
+        view.peaks.get(clip.media)
+    view.peaks.wait_idle(60)
+    view.timeline.zoom_fit()
+    line_id = view.doc.project.line_order[5]
+    clip = view.doc.project.clip_for_line(line_id)
+    view.doc.select(lines=[line_id], clips=[clip.id] if clip else [])
+    playhead = clip.start + clip.duration * 0.4 if clip else 20.0
+    view.playback.seek(playhead)
+    view.mixer.show_reading(meter_reading_at(window, playhead))
+    view.script.view.scrollTo(view.script.model.index(0, 0))
+    window.docks["inspector"].raise_()
+    pump(0.6)
+    window.grab().save(str(out / "screenshot-main.png"))
+    print(f"saved {out / 'screenshot-main.png'}", flush=True)
+    window.close()
+    app.processEvents()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
