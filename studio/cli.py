@@ -279,6 +279,15 @@ def _extension_parsers() -> list[Callable[[Any], None]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if getattr(sys, "frozen", False):
+        import multiprocessing
+
+        multiprocessing.freeze_support()  # Piper's worker pool in a frozen build
+    if argv[:1] == ["_engine"]:  # the engine process of a frozen build (see studio.render.client)
+        import importlib
+
+        engine_main = importlib.import_module("engine.__main__").main
+        return int(engine_main(argv[1:]) or 0)
     parser = build_parser()
     # `chorus PATH` opens that project in the studio.
     commands = {name for action in parser._actions if action.choices for name in action.choices}

@@ -8,11 +8,13 @@ Thread contract: pure functions, safe from any thread.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# In a PyInstaller build the shipped data lies under sys._MEIPASS (see build.spec).
+REPO_ROOT = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
 DEMO_DIR = REPO_ROOT / "projects"
 RESOURCES_DIR = REPO_ROOT / "resources"
 DEMO_PODCAST = "podcast.chorus"

@@ -38,6 +38,7 @@ from engine.protocol import ProtocolError, RenderJob, check_hello, decode, encod
 from engine.takefile import remove_stale_temps
 
 LOG = logging.getLogger("chorus.engine")
+ENGINE_SUBCOMMAND = "_engine"  # `chorus _engine …` in a frozen build == `python -m engine …`
 
 # --------------------------------------------------------------------------------------------------
 # Events and errors
@@ -373,10 +374,10 @@ class EngineClient:
 
     def command(self) -> list[str]:
         """The command line that starts the engine."""
+        # A frozen (PyInstaller) build has no `python -m`: its own executable runs the engine.
+        launcher = [self.python, ENGINE_SUBCOMMAND] if getattr(sys, "frozen", False) else [self.python, "-m", "engine"]
         return [
-            self.python,
-            "-m",
-            "engine",
+            *launcher,
             "--backend",
             self.backend,
             "--options",
