@@ -49,9 +49,10 @@ def layout_ops(project: Project) -> ops.Batch:
     scene_start = cursor
     prev_speaker: str | None = None
     prev_scene: str | None = None
+    clip_of_line = {c.line_id: c for c in project.clips.values() if c.line_id}
     for line in project.ordered_lines():
         take = project.takes.get(line.selected_take) if line.selected_take else None
-        clip = project.clip_for_line(line.id)
+        clip = clip_of_line.get(line.id)
         if take is None:
             continue
         if prev_speaker is None:
