@@ -89,6 +89,16 @@ class LineKind(enum.StrEnum):
     HUMMING = "humming"
     MUSIC = "music"
 
+    @classmethod
+    def of_text(cls, text: str) -> LineKind:
+        """A line that is only a ``[music start]…`` / ``[humming start]…`` request is a layer of its own."""
+        lowered = text.strip().lower()
+        if lowered.startswith("[music start]") or lowered == "[music]":
+            return cls.MUSIC
+        if lowered.startswith("[humming start]") or lowered.startswith("[sing start]"):
+            return cls.HUMMING
+        return cls.DIALOGUE
+
 
 @dataclass(frozen=True)
 class ScriptLine:

@@ -18,6 +18,7 @@ from typing import Any
 
 from studio.core.model import (
     Clip,
+    LineKind,
     LineStatus,
     ScriptLine,
     Track,
@@ -190,7 +191,12 @@ def remove_line(project: Project, line_id: str) -> Batch:
 
 def change_text(line_id: str, text: str) -> Update:
     """Edit a line's text; the line goes stale (its selected take no longer says this)."""
-    return Update("line", line_id, _fields(text=text, status=LineStatus.STALE, status_detail=""), "Edit text")
+    return Update(
+        "line",
+        line_id,
+        _fields(text=text, kind=LineKind.of_text(text), status=LineStatus.STALE, status_detail=""),
+        "Edit text",
+    )
 
 
 def change_direction(line_id: str, direction: str) -> Update:

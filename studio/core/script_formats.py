@@ -41,7 +41,7 @@ from studio.core.formats.records import (
     ScriptFormatError,
     all_characters,
 )
-from studio.core.model import SPEAKER_COLOURS, Scene, ScriptLine, Speaker, Voice, VoiceKind, new_id
+from studio.core.model import SPEAKER_COLOURS, LineKind, Scene, ScriptLine, Speaker, Voice, VoiceKind, new_id
 from studio.core.ops import Batch, Insert
 from studio.core.project import Project
 
@@ -226,6 +226,7 @@ def script_to_ops(project: Project, script: ParsedScript) -> Batch:
             direction=line.direction,
             scene_id=scene_ids[_key(line.scene)] if line.scene else "",
             notes=line.notes,
+            kind=LineKind.of_text(line.text),
         )
         ops.append(Insert(record, None, "Add line"))
     return Batch(tuple(ops), "Import script")

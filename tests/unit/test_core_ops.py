@@ -130,3 +130,25 @@ def test_layout_gaps_and_pinned_clips_stick() -> None:
     starts = {c.line_id: c.start for c in p.clips.values()}
     assert starts == {"L0": 0.0, "L1": 10.0, "L2": 12.5}
     assert layout_ops(p).ops == ()
+
+
+def test_music_and_humming_lines_become_their_own_layers() -> None:
+    from studio.core.model import LineKind
+
+    p = Project()
+    p.apply(ops.Insert(Speaker("a", "Alice")))
+    p.apply(ops.add_line(ScriptLine("L", "a", "plain words")))
+    p.apply(ops.change_text("L", "[humming start] la la la [humming end]"))
+    assert p.lines["L"].kind == LineKind.HUMMING
+    p.apply(ops.change_text("L", "[music start] a soft piano bed [music end]"))
+    assert p.lines["L"].kind == LineKind.MUSIC
+    p.apply(ops.change_text("L", "She laughed [laugh] and went on."))
+    assert p.lines["L"].kind == LineKind.DIALOGUE
+    # Takes of a humming line land on a humming track, music at its scene start on a music track.
+    p.apply(ops.add_line(ScriptLine("H", "a", "x")))
+    p.apply(ops.change_text("H", "[humming start] mm mm [humming end]"))
+    p.apply(ops.change_text("L", "[music start] bed [music end]"))
+    _with_takes(p, {"L": 10.0, "H": 2.0})
+    p.apply(layout_ops(p))
+    kinds = {c.line_id: p.tracks[c.track_id].kind for c in p.clips.values()}
+    assert kinds == {"L": TrackKind.MUSIC, "H": TrackKind.HUMMING}
