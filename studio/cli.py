@@ -304,6 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chorus: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`chorus info … | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except Exception as exc:  # last resort: a clear line, not a traceback
         if os.environ.get("CHORUS_DEBUG"):
             raise

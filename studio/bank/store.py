@@ -45,7 +45,7 @@ from studio.bank.records import (
     check_text,
 )
 from studio.core.model import new_id
-from studio.core.store import atomic_write, connect, transaction
+from studio.core.store import Migration, atomic_write, connect, migrate, transaction
 
 SCHEMA_VERSION = 1
 DB_NAME = "bank.db"
@@ -118,18 +118,11 @@ def _create_schema(db: sqlite_utils.Database) -> None:
 
 
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {}
+MIGRATIONS: dict[int, Migration] = {}
 
 
-def _migrate(db: sqlite_utils.Database, version: int) -> None:
-    while version < SCHEMA_VERSION:
-        step = MIGRATIONS.get(version)
-        if step is None:
-            raise BankError(f"no migration from voice-bank schema {version}; this bank cannot be upgraded")
-        with transaction(db):
-            step(db)
-            version += 1
-            db.table("meta").upsert({"key": "schema_version", "value": str(version)}, pk="key")
+def _no_migration(version: int) -> BankError:
+    return BankError(f"no migration from voice-bank schema {version}; this bank cannot be upgraded")
 
 
 class VoiceBank:
@@ -155,6 +148,7 @@ class VoiceBank:
         except OSError as exc:
             raise BankError(f"cannot create the voice bank at {path}: {exc.strerror or exc}") from None
         db_path = path / DB_NAME
+        db: sqlite_utils.Database | None = None
         try:
             db = connect(db_path)
             names = set(db.table_names())
@@ -177,8 +171,12 @@ class VoiceBank:
                         f"reads up to {SCHEMA_VERSION}); update Chorus or use another bank with --bank"
                     )
                 if version < SCHEMA_VERSION:
-                    _migrate(db, version)
-        except sqlite3.DatabaseError as exc:
+                    migrate(db, version, SCHEMA_VERSION, MIGRATIONS, _no_migration)
+        except BaseException as exc:
+            if db is not None:  # don't leave the database open behind a refusal
+                db.conn.close()
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
             raise BankError(
                 f"the voice-bank database {db_path} is damaged or not a voice bank ({exc})"
             ) from None

@@ -14,10 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core import ops
-from studio.core.model import Clip, LineKind, Track, TrackKind, new_id
-from studio.core.project import Project
+from studio.core.model import Clip, LineKind, ScriptLine, Track, TrackKind, new_id
+from studio.core.project import Project, ProjectSettings
 
 _KIND_TRACK = {LineKind.HUMMING: TrackKind.HUMMING, LineKind.MUSIC: TrackKind.MUSIC}
+
+
+def gap_before(
+    settings: ProjectSettings, line: ScriptLine, prev_speaker: str | None, prev_scene: str | None
+) -> float:
+    """Silence before ``line`` given the speaker and scene of the line placed before it (None: first)."""
+    if prev_speaker is None:
+        return 0.0
+    if line.scene_id != prev_scene:
+        return settings.gap_new_scene
+    if line.speaker_id != prev_speaker:
+        return settings.gap_new_speaker
+    return settings.gap_same_speaker
 
 
 def _track_for(project: Project, kind: TrackKind, speaker_id: str, created: dict[Any, Track]) -> Track:
@@ -55,14 +68,7 @@ def layout_ops(project: Project) -> ops.Batch:
         clip = clip_of_line.get(line.id)
         if take is None:
             continue
-        if prev_speaker is None:
-            gap = 0.0
-        elif line.scene_id != prev_scene:
-            gap = settings.gap_new_scene
-        elif line.speaker_id != prev_speaker:
-            gap = settings.gap_new_speaker
-        else:
-            gap = settings.gap_same_speaker
+        gap = gap_before(settings, line, prev_speaker, prev_scene)
         if line.scene_id != prev_scene:
             scene_start = cursor + gap
         kind = _KIND_TRACK.get(line.kind, TrackKind.DIALOGUE)
@@ -98,7 +104,9 @@ def layout_ops(project: Project) -> ops.Batch:
                 edits.append(ops.Insert(placed))
             else:
                 names = ("track_id", "media", "start", "source_in", "source_out", "duration")
-                changes = tuple((k, getattr(placed, k)) for k in names if getattr(clip, k) != getattr(placed, k))
+                changes = tuple(
+                    (k, getattr(placed, k)) for k in names if getattr(clip, k) != getattr(placed, k)
+                )
                 if changes:
                     edits.append(ops.Update("clip", clip.id, changes))
             end = start + take.duration

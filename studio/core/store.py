@@ -15,7 +15,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,19 +79,33 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     db.table("meta").insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
 
 
+Migration = Callable[[sqlite_utils.Database], None]
+
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Any] = {}
+MIGRATIONS: dict[int, Migration] = {}
 
 
-def _migrate(db: sqlite_utils.Database, version: int) -> None:
-    while version < SCHEMA_VERSION:
-        step = MIGRATIONS.get(version)
+def migrate(
+    db: sqlite_utils.Database,
+    version: int,
+    latest: int,
+    migrations: Mapping[int, Migration],
+    missing: Callable[[int], Exception],
+) -> None:
+    """Upgrade a database (project or voice bank) from ``version`` to ``latest``, one transaction a step;
+    raises ``missing(version)`` where no step exists. The version is kept in the ``meta`` table."""
+    while version < latest:
+        step = migrations.get(version)
         if step is None:
-            raise ProjectError(f"no migration from project schema {version}; this project cannot be upgraded")
+            raise missing(version)
         with transaction(db):
             step(db)
             version += 1
             db.table("meta").upsert({"key": "schema_version", "value": str(version)}, pk="key")
+
+
+def _no_migration(version: int) -> ProjectError:
+    return ProjectError(f"no migration from project schema {version}; this project cannot be upgraded")
 
 
 def media_name(data: bytes, suffix: str) -> str:
@@ -130,8 +144,7 @@ class ProjectFile:
     @classmethod
     def create(cls, path: str | Path, title: str | None = None) -> ProjectFile:
         root = normalise_path(path)
-        if root.exists() and any(root.iterdir()):
-            raise ProjectError(f"{root} already exists and is not empty; choose another name")
+        _require_free(root)
         try:
             (root / MEDIA_DIR).mkdir(parents=True, exist_ok=True)
             db = connect(root / DB_NAME)
@@ -149,10 +162,15 @@ class ProjectFile:
         db_path = root / DB_NAME
         if not db_path.is_file():
             raise ProjectError(f"{root} is not a Chorus project (no {DB_NAME} inside)")
+        db: sqlite_utils.Database | None = None
         try:
             db = connect(db_path)
             project, order = _load(db)
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
+            if db is not None:  # don't leave the database open behind a refusal
+                db.conn.close()
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
             raise ProjectError(
                 f"the project database {db_path} is damaged or not a Chorus project ({exc}); "
                 "open a backup copy or re-import the script"
@@ -167,10 +185,12 @@ class ProjectFile:
         return opened
 
     def close(self) -> None:
-        self._flush()
-        self._unsubscribe()
-        with contextlib.suppress(sqlite3.Error):
-            self.db.conn.close()
+        try:
+            self._flush()
+        finally:
+            self._unsubscribe()
+            with contextlib.suppress(sqlite3.Error):
+                self.db.conn.close()
 
     def __enter__(self) -> ProjectFile:
         return self
@@ -181,12 +201,11 @@ class ProjectFile:
     def save_as(self, dest: str | Path) -> ProjectFile:
         """Copy this project (database and media) to ``dest`` and open the copy."""
         target = normalise_path(dest)
-        if target.exists() and any(target.iterdir()):
-            raise ProjectError(f"{target} already exists and is not empty; choose another name")
+        _require_free(target)
         self._flush()
         try:
             (target / MEDIA_DIR).mkdir(parents=True, exist_ok=True)
-            for item in self.media_dir.iterdir():
+            for item in self.media_dir.iterdir() if self.media_dir.is_dir() else ():
                 if item.is_file() and not item.name.startswith("."):
                     shutil.copy2(item, target / MEDIA_DIR / item.name)
             dest_conn = sqlite3.connect(str(target / DB_NAME))
@@ -230,6 +249,14 @@ class ProjectFile:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        try:
+            self._write(pending)
+        except BaseException:
+            # Nothing was committed (the transaction rolled back): keep the changes for the next flush.
+            self._pending = pending + self._pending
+            raise
+
+    def _write(self, pending: list[Change]) -> None:
         touched: dict[tuple[str, str], Any] = {}
         settings_changed = False
         order_changed = False
@@ -287,7 +314,7 @@ def _load(db: sqlite_utils.Database) -> tuple[Project, dict[str, int]]:
             f"{SCHEMA_VERSION}); update Chorus to open it"
         )
     if version < SCHEMA_VERSION:
-        _migrate(db, version)
+        migrate(db, version, SCHEMA_VERSION, MIGRATIONS, _no_migration)
     try:
         settings = settings_from_json(meta.get("settings", "{}"))
     except (ValueError, TypeError) as exc:
@@ -311,6 +338,13 @@ def _load(db: sqlite_utils.Database) -> tuple[Project, dict[str, int]]:
                 order[key] = row["ord"]
                 project.line_order.append(key)
     return project, order
+
+
+def _require_free(root: Path) -> None:
+    """Refuse to create a project where a file, or a folder that holds anything, already is."""
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        kind = "is not empty" if root.is_dir() else "is a file"
+        raise ProjectError(f"{root} already exists and {kind}; choose another name")
 
 
 def normalise_path(path: str | Path) -> Path:

@@ -95,24 +95,30 @@ class QtJobRunner(QObject):
 
     def drain(self) -> None:
         """GUI thread: hand finished results to their callbacks."""
-        finished = [p for p in self._pending if p.future.done()]
+        # One look at each future: one that finishes between two looks must not be dropped unhandled.
+        finished: list[_Pending] = []
+        running: list[_Pending] = []
+        for item in self._pending:
+            (finished if item.future.done() else running).append(item)
         if not finished:
             return
-        self._pending = [p for p in self._pending if not p.future.done()]
-        for item in finished:
-            if item.future.cancelled():
-                continue
-            exc = item.future.exception()
-            if exc is None:
-                if item.done is not None:
-                    item.done(item.future.result())
-            elif item.failed is not None:
-                item.failed(exc)
-            else:
-                self.error.emit(describe_failure(item.label, exc))
-        if not self._pending:
-            self._timer.stop()
-            self.busyChanged.emit(False)
+        self._pending = running
+        try:
+            for item in finished:
+                if item.future.cancelled():
+                    continue
+                exc = item.future.exception()
+                if exc is None:
+                    if item.done is not None:
+                        item.done(item.future.result())
+                elif item.failed is not None:
+                    item.failed(exc)
+                else:
+                    self.error.emit(describe_failure(item.label, exc))
+        finally:  # a callback that raised still leaves the runner idle when nothing is left
+            if not self._pending:
+                self._timer.stop()
+                self.busyChanged.emit(False)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Tests: block (processing events) until every job's callback has run; False on timeout."""

@@ -14,6 +14,7 @@ worker thread (playback feeder, export) may read while the GUI keeps editing.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,11 @@ class QtDocument(QObject):
             inverse = self.project.apply(op)
         except (EditError, KeyError, ValueError, ProjectError) as exc:
             self.report_failure(str(exc))
+            return False
+        except sqlite3.Error as exc:  # the store keeps the change and commits it with the next edit
+            self.report_failure(
+                f"The edit could not be written to project.db yet ({exc}); it is kept in memory"
+            )
             return False
         text = str(label or getattr(op, "label", "Edit"))
         self.undo_stack.push(QtEditCommand(self, op, inverse, text, merge_key))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from studio.core.layout import gap_before
 from studio.core.model import Clip, LineKind, LineStatus, Track, TrackKind
 from studio.core.project import Change
 from studio.ui import qt_theme
@@ -382,14 +383,7 @@ class QtTimelineModel(QObject):
             placing = line.status in (LineStatus.DONE, LineStatus.SUSPECT) and bool(line.selected_take)
             if line.status not in RENDERING and not placing:
                 continue
-            if prev_speaker is None:
-                gap = 0.0
-            elif line.scene_id != prev_scene:
-                gap = settings.gap_new_scene
-            elif line.speaker_id != prev_speaker:
-                gap = settings.gap_new_speaker
-            else:
-                gap = settings.gap_same_speaker
+            gap = gap_before(settings, line, prev_speaker, prev_scene)
             take = project.takes.get(line.selected_take) if placing else None
             words = max(1, len(line.text.split()))
             duration = take.duration if take is not None else max(0.8, words * SECONDS_PER_WORD)

@@ -209,6 +209,9 @@ class QtVoiceBankPanel(QWidget):
         self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.view.setMouseTracking(True)
         self.view.setUniformItemSizes(True)
+        # Never let the details pane squeeze the list below three voices (a short dock showed one and a half).
+        row_height = QtVoiceDelegate.row_height(self.view.font())
+        self.view.setMinimumHeight(3 * row_height + 2 * self.view.frameWidth())
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.model.modelReset.connect(self._restore_current)
         self.empty_label = QLabel()

@@ -128,9 +128,13 @@ class QtVoiceDelegate(QStyledItemDelegate):
 
     PAD = 6
 
+    @classmethod
+    def row_height(cls, font: QFont) -> int:
+        """The height of one voice row drawn in ``font``."""
+        return QFontMetrics(font).height() * 2 + cls.PAD * 2 + 2
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        fm = QFontMetrics(option.font)
-        return QSize(200, fm.height() * 2 + self.PAD * 2 + 2)
+        return QSize(200, self.row_height(option.font))
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex

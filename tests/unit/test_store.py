@@ -174,3 +174,25 @@ def test_sigkill_mid_burst_keeps_every_committed_edit(tmp_path: Path) -> None:
     # Every edit that the child had finished (it printed after apply returned) is there.
     assert committed >= last
     pf.close()
+
+
+def test_create_on_a_file_is_refused_clearly(tmp_path: Path) -> None:
+    (tmp_path / "notes.chorus").write_text("not a project")
+    with pytest.raises(ProjectError, match="is a file"):
+        ProjectFile.create(tmp_path / "notes.chorus")
+
+
+def test_a_commit_that_fails_is_kept_for_the_next_one(tmp_path: Path) -> None:
+    pf = make(tmp_path)
+    blocker = sqlite3.connect(str(pf.root / "project.db"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    pf.db.conn.execute("PRAGMA busy_timeout = 0")
+    with pytest.raises(sqlite3.OperationalError):
+        pf.project.apply(ops.change_text("L1", "first"))
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    pf.project.apply(ops.change_text("L2", "second"))  # this commit carries the failed one too
+    other = ProjectFile.open(pf.root)
+    assert (other.project.lines["L1"].text, other.project.lines["L2"].text) == ("first", "second")
+    other.close()
+    pf.close()
