@@ -447,7 +447,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         request = parse_speech(body, app.catalog, app.models, f"speech-{uuid.uuid4().hex[:12]}")
         audio, rate, suspect, note = self._render(request.job)
         if abs(request.speed - 1.0) > 1e-6:
-            from engine.backends.piper import time_stretch
+            from engine.backends.piper_variants import time_stretch
 
             audio = time_stretch(audio, 1.0 / request.speed, rate)
         data = _encode(audio, rate, request.response_format)

@@ -76,14 +76,19 @@ def render_project(
         batch = int(options.get("batch_size", 1))
         session = RenderSession(pf)
         try:
-            jobs = session.prepare(line_ids, new_take=new_take, seed=seed, continuity=use_continuity, batch_size=batch)
+            jobs = session.prepare(
+                line_ids, new_take=new_take, seed=seed, continuity=use_continuity, batch_size=batch
+            )
         except KeyError as exc:
             raise CliError(str(exc).strip("'\"")) from None
         if not jobs:
             session.place()
             print(f"0 jobs: {session.skipped + session.reused} line(s) already have current takes")
             return 0
-        print(f"Rendering {len(jobs)} line(s) with {settings.backend} ({session.skipped} up to date)", flush=True)
+        print(
+            f"Rendering {len(jobs)} line(s) with {settings.backend} ({session.skipped} up to date)",
+            flush=True,
+        )
         bar = ProgressBar(len(jobs))
         client = EngineClient(backend=settings.backend, options=options)
         try:
@@ -107,6 +112,8 @@ def render_project(
                         session.fraction * len(jobs),
                         f"{finished}/{len(jobs)} lines, {session.audio_seconds:.1f} s audio",
                     )
+            if not quiet:
+                bar.update(len(jobs), f"{session.count('done')}/{len(jobs)} lines", force=True)
         except KeyboardInterrupt:
             client.stop()
             session.abandon()
@@ -114,7 +121,6 @@ def render_project(
         finally:
             client.shutdown()
             if not quiet:
-                bar.update(session.fraction * len(jobs), f"{session.count('done')}/{len(jobs)} lines", force=True)
                 bar.close()
         session.place()
         elapsed = time.monotonic() - session.started_at
@@ -161,10 +167,13 @@ def export_project(project_path: str, out: Path | None, **options: Any) -> int:
         fields.setdefault("preset", project.settings.export_preset)
         try:
             request = ExportRequest.build(out=out, **fields)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ExportError) as exc:
             raise CliError(str(exc)) from None
         if project.missing_media:
-            print(f"warning: {len(project.missing_media)} media file(s) are missing; their clips are silent", file=sys.stderr)
+            print(
+                f"warning: {len(project.missing_media)} media file(s) are missing; their clips are silent",
+                file=sys.stderr,
+            )
         bar = ProgressBar(1)
         try:
             result = run_export(project, pf.media_path, request, _CliState(bar))
@@ -249,4 +258,3 @@ def register(sub: Any) -> None:
     p.add_argument("--subtitles", choices=["srt", "vtt"], help="also subtitles next to OUT")
     p.add_argument("--no-speaker-names", action="store_true", help="subtitles without speaker names")
     p.set_defaults(func=cmd_export)
-

@@ -41,6 +41,7 @@ from studio.audio.mixer import Mixdown
 from studio.audio.sources import SourceCache
 from studio.audio.subtitles import build_cues, format_srt, format_vtt
 from studio.audio.writers import (
+    FORMATS,
     LOSSY_FORMATS,
     EncodeSettings,
     OutputSet,
@@ -113,7 +114,18 @@ class ExportRequest:
         if bit_depth is not None:
             text = str(bit_depth).strip().lower()
             depth = 32 if text in ("float", "32", "f32") else int(text)
+        if out is not None and Path(out).is_dir():
+            raise ValueError(
+                f"{str(out)!r} is a folder: give the mix a file name, e.g. {Path(out) / 'mix.wav'}"
+            )
         fmt = (format or "").lower()
+        if out is not None and fmt in FORMATS:
+            named = format_for_path(Path(out), fmt)
+            if named != fmt and {named, fmt} != {"ogg", "opus"}:  # Opus may live in .ogg
+                raise ValueError(
+                    f"{Path(out).name!r} names another format than {fmt}: "
+                    f"use the extension {suffix_for(fmt)} or leave the format out"
+                )
         if out is not None and not fmt:
             fmt = format_for_path(Path(out), "")
         if out is not None and fmt and not Path(out).suffix:

@@ -375,7 +375,11 @@ class EngineClient:
     def command(self) -> list[str]:
         """The command line that starts the engine."""
         # A frozen (PyInstaller) build has no `python -m`: its own executable runs the engine.
-        launcher = [self.python, ENGINE_SUBCOMMAND] if getattr(sys, "frozen", False) else [self.python, "-m", "engine"]
+        launcher = (
+            [self.python, ENGINE_SUBCOMMAND]
+            if getattr(sys, "frozen", False)
+            else [self.python, "-m", "engine"]
+        )
         return [
             *launcher,
             "--backend",
@@ -439,6 +443,8 @@ class EngineClient:
             supervisor.join(timeout)
         with self._lock:
             leftover = list(self._outstanding)
+            if proc is not None and leftover:  # a killed engine may leave a half-written take
+                remove_stale_temps([job.out_path for job in self._outstanding.values()], [proc.pid])
             self._outstanding.clear()
             self._started.clear()
             self._cancel_requested.clear()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,7 +179,7 @@ def read_peaks(path: Path) -> Peaks | None:
                 for i, bucket in enumerate(data["buckets"])
             )
             return Peaks(int(meta[1]), int(meta[2]), levels)
-    except (OSError, KeyError, ValueError, IndexError, EOFError):
+    except (OSError, KeyError, ValueError, IndexError, EOFError, zipfile.BadZipFile):
         return None
 
 

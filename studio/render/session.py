@@ -165,9 +165,9 @@ class RenderSession:
     def fraction(self) -> float:
         if not self.jobs:
             return 1.0
-        return sum(1.0 if j.state in ("done", "failed", "cancelled") else j.fraction for j in self.jobs.values()) / len(
-            self.jobs
-        )
+        return sum(
+            1.0 if j.state in ("done", "failed", "cancelled") else j.fraction for j in self.jobs.values()
+        ) / len(self.jobs)
 
     def failures(self) -> list[tuple[str, str]]:
         return [(j.planned.line_id, j.reason) for j in self.jobs.values() if j.state == "failed"]

@@ -30,7 +30,9 @@ def test_embedded_voices_render_with_the_bank_gone(tmp_path: Path) -> None:
     t = np.arange(3 * rate) / rate
     voiced = 0.2 * np.sin(2 * np.pi * 140 * t) * np.clip(np.sin(2 * np.pi * 2 * t), 0, None)
     bank = VoiceBank.open(tmp_path / "bank")
-    ada = bank.create_voice("Ada", clips=[prepare_samples(voiced, rate, transcript="Hello there.", name="a.wav")])
+    ada = bank.create_voice(
+        "Ada", clips=[prepare_samples(voiced, rate, transcript="Hello there.", name="a.wav")]
+    )
     narrator = bank.create_voice("Narrator", profile="Male, British accent, calm")
     pf = ProjectFile.create(tmp_path / "show")
     pf.project.apply(ops.Insert(Speaker("s1", "Ada")))

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from engine.backends.base import JobOutcome, render_one
-from engine.backends.piper import PiperBackend, pitch_shift, time_stretch, variant_params
+from engine.backends.piper import PiperBackend
+from engine.backends.piper_variants import pitch_shift, time_stretch, variant_params
 from engine.protocol import RenderJob, VoiceSpec
 
 SR = 22050
@@ -143,7 +144,7 @@ def test_missing_voice_file_fails_with_clear_reason(backend: PiperBackend, tmp_p
 
 
 def test_corrupt_voice_file_fails_with_clear_reason(backend: PiperBackend, tmp_path: Path) -> None:
-    from engine.backends.piper import bundled_voice
+    from engine.backends.piper_synth import bundled_voice
 
     model = tmp_path / "broken.onnx"
     model.write_bytes(b"this is not an onnx model")
@@ -229,5 +230,22 @@ def test_pool_renders_and_cancels_between_sentences(tmp_path: Path) -> None:
         short = outcomes["short"].result
         assert short is not None and len(short.audio) / short.sample_rate > 0.5
         assert seen["short"][0] == 0.0  # a job reports its start
+    finally:
+        piper.close()
+
+
+def test_pool_replaces_a_worker_that_died_while_idle() -> None:
+    """A worker killed between jobs is replaced; the next job renders instead of spinning forever."""
+    piper = PiperBackend({"workers": 1})
+    try:
+        piper.load()
+        assert piper._pool is not None
+        dead = piper._pool._workers[0].process
+        dead.kill()
+        dead.join(10)
+        outcomes = list(piper.render_stream([job("a", "Hello there.")], no_progress, never))
+        assert [o.job_id for o in outcomes] == ["a"]
+        assert outcomes[0].result is not None and not outcomes[0].error
+        assert piper._pool._workers[0].process.pid != dead.pid
     finally:
         piper.close()

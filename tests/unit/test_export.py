@@ -301,6 +301,14 @@ def test_request_from_command_line_options(tmp_path: Path) -> None:
         ExportRequest.build(tmp_path / "a.wav", subtitles="ass")
 
 
+def test_request_refuses_a_folder_or_a_mismatched_extension(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is a folder"):
+        ExportRequest.build(tmp_path, format="wav")
+    with pytest.raises(ValueError, match="names another format than mp3"):
+        ExportRequest.build(tmp_path / "mix.wav", format="mp3")  # MP3 data in a .wav file
+    assert ExportRequest.build(tmp_path / "mix.ogg", format="opus").format == "opus"
+
+
 def test_summary_lines(tmp_path: Path) -> None:
     b = episode(tmp_path, seconds=6.0)
     result = run_export(b.project, b.resolver(), ExportRequest.build(tmp_path / "ep.wav", subtitles="srt"))

@@ -83,3 +83,14 @@ def test_columns_reduce_buckets_to_pixels():
     assert np.isnan(hi[3])  # past the end of the audio
     lo, hi, _ = pk.columns(level, 0, 0.5, 4)  # zoomed in: a bucket spans two columns
     assert list(hi) == [1, 1, 2, 2]
+
+
+def test_truncated_summary_is_recomputed(tmp_path):
+    audio = tmp_path / "t.wav"
+    _tone(audio)
+    stored = pk.peaks_path(audio)
+    pk.load_or_compute(audio)
+    data = stored.read_bytes()
+    stored.write_bytes(data[: len(data) // 2])  # starts like a zip, but is cut short
+    assert pk.read_peaks(stored) is None
+    assert pk.load_or_compute(audio).frames == 48000
