@@ -124,9 +124,8 @@ class HostHarness:
         req_r, self._req_w = os.pipe()
         ev_r, ev_w = os.pipe()
         self.requests = os.fdopen(self._req_w, "wb", buffering=0)
-        self.host = EngineHost(
-            backend, os.fdopen(ev_w, "wb", buffering=0), progress_interval_s=0.0, **options
-        )
+        self._events_out = os.fdopen(ev_w, "wb", buffering=0)
+        self.host = EngineHost(backend, self._events_out, progress_interval_s=0.0, **options)
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.code: list[int] = []
         req_in = os.fdopen(req_r, "rb")
@@ -157,6 +156,8 @@ class HostHarness:
     def close(self) -> None:
         self.send("shutdown")
         self._serve.join(SAFETY_S)
+        self._events_out.close()  # EOF ends the reader thread: no thread outlives its test
+        self._read.join(SAFETY_S)
         assert self.code == [0]
 
 

@@ -31,6 +31,7 @@ def rms(x: np.ndarray) -> float:
 
 @pytest.fixture
 def doc(rendered_podcast):
+    FakeStream.last = None  # a stream left from an earlier test must not pass for this test's one
     d = QtDocument.open(rendered_podcast)
     yield d
     d.close()
@@ -115,7 +116,9 @@ def test_playback_stops_at_the_end(qtbot, doc):
     playback.stateChanged.connect(states.append)
     playback.play()
     wait_for(lambda: FakeStream.last is not None and FakeStream.last.started)
+    deadline = time.monotonic() + 20
     while playback.playing:
+        assert time.monotonic() < deadline, "playback never reached the end (a hang guard)"
         FakeStream.last.pull(4)
         QCoreApplication.processEvents()
         time.sleep(0.01)
