@@ -65,6 +65,15 @@ def _debug_hang_after() -> int | None:
     return None
 
 
+def _yield_to_the_studio() -> None:
+    """Render in the background: a lower CPU priority (inherited by Piper's worker processes) keeps
+    the studio's GUI thread responsive while every core renders. ``CHORUS_ENGINE_NICE`` overrides."""
+    try:
+        os.nice(int(os.environ.get("CHORUS_ENGINE_NICE", "5")))
+    except (AttributeError, OSError, ValueError):
+        pass  # not POSIX, or not allowed: render at normal priority
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:  # `python -m engine serve …`: the HTTP server (engine.serve)
@@ -84,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING, stream=sys.stderr, format="engine %(levelname)s %(name)s: %(message)s"
     )
     events = _claim_stdout()
+    _yield_to_the_studio()
     try:
         backend = create_backend(args.backend, options)
     except BackendError as exc:
