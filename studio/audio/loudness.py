@@ -159,12 +159,46 @@ class LoudnessMeter:
         """Gated integrated loudness; ``-inf`` for silence or less than 400 ms of audio."""
         return _gated_lufs(self.segment_energies(), self.frames, self.sample_rate)
 
+    def recent_lufs(self, seconds: float) -> float:
+        """Ungated loudness of the last ``seconds`` (whole 100 ms steps, the step in progress counted):
+        momentary at 0.4 s, short-term at 3 s (EBU Tech 3341). ``-inf`` before any audio."""
+        weights = np.array(_CHANNEL_WEIGHTS[: self.channels])
+        want = max(1, round(seconds / STEP_S))
+        total, frames, steps = 0.0, 0, 0
+        if self._partial_n:
+            total, frames, steps = float(self._partial @ weights), self._partial_n, 1
+        for block in reversed(self._segments):
+            take = block[max(0, len(block) - (want - steps)) :]
+            total += float((take @ weights).sum())
+            frames += len(take) * self._step
+            steps += len(take)
+            if steps >= want:
+                break
+        if frames == 0 or total <= 0:
+            return -math.inf
+        return -0.691 + 10 * math.log10(total / frames)
+
     def rms_db(self) -> float:
         """Unweighted RMS level over all channels (dBFS, as ACX measures it)."""
         return _rms_db(self.square_sum, self.frames * self.channels)
 
     def peak_db(self) -> float:
         return 20.0 * math.log10(self.peak) if self.peak > 0 else -math.inf
+
+
+class LiveLoudness:
+    """Momentary, short-term and integrated loudness of audio as it plays, in one K-weighting pass.
+
+    Thread contract: fed from one thread (playback's feeder).
+    """
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.meter = LoudnessMeter(sample_rate, channels)
+
+    def add(self, block: np.ndarray) -> tuple[float, float, float]:
+        """Feed ``(frames, channels)`` audio; returns (momentary, short-term, integrated) LUFS."""
+        self.meter.add(block)
+        return self.meter.recent_lufs(0.4), self.meter.recent_lufs(3.0), self.meter.integrated_lufs()
 
 
 class GainedLoudness:

@@ -90,46 +90,6 @@ class MeterReading:
     peak_db: float  # sample peak of the block
 
 
-class _StreamingLoudness:
-    """Momentary (400 ms), short-term (3 s) and integrated loudness of audio fed block by block.
-
-    K-weighting and gating follow BS.1770 (:mod:`studio.audio.loudness`); feeder thread only.
-    """
-
-    def __init__(self, sample_rate: int, channels: int) -> None:
-        import scipy.signal
-
-        from studio.audio.loudness import LoudnessMeter, k_weighting_sos
-
-        self._sosfilt = scipy.signal.sosfilt
-        self._sos = k_weighting_sos(sample_rate)
-        self._zi = np.zeros((self._sos.shape[0], channels, 2))
-        self._rate = sample_rate
-        self._energy: deque[tuple[int, float]] = deque()  # (frames, sum of weighted squares)
-        self._integrated = LoudnessMeter(sample_rate, channels)
-
-    def add(self, block: np.ndarray) -> tuple[float, float, float]:
-        planar = np.asarray(block, dtype=np.float64).T
-        y, self._zi = self._sosfilt(self._sos, planar, axis=1, zi=self._zi)
-        self._energy.append((planar.shape[1], float(np.square(y).sum())))
-        self._integrated.add(planar, planar=True)
-        while sum(n for n, _ in self._energy) - self._energy[0][0] >= 3 * self._rate:
-            self._energy.popleft()
-        return self._window(0.4), self._window(3.0), self._integrated.integrated_lufs()
-
-    def _window(self, seconds: float) -> float:
-        want = seconds * self._rate
-        frames, total = 0, 0.0
-        for n, e in reversed(self._energy):
-            frames += n
-            total += e
-            if frames >= want:
-                break
-        if frames == 0 or total <= 0:
-            return -math.inf
-        return -0.691 + 10 * math.log10(total / frames)
-
-
 class QtPlayback(QObject):
     positionChanged = Signal(float)  # seconds
     stateChanged = Signal(bool)  # playing
@@ -312,7 +272,9 @@ class QtPlayback(QObject):
             sources = None
         try:
             mixer = self.make_mixer(project, sources)
-            meter = _StreamingLoudness(rate, channels)
+            from studio.audio.loudness import LiveLoudness  # scipy: imported here, off the GUI thread
+
+            meter = LiveLoudness(rate, channels)
             loop = self.loop_range if self.loop and self.loop_range else None
             end_frame = int((max(project.duration(), frame / rate) + END_GRACE_S) * rate)
             while not self._stop.is_set():

@@ -142,3 +142,29 @@ def test_speaker_level_matching_evens_out_speakers(tmp_path: Path) -> None:
     mix = Mixdown(b.project, b.resolver(), sources=sources)  # the project asks for level matching
     assert mix.speaker_gain_db == pytest.approx(gains)
     assert speaker_loudness("t1", mix) == pytest.approx(speaker_loudness("t2", mix), abs=0.2)
+
+
+def test_live_loudness_momentary_short_term_and_integrated() -> None:
+    """A steady tone reads the same on all three; after it stops, momentary falls first."""
+    import math
+
+    import numpy as np
+    import pyloudnorm
+
+    from studio.audio.loudness import LiveLoudness
+
+    rate = 48000
+    t = np.arange(4 * rate) / rate
+    tone = 0.1 * np.sin(2 * np.pi * 997 * t)
+    stereo = np.stack([tone, tone], axis=1)
+    expected = pyloudnorm.Meter(rate).integrated_loudness(stereo)
+    live = LiveLoudness(rate, 2)
+    for start in range(0, len(stereo), 1024):
+        momentary, short, integrated = live.add(stereo[start : start + 1024])
+    assert momentary == pytest.approx(expected, abs=0.1)
+    assert short == pytest.approx(expected, abs=0.1)
+    assert integrated == pytest.approx(expected, abs=0.1)
+    for _ in range(24):  # ~0.5 s of silence
+        momentary, short, _ = live.add(np.zeros((1024, 2)))
+    assert momentary == -math.inf or momentary < expected - 20
+    assert expected - 2 < short < expected
