@@ -155,16 +155,21 @@ class ManifestVoice:
     document_name: str
 
 
-def parse_manifest(raw: bytes, source: str = MANIFEST) -> list[ManifestVoice]:
-    """Validate a pack manifest; BankError naming the field for anything malformed."""
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise BankError(f"{source} is {len(raw):,} bytes; a manifest may be at most {MAX_MANIFEST_BYTES:,}")
+def _parse_json(raw: bytes, source: str, encoding: str) -> Any:
+    """JSON from bytes; BankError naming ``source`` for text that isn't UTF-8 or isn't JSON."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode(encoding))
     except UnicodeDecodeError:
         raise BankError(f"{source} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise BankError(f"{source} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def parse_manifest(raw: bytes, source: str = MANIFEST) -> list[ManifestVoice]:
+    """Validate a pack manifest; BankError naming the field for anything malformed."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise BankError(f"{source} is {len(raw):,} bytes; a manifest may be at most {MAX_MANIFEST_BYTES:,}")
+    data = _parse_json(raw, source, "utf-8")
     top = _Fields(data, "", source)
     fmt = top.text("format", None, 100)
     if fmt != PACK_FORMAT:
@@ -496,12 +501,7 @@ def read_presets_config(folder: Path) -> dict[str, dict[str, str]]:
     """``config.json`` of a presets folder, validated: name -> transcript, audio_file, system_prompt."""
     path = folder / PRESETS_CONFIG
     raw = _read_small(path, MAX_CONFIG_BYTES)
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise BankError(f"{PRESETS_CONFIG} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise BankError(f"{PRESETS_CONFIG} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    data = _parse_json(raw, PRESETS_CONFIG, "utf-8-sig")
     top = _Fields(data, "", PRESETS_CONFIG)
     if len(top.data) > MAX_VOICES:
         raise BankError(f"{PRESETS_CONFIG} names {len(top.data)} voices; at most {MAX_VOICES} at a time")
