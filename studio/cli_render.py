@@ -74,7 +74,9 @@ def render_project(
         options = settings.backend_options_dict()
         use_continuity = bool(options.get("continuity", False)) if continuity is None else continuity
         batch = int(options.get("batch_size", 1))
-        session = RenderSession(pf)
+        # Takes are recorded as they arrive; the timeline is laid out once at the end (or on Ctrl+C),
+        # not after every take (a full relayout per take is quadratic on long game scripts).
+        session = RenderSession(pf, layout=False)
         try:
             jobs = session.prepare(
                 line_ids, new_take=new_take, seed=seed, continuity=use_continuity, batch_size=batch
@@ -96,6 +98,7 @@ def render_project(
                 client.start()
             except EngineError as exc:
                 session.abandon()
+                session.place()
                 raise CliError(f"the engine did not start: {exc}") from None
             client.submit(jobs)
             while not session.done:
@@ -117,6 +120,7 @@ def render_project(
         except KeyboardInterrupt:
             client.stop()
             session.abandon()
+            session.place()
             raise
         finally:
             client.shutdown()
