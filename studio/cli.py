@@ -195,6 +195,11 @@ def _has_display() -> bool:
 
 def _open_studio(project: str | None) -> int:
     try:
+        from studio.ui.qt_platform import platform_problem
+
+        problem = platform_problem()
+        if problem:
+            raise CliError(problem)
         from studio.ui.qt_app import run_studio
     except ImportError as exc:
         raise CliError(f"the studio cannot start: {exc}") from None
