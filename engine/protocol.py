@@ -77,6 +77,7 @@ class RenderJob:
     ``context`` carries earlier generated lines of the same scene (continuity mode).
     ``kind`` is dialogue | humming | music (humming/music switch RAS off for Higgs).
     ``group`` names a batch that may be generated together (independent mode), "" = alone.
+    ``language`` decides text normalisation (numbers are spelled out for English only).
     """
 
     job_id: str
@@ -90,6 +91,7 @@ class RenderJob:
     context: tuple[ContextTurn, ...] = ()
     line_id: str = ""
     group: str = ""
+    language: str = ""  # ISO 639-1 code of the line's text; "" = the engine detects it
 
     @property
     def voice(self) -> VoiceSpec:

@@ -218,7 +218,7 @@ class HiggsBackend(Backend):
             return str(exc)
         if job.kind not in ("dialogue", "humming", "music"):
             return f"unknown line kind {job.kind!r}; use dialogue, humming or music"
-        if not normalize_text(job.text):
+        if not normalize_text(job.text, job.language):
             return "the line has no text to speak"
         p = job.params
         if p.temperature < 0:
@@ -249,7 +249,7 @@ class HiggsBackend(Backend):
                 outcomes[index] = JobOutcome(job.job_id, error=reason)
                 continue
             chunks = chunk_text(
-                normalize_text(job.text), self._int_option("chunk_words", DEFAULT_CHUNK_WORDS)
+                normalize_text(job.text, job.language), self._int_option("chunk_words", DEFAULT_CHUNK_WORDS)
             )
             if len(chunks) > 1:
                 long_jobs.append((index, chunks))
@@ -511,16 +511,18 @@ def _generation_config(base: Any, job: RenderJob, max_new_tokens: int) -> Any:
     config.max_new_tokens = max_new_tokens
     config.min_new_tokens = None
     config.max_length = None
+    # "Off" is said with the neutral values (top-k 0, top-p 1.0, temperature 1.0), never None: generate()
+    # refills None settings from the checkpoint's generation config (top-k 50, top-p 0.95 …).
     if params.temperature > 0:
         config.do_sample = True
         config.temperature = float(params.temperature)
-        config.top_k = int(params.top_k) if params.top_k > 0 else None
-        config.top_p = float(params.top_p) if 0 < params.top_p < 1 else None
+        config.top_k = int(params.top_k) if params.top_k > 0 else 0
+        config.top_p = float(params.top_p) if 0 < params.top_p < 1 else 1.0
     else:
         config.do_sample = False
-        config.temperature = None
-        config.top_k = None
-        config.top_p = None
+        config.temperature = 1.0
+        config.top_k = 0
+        config.top_p = 1.0
     if is_musical(job.text, job.kind) or params.ras_win_len <= 0:
         # RAS off. ``None`` would not do: generate() fills None settings from the model's own
         # generation config (7/2). Two repeats can never fit a window of one frame.

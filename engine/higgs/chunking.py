@@ -21,13 +21,21 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from engine.higgs.prompt import PriorTurn
+from engine.higgs.text import CJK_CHARS, speech_units
 from engine.protocol import RenderJob
 
 DEFAULT_CHUNK_WORDS = 60  # about 25 s of speech per chunk
 DEFAULT_CONTEXT_TURNS = 3
 
-# A sentence runs to . ! ? ; (and any closing quotes/brackets after them) before whitespace or the end.
-_SENTENCE = re.compile(r"\S.*?(?:[.!?;]+[\"')\]]*(?=\s|$)|$)")
+# A sentence runs to . ! ? ; (and any closing quotes/brackets after them) before whitespace or the end,
+# or to a full-width 。！？ or an ASCII end mark followed directly by Chinese/Japanese/Korean text
+# (those scripts put no space after a sentence).
+_SENTENCE = re.compile(
+    rf"\S.*?(?:[.!?;]+[\"')\]]*(?=\s|$|[{CJK_CHARS}])|[。！？；]+[”’」』）]*|$)"
+)
+# The pieces a too-long sentence may be cut into: a CJK character, or a run of other non-space text,
+# each with the whitespace before it (so joining pieces gives back the sentence).
+_ATOM = re.compile(rf"\s*(?:[{CJK_CHARS}]|[^\s{CJK_CHARS}]+)")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -41,7 +49,9 @@ def split_sentences(text: str) -> list[str]:
 def chunk_text(text: str, max_words: int = DEFAULT_CHUNK_WORDS) -> list[str]:
     """Split ``text`` into chunks of at most ``max_words`` words, at sentence ends where possible.
 
-    Joining the chunks with single spaces gives back the text (line breaks become spaces).
+    Words are :func:`~engine.higgs.text.speech_units` (Chinese/Japanese/Korean characters count by
+    their speaking time, not by spaces). Joining the chunks with single spaces gives back the text
+    (line breaks become spaces) for space-separated languages; CJK chunks join without a space.
     """
     if max_words < 1:
         raise ValueError("max_words must be at least 1")
@@ -50,28 +60,44 @@ def chunk_text(text: str, max_words: int = DEFAULT_CHUNK_WORDS) -> list[str]:
         pieces.extend(_split_long(sentence, max_words))
     chunks: list[str] = []
     current: list[str] = []
-    count = 0
+    count = 0.0
     for piece in pieces:
-        words = len(piece.split())
-        if current and count + words > max_words:
-            chunks.append(" ".join(current))
-            current, count = [], 0
+        units = speech_units(piece)
+        if current and count + units > max_words:
+            chunks.append(_join(current))
+            current, count = [], 0.0
         current.append(piece)
-        count += words
+        count += units
     if current:
-        chunks.append(" ".join(current))
+        chunks.append(_join(current))
     return chunks
 
 
+def _join(pieces: list[str]) -> str:
+    out = pieces[0]
+    for piece in pieces[1:]:
+        cjk_seam = re.match(f"[{CJK_CHARS}]", piece) and re.search(f"[{CJK_CHARS}。！？；]\\W*$", out)
+        out += piece if cjk_seam else " " + piece
+    return out
+
+
 def _split_long(sentence: str, max_words: int) -> list[str]:
-    if len(sentence.split()) <= max_words:
+    if speech_units(sentence) <= max_words:
         return [sentence]
-    clauses = [c for c in re.split(r"(?<=,)\s+", sentence) if c]
+    clauses = [c for c in re.split(r"(?<=[,，、])\s*", sentence) if c]
     out: list[str] = []
     for clause in clauses:
-        words = clause.split()
-        for start in range(0, len(words), max_words):
-            out.append(" ".join(words[start : start + max_words]))
+        current, count = "", 0.0
+        for atom in _ATOM.findall(clause):
+            units = speech_units(atom)
+            if current and count + units > max_words:
+                out.append(current.strip())
+                current, count = atom.lstrip(), 0.0
+            else:
+                current += atom
+            count += units
+        if current.strip():
+            out.append(current.strip())
     return out
 
 

@@ -3,7 +3,8 @@
 Users of the reference implementation report generations that run on in silence to the token limit,
 or loop. Chorus bounds every line up front and checks every take:
 
-- :func:`frame_budget` caps the frames a line may produce from its text: ~1.2 s per spoken word (about
+- :func:`frame_budget` caps the frames a line may produce from its text: ~1.2 s per spoken word, or
+  per English-word equivalent of Chinese/Japanese/Korean characters (:func:`~engine.higgs.text.speech_units`) (about
   three times a normal speaking rate) plus a few seconds per sound-event tag and a 2 s margin, never
   more than the job's ``max_new_tokens`` allows. The backend enforces the cap per row of a batch by
   forcing the audio end-of-stream once the row reaches it (see :mod:`engine.higgs.sampling`).
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.higgs.text import count_sound_events, count_words
+from engine.higgs.text import count_sound_events, speech_units
 
 FRAME_RATE = 25  # audio frames per second (one LM step per frame)
 SAMPLE_RATE = 24000
@@ -48,7 +49,7 @@ def frame_budget(text: str, *, max_new_tokens: int, kind: str = "dialogue") -> i
     if kind in ("humming", "music"):
         return limit
     seconds = (
-        count_words(text) * SECONDS_PER_WORD
+        speech_units(text) * SECONDS_PER_WORD
         + count_sound_events(text) * SECONDS_PER_SOUND_EVENT
         + MARGIN_SECONDS
     )

@@ -415,20 +415,33 @@ def load_processor(model_folder: Path, codec: Any) -> Any:
     return processor_class(extractor, tokenizer, codec, chat_template=template, **extra)
 
 
+# A chat template is a Higgs Audio v2 template only if it renders the scene block and the audio-out
+# markers; a base Llama-3 tokenizer's template (or any other) would prompt the model wrongly.
+TEMPLATE_MARKERS = ("<|scene_desc_start|>", "<|audio_out_bos|>", "<|AUDIO_OUT|>")
+
+
+def is_higgs_template(template: str) -> bool:
+    return all(marker in template for marker in TEMPLATE_MARKERS)
+
+
 def _chat_template(folder: Path, settings: dict[str, Any], tokenizer: Any) -> str:
+    """The folder's own Higgs chat template, or "" (then Chorus's copy is used)."""
+    candidates: list[str] = []
     jinja = folder / "chat_template.jinja"
     if jinja.is_file():
-        return jinja.read_text()
+        candidates.append(jinja.read_text())
     if isinstance(settings.get("chat_template"), str):
-        return str(settings["chat_template"])
+        candidates.append(str(settings["chat_template"]))
     as_json = folder / "chat_template.json"
     if as_json.is_file():
         try:
-            return str(json.loads(as_json.read_text())["chat_template"])
+            candidates.append(str(json.loads(as_json.read_text())["chat_template"]))
         except (OSError, ValueError, KeyError):
             pass
     template = getattr(tokenizer, "chat_template", None)
-    return template if isinstance(template, str) else ""
+    if isinstance(template, str):
+        candidates.append(template)
+    return next((t for t in candidates if is_higgs_template(t)), "")
 
 
 def load_codec(folder: Path, device: str) -> Any:

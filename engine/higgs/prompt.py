@@ -8,7 +8,10 @@ Layout (after the reference implementation, boson-ai/higgs-audio ``examples/gene
 1. ``system``: "Generate audio following instruction."
 2. ``scene``: the scene description (default "Audio is recorded from a quiet room.") followed by the
    voices described in the scene block: ``SPEAKERn:`` + the reference clip as an audio item, or
-   ``SPEAKERn: <profile text>`` for text-profile voices. Smart voices get no line.
+   ``SPEAKERn: <profile text>`` for text-profile voices. A smart voice gets no line when it speaks
+   alone; in a multi-speaker job it gets ``SPEAKERn: feminine|masculine`` (alternating, as the
+   reference does), and when every voice is smart the system message is the reference's
+   multi-speaker one ("… do not read out the tag …").
 3. reference turns: for a clip voice placed as turns, a user turn with its transcript (prefixed
    ``[SPEAKERn] `` when the job has several speakers) then an assistant turn with its audio.
 4. prior turns (scene continuity / chunk carry-over): user turn with the earlier line's text, assistant
@@ -36,6 +39,16 @@ from engine.higgs.text import normalize_text
 from engine.protocol import RenderJob, VoiceSpec
 
 SYSTEM_TEXT = "Generate audio following instruction."
+# The reference's system message when several speakers have no reference clip or profile
+# (examples/generation.py, MULTISPEAKER_DEFAULT_SYSTEM_MESSAGE), with a descriptor line per speaker.
+MULTISPEAKER_SYSTEM_TEXT = (
+    "You are an AI assistant designed to convert text into speech.\n"
+    "If the user's message includes a [SPEAKER*] tag, do not read out the tag and generate speech for the "
+    "following text, using the specified voice.\n"
+    "If no speaker tag is present, select a suitable voice on your own."
+)
+# The reference's descriptors for smart voices in a multi-speaker prompt, alternating by index.
+SMART_DESCRIPTORS = ("feminine", "masculine")
 DEFAULT_SCENE = "Audio is recorded from a quiet room."
 PLACEMENTS = ("auto", "turns", "scene")
 VOICE_KINDS = ("clip", "profile", "smart")
@@ -81,24 +94,29 @@ def build_conversation(
         raise PromptError(f"unknown reference placement {references!r}; use one of {', '.join(PLACEMENTS)}")
     multi = len(job.speakers) > 1
     in_scene = [_in_scene(voice, multi, references) for voice in job.speakers]
+    all_smart = all(voice.kind == "smart" for voice in job.speakers)
 
     scene: list[dict[str, Any]] = [_text(job.scene_description.strip() or DEFAULT_SCENE)]
     for index, voice in enumerate(job.speakers):
-        if not in_scene[index] or voice.kind == "smart":
+        if not in_scene[index]:
             continue
-        if voice.kind == "profile":
+        if voice.kind == "smart":
+            if multi:
+                scene.append(_text(f"SPEAKER{index}: {SMART_DESCRIPTORS[index % len(SMART_DESCRIPTORS)]}"))
+        elif voice.kind == "profile":
             scene.append(_text(f"SPEAKER{index}: {' '.join(voice.profile.split())}"))
         else:
             scene.append(_text(f"SPEAKER{index}:"))
             scene.append(_audio(voice.ref_audio))
 
+    system = MULTISPEAKER_SYSTEM_TEXT if multi and all_smart else SYSTEM_TEXT
     messages: Conversation = [
-        {"role": "system", "content": [_text(SYSTEM_TEXT)]},
+        {"role": "system", "content": [_text(system)]},
         {"role": "scene", "content": scene},
     ]
     for index, voice in enumerate(job.speakers):
         if voice.kind == "clip" and not in_scene[index]:
-            said = _speaker_text(normalize_text(voice.transcript), index, multi)
+            said = _speaker_text(normalize_text(voice.transcript), index, multi)  # its own language
             messages.append({"role": "user", "content": [_text(said)]})
             messages.append({"role": "assistant", "content": [_audio(voice.ref_audio)]})
     for turn in prior:
@@ -106,12 +124,12 @@ def build_conversation(
             raise PromptError(
                 f"a context line names speaker {turn.speaker}, but the job has {len(job.speakers)} speaker(s)"
             )
-        said = turn.text if turn.normalized else normalize_text(turn.text)
+        said = turn.text if turn.normalized else normalize_text(turn.text, job.language)
         messages.append({"role": "user", "content": [_text(_speaker_text(said, turn.speaker, multi))]})
         messages.append({"role": "assistant", "content": [_audio(turn.audio)]})
 
     line = job.text if text is None else text
-    line = line if normalized else normalize_text(line)
+    line = line if normalized else normalize_text(line, job.language)
     if not line:
         raise PromptError("the line has no text to speak")
     messages.append({"role": "user", "content": [_text(_speaker_text(line, job.speaker, multi))]})

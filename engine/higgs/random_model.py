@@ -165,8 +165,12 @@ def build(
     return model, processor
 
 
-def save_tiny(folder: str | Path, *, seed: int = 0) -> Path:
-    """Write a tiny random Higgs checkpoint to ``folder`` (codec in ``folder/audio_tokenizer``)."""
+def save_tiny(folder: str | Path, *, seed: int = 0, chat_template: str | None = None) -> Path:
+    """Write a tiny random Higgs checkpoint to ``folder`` (codec in ``folder/audio_tokenizer``).
+
+    ``chat_template`` replaces Chorus's own template in the saved checkpoint (tests save the one
+    transformers' conversion script writes into real checkpoints, so they are not circular).
+    """
     from transformers import HiggsAudioV2TokenizerModel
 
     folder = Path(folder)
@@ -176,6 +180,8 @@ def save_tiny(folder: str | Path, *, seed: int = 0) -> Path:
     # Reload so the processor records where the codec lives (as a real checkpoint names its codec repo).
     codec_class: Any = HiggsAudioV2TokenizerModel
     processor.audio_tokenizer = codec_class.from_pretrained(codec_dir)
+    if chat_template is not None:
+        processor.chat_template = chat_template
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder

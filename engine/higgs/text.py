@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 # Full-width (CJK) punctuation → ASCII, as in the reference's ``normalize_chinese_punctuation``.
 FULLWIDTH_PUNCTUATION: tuple[tuple[str, str], ...] = (
@@ -44,12 +45,12 @@ FULLWIDTH_PUNCTUATION: tuple[tuple[str, str], ...] = (
 )
 
 # Script tags → sound-event markers. Source: boson-ai/higgs-audio examples/generation.py, main(), the
-# ``for tag, replacement in [...]`` loop (commit 03dcdf698ba3cfdb9ff74df47f8937dceabe869d). Note that the
-# reference maps ``[humming start]`` to the one-shot ``<SE>`` form, not ``<SE_s>`` (some forks changed
-# it to ``<SE_s>[Humming]</SE_s>``); we keep the reference's mapping.
+# ``for tag, replacement in [...]`` loop, as of commit f04f5df (upstream's "se fix", 14f5f72, made
+# ``[humming start]`` open a span ``<SE_s>[Humming]</SE_s>`` like music and singing; the one-shot
+# ``<SE>[Humming]</SE>`` of the earlier commit left the closing ``<SE_e>`` unmatched).
 TAGS: tuple[tuple[str, str], ...] = (
     ("[laugh]", "<SE>[Laughter]</SE>"),
-    ("[humming start]", "<SE>[Humming]</SE>"),
+    ("[humming start]", "<SE_s>[Humming]</SE_s>"),
     ("[humming end]", "<SE_e>[Humming]</SE_e>"),
     ("[music start]", "<SE_s>[Music]</SE_s>"),
     ("[music end]", "<SE_e>[Music]</SE_e>"),
@@ -80,13 +81,20 @@ _TAG_RE = re.compile(
 _SE_MARKER_RE = re.compile(r"</?SE(?:_[se])?>|\[(?:Laughter|Humming|Music|Singing|Applause|Cheering|Cough)\]")
 
 
-def normalize_text(text: str) -> str:
-    """The text as the model should read it: punctuation, units, numbers and tags normalised."""
+def normalize_text(text: str, language: str = "") -> str:
+    """The text as the model should read it: punctuation, units, numbers and tags normalised.
+
+    Numbers (and °F/°C) are spelled out in English only: ``language`` is the line's language code
+    ("" = detect it from the text, :func:`line_language`); other languages keep their digits, which
+    the model reads in the language of the sentence, as the reference leaves them.
+    """
+    english = (language or line_language(text)) == "en"
     for wide, ascii_ in FULLWIDTH_PUNCTUATION:
         text = text.replace(wide, ascii_)
     text = text.replace("(", " ").replace(")", " ")
-    text = text.replace("°F", " degrees Fahrenheit").replace("°C", " degrees Celsius")
-    text = spell_numbers(text)
+    if english:
+        text = text.replace("°F", " degrees Fahrenheit").replace("°C", " degrees Celsius")
+        text = spell_numbers(text)
     text = expand_tags(text)
     lines = [" ".join(line.split()) for line in text.split("\n") if line.strip()]
     text = "\n".join(lines).strip()
@@ -112,6 +120,80 @@ def count_words(text: str) -> int:
     """Spoken words in ``text`` (tags and sound-event markers do not count)."""
     text = _SE_MARKER_RE.sub(" ", expand_tags(text))
     return len([w for w in text.split() if any(ch.isalnum() for ch in w)])
+
+
+# Scripts written without spaces between words, and how many "English-word equivalents" of speaking
+# time one character of each takes: a Han character ≈ 0.22 s spoken, a kana ≈ 0.14 s, a Hangul syllable
+# ≈ 0.18 s, against ≈ 0.4 s for an English word. (Korean separates words with spaces, but a word holds
+# several syllables, so its syllables are counted instead.)
+CJK_UNITS: tuple[tuple[str, float], ...] = (
+    ("\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff", 0.55),  # Han (Chinese hanzi, Japanese kanji)
+    ("\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f", 0.35),  # hiragana, katakana
+    ("\uac00-\ud7af", 0.45),  # Hangul syllables
+)
+CJK_CHARS = "".join(chars for chars, _ in CJK_UNITS)
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
+_CJK_WEIGHTS = tuple((re.compile(f"[{chars}]"), weight) for chars, weight in CJK_UNITS)
+
+
+def speech_units(text: str) -> float:
+    """How long ``text`` takes to say, in English-word equivalents (≈ 0.4 s each).
+
+    Space-separated words count one each; characters of Chinese, Japanese and Korean count by
+    :data:`CJK_UNITS` (those scripts put no spaces between words). Tags and markers do not count.
+    """
+    text = _SE_MARKER_RE.sub(" ", expand_tags(text))
+    units = 0.0
+    for pattern, weight in _CJK_WEIGHTS:
+        units += weight * len(pattern.findall(text))
+    rest = _CJK_RE.sub(" ", text)
+    return units + len([w for w in rest.split() if any(ch.isalnum() for ch in w)])
+
+
+# Languages langid may answer for a text, by the script the text is written in (Han/kana/Hangul are
+# decided by script alone).
+_LATIN_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "pl", "cs", "tr", "vi", "id")
+_SCRIPT_LANGUAGES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile("[\u0400-\u04ff]"), ("ru", "uk", "bg")),
+    (re.compile("[\u0600-\u06ff]"), ("ar", "fa")),
+    (re.compile("[\u0900-\u097f]"), ("hi",)),
+)
+_identifier: Any = None
+
+
+def line_language(text: str, default: str = "en") -> str:
+    """The language of ``text`` (ISO 639-1), ``default`` when it is too short or ambiguous to tell.
+
+    Han/kana/Hangul text is decided by its script; other text by langid (as the reference does) over
+    its words alone (digits and symbols removed), among the languages written in the same script.
+    The langid model loads once (~1 s) on first use. Safe from any thread after the first call.
+    """
+    if re.search("[\uac00-\ud7af]", text):
+        return "ko"
+    if re.search("[\u3040-\u30ff]", text):
+        return "ja"
+    if _CJK_RE.search(text):
+        return "zh"
+    words = " ".join(re.sub(r"[^\w\s']|[\d_]", " ", expand_tags(text)).split())
+    if sum(ch.isalpha() for ch in words) < 2:
+        return default
+    allowed = next((langs for script, langs in _SCRIPT_LANGUAGES if script.search(words)), _LATIN_LANGUAGES)
+    global _identifier
+    if _identifier is None:
+        from langid.langid import LanguageIdentifier, model  # lazy: the model takes ~1 s to load
+
+        _identifier = LanguageIdentifier.from_modelstring(model, norm_probs=False)
+    scores = {lang: score for lang, score in _identifier.rank(words) if lang in allowed}
+    if not scores:
+        return default
+    best = max(scores, key=scores.__getitem__)
+    if default not in scores:  # Cyrillic text is not English, however unsure langid is
+        return str(best)
+    # langid is unreliable on a few words ("Earlier line 2." scores French 5 nats above English), so
+    # leaving the default takes a clear margin: less where letters outside ASCII (ä, é, ñ …) back it up.
+    margin = scores[best] - scores[default]
+    needed = 1.0 if any(ch.isalpha() and not ch.isascii() for ch in words) else 6.0 if len(words.split()) < 4 else 2.0
+    return str(best) if margin >= needed else default
 
 
 def count_sound_events(text: str) -> int:
@@ -264,6 +346,10 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
         re.compile(rf"(?P<sym>[$£€])\s?(?P<amount>(?:{_NUMBER})(?:\.\d+)?)"),
         _currency,
     ),
+    (  # amount before the symbol, as written in much of Europe: "3.50 €" (decimal commas made points first)
+        re.compile(rf"(?<![\w.,])(?P<amount>(?:{_NUMBER})(?:\.\d+)?)\s?(?P<sym>[$£€])"),
+        _currency,
+    ),
     (
         re.compile(rf"(?<![\w.])(?P<num>(?:{_NUMBER})(?:\.\d+)?)\s?%"),
         lambda m: f"{_decimal_to_words(m['num'])} percent",
@@ -299,13 +385,19 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 )
 
 
+# A decimal comma in a sum of money: "3,50 €", "€3,50" (two digits after the comma, beside a symbol).
+_DECIMAL_COMMA_MONEY = re.compile(r"(?<=[$£€])\s?\d+,\d{2}(?![\d,])|(?<![\d,])\d+,\d{2}(?=\s?[$£€])")
+
+
 def spell_numbers(text: str) -> str:
     """Spell out numbers the way a narrator reads them.
 
     Handles currency (``$3.50``), percentages, clock times (``3:30``), ordinals (``21st``), years and
-    decades (``1999``, ``1990s``), negatives, decimals and grouped integers (``1,000``). Digits glued to
+    decades (``1999``, ``1990s``), negatives, decimals and grouped integers (``1,000``), and a decimal
+    comma in sums of money (``3,50 €``). English words: call it for English text only. Digits glued to
     letters (``SPEAKER0``, ``MP3``, ``4K``) are left alone.
     """
+    text = _DECIMAL_COMMA_MONEY.sub(lambda m: m[0].replace(",", "."), text)
     for pattern, replace in _RULES:
         text = pattern.sub(replace, text)
     return text

@@ -168,16 +168,14 @@ def plan_render(
     jobs: list[PlannedJob] = []
     reuse: list[Any] = []
     skipped: list[str] = []
-    scene_history: dict[str, list[tuple[str, str, int]]] = {}  # scene -> [(text, audio path, speaker)]
-    speakers_order = list(project.speakers)
+    scene_history: dict[str, list[tuple[str, str, str]]] = {}  # scene -> [(text, audio path, speaker id)]
     wanted_set = set(wanted)
     for line in project.ordered_lines():
         history = scene_history.setdefault(line.scene_id, [])
-        speaker_index = speakers_order.index(line.speaker_id) if line.speaker_id in speakers_order else 0
         if line.id not in wanted_set:
             take = project.selected_take(line.id)
             if take is not None:
-                history.append((line.text, str(media_dir / take.media), speaker_index))
+                history.append((line.text, str(media_dir / take.media), line.speaker_id))
             continue
         recipe = line_recipe(project, line)
         line_seed = seed
@@ -197,22 +195,18 @@ def plan_render(
                 )
             else:
                 skipped.append(line.id)
-            history.append((line.text, str(media_dir / existing.media), speaker_index))
+            history.append((line.text, str(media_dir / existing.media), line.speaker_id))
             continue
         if not new_take and seed is None and line_is_current(project, line, media_dir):
             skipped.append(line.id)
             take = project.selected_take(line.id)
             assert take is not None
-            history.append((line.text, str(media_dir / take.media), speaker_index))
+            history.append((line.text, str(media_dir / take.media), line.speaker_id))
             continue
-        job = build_job(project, line, media_dir, key, line_seed)
-        if continuity:
-            context = tuple(
-                ContextTurn(text=t, audio=a, speaker=s) for t, a, s in history[-CONTINUITY_CONTEXT_LINES:]
-            )
-            job = replace(job, context=context)
+        context = history[-CONTINUITY_CONTEXT_LINES:] if continuity else []
+        job = build_job(project, line, media_dir, key, line_seed, context)
         jobs.append(PlannedJob(line.id, key, recipe, line_seed, job))
-        history.append((line.text, job.out_path, speaker_index))
+        history.append((line.text, job.out_path, line.speaker_id))
     if batch_size > 1 and not continuity:
         jobs = [replace(p, job=replace(p.job, group=f"batch-{i // batch_size}")) for i, p in enumerate(jobs)]
     return RenderPlan(tuple(jobs), ops.Batch(tuple(reuse), "Select existing takes"), tuple(skipped))
@@ -223,20 +217,39 @@ def _next_seed(project: Project, line: ScriptLine) -> int:
     return max(seeds, default=0) + 1
 
 
-def build_job(project: Project, line: ScriptLine, media_dir: Path, key: str, seed: int) -> RenderJob:
+def build_job(
+    project: Project,
+    line: ScriptLine,
+    media_dir: Path,
+    key: str,
+    seed: int,
+    context: list[tuple[str, str, str]] | None = None,
+) -> RenderJob:
+    """The engine job for ``line``; ``context`` = earlier lines of its scene as (text, audio path, speaker id).
+
+    The job's cast is the line's speaker (index 0) plus the speakers of its context lines, in order of
+    first appearance — never the whole project: a single-speaker line is prompted as a single voice
+    (Higgs: the transcript-conditioned clone turn), and a speaker who is not in the conversation cannot
+    make it fail or grow it.
+    """
     speaker = project.speakers.get(line.speaker_id)
     scene = project.scenes.get(line.scene_id)
-    speakers = tuple(voice_spec(s, media_dir) for s in project.speakers.values()) or (VoiceSpec(),)
-    index = list(project.speakers).index(line.speaker_id) if line.speaker_id in project.speakers else 0
+    cast = [line.speaker_id]
+    for _text, _audio, speaker_id in context or ():
+        if speaker_id not in cast:
+            cast.append(speaker_id)
+    speakers = tuple(voice_spec(project.speakers.get(speaker_id), media_dir) for speaker_id in cast)
+    turns = tuple(ContextTurn(text=t, audio=a, speaker=cast.index(s)) for t, a, s in context or ())
     return RenderJob(
         job_id=f"{line.id}:{key[:12]}",
         text=line.text,
         out_path=str(media_dir / take_file_name(key)),
         speakers=speakers,
-        speaker=index,
+        speaker=0,
         scene_description=scene.description if scene else "",
         kind=line.kind.value,
         params=generation_params(project, speaker, seed),
+        context=turns,
         line_id=line.id,
     )
 

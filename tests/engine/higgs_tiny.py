@@ -17,6 +17,8 @@ from engine.backends.higgs import HiggsBackend
 from engine.protocol import GenerationParams, RenderJob, VoiceSpec
 
 FRAMES = 20  # content frames of a fixed-length test take (0.8 s)
+# The template transformers' conversion script writes into real checkpoints (see data/README.md).
+CONVERSION_TEMPLATE = (Path(__file__).parent / "data" / "higgs_audio_v2_conversion.jinja").read_text()
 
 
 @functools.cache
@@ -32,7 +34,7 @@ def tiny_model_dir() -> Path:
 
     torch.set_num_threads(1)
 
-    return save_tiny(Path(tempfile.mkdtemp(prefix="higgs-tiny-")) / "model")
+    return save_tiny(Path(tempfile.mkdtemp(prefix="higgs-tiny-")) / "model", chat_template=CONVERSION_TEMPLATE)
 
 
 def backend(**options: object) -> HiggsBackend:

@@ -131,7 +131,9 @@ def test_mixed_profile_clip_and_smart_speakers() -> None:
         {"type": "text", "text": "SPEAKER0: Male, British accent, calm and low."},
         {"type": "text", "text": "SPEAKER1:"},
         {"type": "audio", "path": "/v/belinda.wav"},
+        {"type": "text", "text": "SPEAKER2: feminine"},
     ]
+    assert conversation[0] == SYSTEM  # voices with clips/profiles: the generic system message
     assert conversation[-1] == user("[SPEAKER2] Right.")
 
 
@@ -151,7 +153,7 @@ def test_each_tag_is_expanded_in_the_spoken_text(tag: str, marker: str) -> None:
 def test_tag_expansions_are_the_reference_markers() -> None:
     assert dict(TAGS) == {
         "[laugh]": "<SE>[Laughter]</SE>",
-        "[humming start]": "<SE>[Humming]</SE>",
+        "[humming start]": "<SE_s>[Humming]</SE_s>",
         "[humming end]": "<SE_e>[Humming]</SE_e>",
         "[music start]": "<SE_s>[Music]</SE_s>",
         "[music end]": "<SE_e>[Music]</SE_e>",
@@ -234,3 +236,30 @@ def test_unvoiceable_jobs_get_a_clear_error(job: RenderJob, message: str) -> Non
 def test_unknown_reference_placement_is_refused() -> None:
     with pytest.raises(PromptError, match="placement"):
         build_conversation(make("Hi", speakers=(VoiceSpec(kind="smart"),)), references="system")
+
+
+def test_several_smart_voices_get_the_multispeaker_system_message_and_descriptors() -> None:
+    from engine.higgs.prompt import MULTISPEAKER_SYSTEM_TEXT
+
+    job = make("Ready?", speakers=(VoiceSpec(kind="smart"),) * 3, speaker=1, scene_description="A studio.")
+    conversation = build_conversation(job)
+    assert conversation[0]["content"][0]["text"] == MULTISPEAKER_SYSTEM_TEXT
+    assert "do not read out the tag" in MULTISPEAKER_SYSTEM_TEXT
+    assert conversation[1]["content"] == [
+        {"type": "text", "text": "A studio."},
+        {"type": "text", "text": "SPEAKER0: feminine"},
+        {"type": "text", "text": "SPEAKER1: masculine"},
+        {"type": "text", "text": "SPEAKER2: feminine"},
+    ]
+    assert conversation[-1] == user("[SPEAKER1] Ready?")
+
+
+def test_numbers_are_spelled_for_english_lines_only() -> None:
+    german = make("Ich habe 3 Äpfel für 3,50 € gekauft.")
+    assert build_conversation(german)[-1] == user("Ich habe 3 Äpfel für 3,50 € gekauft.")
+    told = make("Ich habe 3 Äpfel.", language="de")
+    assert build_conversation(told)[-1] == user("Ich habe 3 Äpfel.")
+    english = make("I paid €3,50 for 2 coffees at 9:30")
+    assert build_conversation(english)[-1] == user(
+        "I paid three euros and fifty cents for two coffees at nine thirty."
+    )

@@ -236,3 +236,54 @@ def test_trimming_can_be_switched_off() -> None:
 def test_longest_run() -> None:
     assert longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], dtype=bool)) == (4, 3)
     assert longest_run(np.zeros(3, dtype=bool)) == (0, 0)
+
+
+CHINESE = (
+    "在一个阳光明媚的早晨，小明和他的朋友们一起去公园散步。他们看到了许多美丽的花朵，还有在湖边嬉戏的鸭子。"
+    "大家都非常开心，决定下个周末再来这里野餐！"
+)
+
+
+def test_chinese_is_budgeted_by_characters_and_split_at_its_sentence_ends() -> None:
+    from engine.higgs.text import line_language, normalize_text, speech_units
+
+    text = normalize_text(CHINESE)
+    assert line_language(CHINESE) == "zh"
+    # 72 characters ≈ 16 s of speech; the cap must leave room for it (counting spaces gave 3.2 s).
+    assert frame_budget(text, max_new_tokens=2048) / 25 > 30
+    assert 30 < speech_units(text) < 45
+    sentences = split_sentences(text)
+    assert len(sentences) == 3 and sentences[0].endswith("散步.")
+    chunks = chunk_text(text, 20)
+    assert len(chunks) == 3 and "".join(chunks) == text.replace(" ", "").replace(",", ", ")
+    assert all(speech_units(c) <= 20 for c in chunks)
+
+
+def test_japanese_and_korean_count_their_characters() -> None:
+    from engine.higgs.text import line_language, speech_units
+
+    assert line_language("今日はいい天気ですね。") == "ja" and speech_units("今日はいい天気ですね") > 3
+    assert line_language("안녕하세요 반갑습니다") == "ko" and speech_units("안녕하세요 반갑습니다") > 4
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Ich habe 3 Äpfel gekauft.", "de"),
+        ("Le prix est 3,50 €.", "fr"),
+        ("I paid €3,50 for 2 coffees", "en"),
+        ("OK, 3 more.", "en"),
+        ("Привет, у меня 3 яблока", "ru"),
+        ("42", "en"),
+    ],
+)
+def test_line_language(text: str, language: str) -> None:
+    from engine.higgs.text import line_language
+
+    assert line_language(text) == language
+
+
+def test_a_long_chinese_sentence_without_commas_is_cut_between_characters() -> None:
+    text = "我" * 100 + "."
+    chunks = chunk_text(text, 10)
+    assert "".join(chunks) == text and len(chunks) > 4

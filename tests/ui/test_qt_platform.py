@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from studio.ui.qt_platform import DEBIAN_PACKAGES, explain_missing, missing_libraries, platform_name, plugin_path
+from studio.ui.qt_platform import (
+    DEBIAN_PACKAGES,
+    explain_missing,
+    missing_libraries,
+    platform_name,
+    plugin_path,
+)
 
 
 def test_platform_name_follows_the_environment():

@@ -131,3 +131,26 @@ def test_continuity_context_holds_previous_lines(pf: ProjectFile) -> None:
     assert [len(j.context) for j in jobs] == [0, 1, 2, 2]
     assert jobs[3].context[-1].audio == jobs[2].out_path
     assert [c.text for c in jobs[3].context] == ["Line number 1.", "Line number 2."]
+
+
+def test_a_job_carries_only_its_own_speaker(pf: ProjectFile) -> None:
+    p = pf.project
+    p.apply(ops.Insert(Speaker("c", "Cleo", voice=Voice(VoiceKind.CLIP, clip_media="c.wav", transcript="Hi."))))
+    p.apply(ops.Insert(Speaker("d", "Dora", voice=Voice(VoiceKind.PROFILE, profile="Warm, low."))))
+    p.apply(ops.add_line(ScriptLine("L9", "c", "Only Cleo speaks here.", scene_id="s")))
+    jobs = {j.line_id: j for j in RenderSession(pf).prepare()}
+    cleo = jobs["L9"]
+    assert [v.kind for v in cleo.speakers] == ["clip"] and cleo.speaker == 0
+    assert cleo.speakers[0].transcript == "Hi."
+    assert all(len(j.speakers) == 1 and j.speaker == 0 for j in jobs.values())
+
+
+def test_continuity_cast_is_the_line_speaker_then_its_context_speakers(pf: ProjectFile) -> None:
+    jobs = RenderSession(pf).prepare(continuity=True)
+    # L3 (Bob) has context L1 (Bob), L2 (Alice): cast = Bob, Alice; turns re-indexed into it.
+    last = jobs[3]
+    assert [v.variant for v in last.speakers] == [2, 1]
+    assert [c.speaker for c in last.context] == [0, 1]
+    # L1 (Bob) after L0 (Alice): cast = Bob, Alice; its one context turn is Alice's = index 1.
+    assert [v.variant for v in jobs[1].speakers] == [2, 1] and jobs[1].context[0].speaker == 1
+    assert len(jobs[0].speakers) == 1
