@@ -153,6 +153,8 @@ class HiggsBackend(Backend):
         report = progress or (lambda fraction, detail: None)
         options = self.options
         spec = str(options.get("model") or loading.DEFAULT_MODEL)
+        if options.get("revision") and not loading.is_local(spec) and "@" not in spec:
+            spec = f"{spec}@{options['revision']}"
         offline = bool(options.get("local_files_only", False))
         cache_dir = options.get("cache_dir") or None
         report(0.0, f"looking for the Higgs Audio model {spec}")

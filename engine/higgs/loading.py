@@ -26,6 +26,11 @@ from typing import Any
 
 from engine.backends.base import BackendError
 
+# The default checkpoint is the transformers-format conversion that transformers' own docs and
+# integration tests load (the format HiggsAudioV2ForConditionalGeneration reads). Boson's repos were
+# rewritten in place between formats (their issue #176), so they are accepted (checked by model_type)
+# but not the default. Pin a commit with "repo@revision" (or the `revision` option); the resolved
+# snapshot's commit becomes the take's model version, so takes from another revision never mix.
 DEFAULT_MODEL = "eustlb/higgs-audio-v2-generation-3B-base"
 DEFAULT_TOKENIZER = "eustlb/higgs-audio-v2-tokenizer"
 ORIGINAL_MODEL = "bosonai/higgs-audio-v2-generation-3B-base"
@@ -65,9 +70,22 @@ def resolve_source(
                 f"no {what} at {folder}: the folder does not exist; check the path in the settings"
             )
         return folder
+    repo_id, revision = split_revision(spec)
     return download(
-        spec, what=what, local_files_only=local_files_only, progress=progress, span=span, cache_dir=cache_dir
+        repo_id,
+        what=what,
+        local_files_only=local_files_only,
+        progress=progress,
+        span=span,
+        cache_dir=cache_dir,
+        revision=revision,
     )
+
+
+def split_revision(spec: str) -> tuple[str, str | None]:
+    """``"owner/name@rev"`` → ("owner/name", "rev"): a repo id pinned to a commit, tag or branch."""
+    repo_id, sep, revision = spec.partition("@")
+    return repo_id, (revision or None) if sep else None
 
 
 def download(
@@ -78,8 +96,10 @@ def download(
     progress: ProgressCallback | None = None,
     span: tuple[float, float] = (0.0, 1.0),
     cache_dir: str | None = None,
+    revision: str | None = None,
 ) -> Path:
-    """Snapshot of ``repo_id`` in the Hugging Face cache, downloading what is missing (resumable)."""
+    """Snapshot of ``repo_id`` (at ``revision``, default its main branch) in the Hugging Face cache,
+    downloading what is missing (resumable)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -89,7 +109,7 @@ def download(
     )
 
     try:
-        cached = Path(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
+        cached = Path(snapshot_download(repo_id, revision=revision, local_files_only=True, cache_dir=cache_dir))
         if weights_complete(cached):
             return cached
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
@@ -102,7 +122,7 @@ def download(
         )
     tqdm_class = byte_progress(progress, f"downloading {repo_id}", span) if progress else None
     try:
-        return Path(snapshot_download(repo_id, cache_dir=cache_dir, tqdm_class=tqdm_class))
+        return Path(snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, tqdm_class=tqdm_class))
     except GatedRepoError:
         raise BackendError(
             f"{repo_id} needs you to accept its licence on huggingface.co and log in (`hf auth login`)"

@@ -360,3 +360,22 @@ def test_bad_generation_settings_are_refused(
     fixed: HiggsBackend, params: GenerationParams, message: str
 ) -> None:
     assert message in fixed.check(job(params=params))
+
+
+def test_a_pinned_revision_reaches_the_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    calls: list[dict[str, object]] = []
+
+    def fake_snapshot_download(repo_id: str, **kwargs: object) -> str:
+        calls.append(dict(kwargs, repo_id=repo_id))
+        return str(tiny_model_dir())
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    assert loading.split_revision("org/m@0123abc") == ("org/m", "0123abc")
+    assert loading.split_revision("org/m") == ("org/m", None)
+    HiggsBackend(options={"model": "org/higgs-model@0123abc", "device": "cpu"}).load()
+    assert calls[0]["repo_id"] == "org/higgs-model" and calls[0]["revision"] == "0123abc"
+    calls.clear()
+    HiggsBackend(options={"model": "org/other", "revision": "v2", "device": "cpu"}).load()
+    assert calls[0]["repo_id"] == "org/other" and calls[0]["revision"] == "v2"
