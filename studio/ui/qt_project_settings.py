@@ -10,7 +10,6 @@ Thread contract: GUI thread only.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QSpinBox,
     QStackedWidget,
@@ -30,103 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core import ops
-from studio.render.takes import refresh_status
-from studio.ui.qt_document import QtDocument
-
-
-@dataclass(frozen=True)
-class Param:
-    key: str
-    label: str
-    kind: str  # text | int | float | bool | choice | lines
-    default: Any
-    tip: str = ""
-    choices: tuple[str, ...] = ()
-    lo: float = 0.0
-    hi: float = 1e9
-    step: float = 1.0
-
-
-GENERATION = (
-    Param(
-        "temperature",
-        "Temperature",
-        "float",
-        1.0,
-        "Higher = livelier, less predictable",
-        lo=0.0,
-        hi=2.0,
-        step=0.05,
-    ),
-    Param("top_k", "Top-k", "int", 50, lo=1, hi=1000),
-    Param("top_p", "Top-p", "float", 0.95, lo=0.05, hi=1.0, step=0.01),
-    Param("seed", "Seed", "int", 0, "Same seed + same text + same voice = the same take", lo=0, hi=2**31 - 1),
+from studio.core.settings_schema import (
+    BACKENDS,
+    Param,
+    SettingError,
+    endpoints_text,
+    parse_endpoints,
 )
-
-BACKENDS: dict[str, tuple[str, tuple[Param, ...]]] = {
-    "piper": (
-        "Piper (CPU, fast, bundled voice)",
-        (
-            Param(
-                "workers",
-                "Worker processes",
-                "text",
-                "auto",
-                "auto = one per core (up to 4); 0 = in the engine",
-            ),
-            Param("sentence_silence", "Pause between sentences", "float", 0.12, lo=0.0, hi=2.0, step=0.02),
-            Param(
-                "length_scale",
-                "Speaking rate (length scale)",
-                "float",
-                1.0,
-                "Above 1 = slower",
-                lo=0.5,
-                hi=2.0,
-                step=0.05,
-            ),
-        ),
-    ),
-    "higgs": (
-        "Higgs Audio v2 (local GPU, cloning, scenes)",
-        (
-            Param(
-                "model",
-                "Model",
-                "text",
-                "bosonai/higgs-audio-v2-generation-3B-base",
-                "A Hugging Face repo id or a local folder",
-            ),
-            Param("device", "Device", "choice", "auto", choices=("auto", "cuda", "cpu")),
-            Param("dtype", "Precision", "choice", "auto", choices=("auto", "bfloat16", "float16", "float32")),
-            Param("continuity", "Scene continuity (earlier lines as context)", "bool", True),
-            Param("batch_size", "Batch size", "int", 4, lo=1, hi=64),
-            *GENERATION,
-        ),
-    ),
-    "openai": (
-        "Remote speech servers (vLLM / SGLang, OpenAI-compatible)",
-        (
-            Param(
-                "endpoints",
-                "Servers",
-                "lines",
-                "",
-                "One per line: URL [concurrency], e.g. http://gpu1:8000/v1 8",
-            ),
-            Param("model", "Model", "text", "higgs-audio-v2"),
-            Param(
-                "api_key_env",
-                "API key variable",
-                "text",
-                "",
-                "Name of the environment variable holding the key",
-            ),
-            *GENERATION,
-        ),
-    ),
-}
+from studio.render.project_edits import change_settings
+from studio.ui.qt_document import QtDocument
 
 
 class QtBackendForm(QWidget):
@@ -163,7 +75,7 @@ class QtBackendForm(QWidget):
                 widget = combo
             elif p.kind == "lines":
                 text = QPlainTextEdit()
-                text.setPlainText(_lines_text(value))
+                text.setPlainText(endpoints_text(value))
                 text.setFixedHeight(80)
                 widget = text
             else:
@@ -187,33 +99,11 @@ class QtBackendForm(QWidget):
             elif isinstance(w, QComboBox):
                 out[p.key] = w.currentText()
             elif isinstance(w, QPlainTextEdit):
-                out[p.key] = _parse_lines(w.toPlainText())
+                out[p.key] = parse_endpoints(w.toPlainText())
             elif isinstance(w, QLineEdit):
                 text = w.text().strip()
                 out[p.key] = int(text) if text.isdigit() else text
         return out
-
-
-def _lines_text(value: Any) -> str:
-    if isinstance(value, list):
-        return "\n".join(
-            f"{e.get('url', '')} {e.get('concurrency', '')}".strip() if isinstance(e, dict) else str(e)
-            for e in value
-        )
-    return str(value or "")
-
-
-def _parse_lines(text: str) -> list[dict[str, Any]]:
-    out = []
-    for raw in text.splitlines():
-        parts = raw.split()
-        if not parts:
-            continue
-        entry: dict[str, Any] = {"url": parts[0]}
-        if len(parts) > 1 and parts[1].isdigit():
-            entry["concurrency"] = int(parts[1])
-        out.append(entry)
-    return out
 
 
 class QtProjectSettingsDialog(QDialog):
@@ -326,7 +216,12 @@ class QtProjectSettingsDialog(QDialog):
         return {k: v for k, v in wanted.items() if _json(getattr(old, k)) != _json(v)}
 
     def accept(self) -> None:
-        apply_settings(self.doc, self.changes())
+        try:
+            changes = self.changes()
+        except SettingError as exc:
+            QMessageBox.warning(self, "Project settings", str(exc))
+            return
+        apply_settings(self.doc, changes)
         super().accept()
 
 
@@ -338,13 +233,5 @@ def apply_settings(doc: QtDocument, changes: dict[str, Any]) -> bool:
     """Change project settings (one undo step); lines whose take no longer matches go stale."""
     if not changes:
         return False
-    render_keys = {"backend", "backend_options"}
     with doc.macro("Project settings"):
-        ok = doc.edit(ops.set_settings(**changes), "Project settings")
-        if ok and render_keys & set(changes):
-            doc.edit(refresh_status(doc.project, doc.media_dir))
-        if ok and {"gap_same_speaker", "gap_new_speaker", "gap_new_scene", "lead_in"} & set(changes):
-            from studio.core.layout import layout_ops
-
-            doc.edit(layout_ops(doc.project))
-    return ok
+        return change_settings(doc.project, doc.media_dir, changes, doc.edit)

@@ -36,10 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core import ops
 from studio.core.model import SPEAKER_COLOURS, Speaker, Voice, VoiceKind, new_id
 from studio.core.store import ProjectError
-from studio.render.takes import refresh_status
+from studio.render import project_edits
+from studio.render.casting import CastError, check_name, make_voice
 from studio.ui.qt_document import QtDocument
 
 VOICE_KINDS = (
@@ -181,48 +181,29 @@ class QtSpeakerDialog(QDialog):
     # ---- result --------------------------------------------------------------------------
     def result_speaker(self) -> Speaker:
         """The speaker as entered (copies a new reference clip into the project's media)."""
-        name = self.name.text().strip()
-        if not name:
-            raise SpeakerInputError("Give the speaker a name.")
-        clash = self.doc.project.speaker_by_name(name)
-        if clash is not None and (self.original is None or clash.id != self.original.id):
-            raise SpeakerInputError(f"There is already a speaker called {clash.name}.")
-        kind = VoiceKind(self.kind.currentData())
-        old = self.original.voice if self.original else Voice()
-        voice = Voice(
-            kind=kind, bank_voice_id=old.bank_voice_id, settings=old.settings, variant=self.variant.value()
-        )
-        if kind == VoiceKind.PIPER:
-            model = self.piper_model.text().strip()
-            if model and not (Path(model).is_file() and model.endswith(".onnx")):
-                raise SpeakerInputError(f"{model} is not a Piper voice file (.onnx).")
-            if model and not Path(model + ".json").is_file():
-                raise SpeakerInputError(
-                    f"The Piper voice needs its config file next to it: {Path(model).name}.json"
-                )
-            voice = Voice(kind=kind, piper_model=model, variant=self.variant.value(), settings=old.settings)
-        elif kind == VoiceKind.CLIP:
-            transcript = self.transcript.toPlainText().strip()
-            media = old.clip_media
-            if self._clip_source is not None:
+        speaker_id = self.original.id if self.original else None
+        try:
+            name = check_name(self.doc.project, self.name.text(), speaker_id)
+            kind = VoiceKind(self.kind.currentData())
+            old = self.original.voice if self.original else Voice()
+            media = ""
+            if kind == VoiceKind.CLIP and self._clip_source is not None:
                 try:
                     media = self.doc.project_file.add_media(self._clip_source)
                 except ProjectError as exc:
                     raise SpeakerInputError(str(exc)) from None
-            if not media:
-                raise SpeakerInputError("Choose a reference clip (a few seconds of clean speech).")
-            if not transcript:
-                raise SpeakerInputError("Type the transcript of the reference clip.")
-            voice = Voice(kind=kind, clip_media=media, transcript=transcript, settings=old.settings)
-        elif kind == VoiceKind.PROFILE:
-            profile = self.profile.toPlainText().strip()
-            if not profile:
-                raise SpeakerInputError("Describe the voice in the profile.")
-            voice = Voice(kind=kind, profile=profile, settings=old.settings)
-        else:
-            voice = Voice(kind=kind, settings=old.settings)
-        speaker_id = self.original.id if self.original else new_id("spk")
-        return Speaker(speaker_id, name, self._colour, voice)
+            voice = make_voice(
+                kind,
+                old=old,
+                piper_model=self.piper_model.text(),
+                variant=self.variant.value(),
+                clip_media=media,
+                transcript=self.transcript.toPlainText(),
+                profile=self.profile.toPlainText(),
+            )
+        except CastError as exc:
+            raise SpeakerInputError(str(exc)) from None
+        return Speaker(speaker_id or new_id("spk"), name, self._colour, voice)
 
     def accept(self) -> None:
         try:
@@ -238,30 +219,14 @@ def save_speaker(doc: QtDocument, speaker: Speaker) -> bool:
     old = doc.project.speakers.get(speaker.id)
     if old == speaker:
         return False
-    if old is None:
-        return doc.edit(ops.Insert(speaker, None, "Add speaker"), f"Add speaker {speaker.name}")
-    changes = tuple(
-        (f, getattr(speaker, f))
-        for f in ("name", "colour", "voice")
-        if getattr(speaker, f) != getattr(old, f)
-    )
-    with doc.macro(f"Edit speaker {speaker.name}"):
-        ok = doc.edit(ops.Update("speaker", speaker.id, changes, "Edit speaker"))
-        if ok and old.voice != speaker.voice:
-            doc.edit(refresh_status(doc.project, doc.media_dir))
-    return ok
+    label = f"Add speaker {speaker.name}" if old is None else f"Edit speaker {speaker.name}"
+    with doc.macro(label):
+        return project_edits.save_speaker(doc.project, doc.media_dir, speaker, doc.edit)
 
 
 def remove_speaker(doc: QtDocument, speaker_id: str) -> str:
     """Remove a speaker no line uses; returns "" or the reason it was refused."""
-    speaker = doc.project.speakers.get(speaker_id)
-    if speaker is None:
-        return "No such speaker."
-    used = sum(1 for line in doc.project.lines.values() if line.speaker_id == speaker_id)
-    if used:
-        return f"{speaker.name} speaks {used} line(s): assign them to another speaker first."
-    doc.edit(ops.Delete("speaker", speaker_id, "Remove speaker"), f"Remove speaker {speaker.name}")
-    return ""
+    return project_edits.remove_speaker(doc.project, speaker_id, doc.edit)
 
 
 class QtSpeakersDialog(QDialog):

@@ -15,11 +15,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from studio.bank.embed import embed_op
 from studio.bank.records import BankError
 from studio.bank.store import VoiceBank
 from studio.core.store import ProjectFile
-from studio.render.takes import refresh_status
+from studio.render.casting import cast_bank_voice
+from studio.render.project_edits import apply_now
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_voice_list import voice_ids_from_mime
 
@@ -36,22 +36,11 @@ def assign_voice(target: QtDocument | ProjectFile, speaker_id: str, bank: VoiceB
     speaker = project_file.project.speakers.get(speaker_id)
     if speaker is None:
         raise BankError(f"the project has no speaker {speaker_id!r}")
-    op = embed_op(project_file, speaker_id, bank, voice_id)
-    if dict(op.changes).get("voice") == speaker.voice:
-        return False
+    if not isinstance(target, QtDocument):
+        return cast_bank_voice(project_file, speaker_id, bank, voice_id, apply_now(project_file.project))
     name = bank.get(voice_id).name
-    if isinstance(target, QtDocument):
-        with target.macro(f"Assign voice {name} to {speaker.name}"):
-            ok = target.edit(op, f"Assign voice {name} to {speaker.name}")
-            if ok:
-                target.edit(refresh_status(target.project, target.media_dir))
-        return ok
-    project = project_file.project
-    project.apply(op)
-    stale = refresh_status(project, project_file.media_dir)
-    if stale.ops:
-        project.apply(stale)
-    return True
+    with target.macro(f"Assign voice {name} to {speaker.name}"):
+        return cast_bank_voice(project_file, speaker_id, bank, voice_id, target.edit)
 
 
 class QtSpeakerDropList(QListWidget):

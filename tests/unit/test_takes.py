@@ -154,3 +154,10 @@ def test_continuity_cast_is_the_line_speaker_then_its_context_speakers(pf: Proje
     # L1 (Bob) after L0 (Alice): cast = Bob, Alice; its one context turn is Alice's = index 1.
     assert [v.variant for v in jobs[1].speakers] == [2, 1] and jobs[1].context[0].speaker == 1
     assert len(jobs[0].speakers) == 1
+
+
+def test_the_studio_and_the_engine_name_the_same_default_higgs_model() -> None:
+    from engine.higgs.loading import DEFAULT_MODEL
+    from studio.core.settings_schema import HIGGS_DEFAULT_MODEL
+
+    assert HIGGS_DEFAULT_MODEL == DEFAULT_MODEL
