@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The ``chorus`` command: open the studio, create projects, import/export scripts, render, export.
 
 Every command prints a clear message and exits non-zero on error; no tracebacks reach the user
@@ -219,12 +220,27 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
 # ---- parser -------------------------------------------------------------------------------------
 
+EXIT_CODES = """exit codes: 0 done; 1 some lines failed or are suspect (render, check) or an unexpected error;
+2 bad usage or input (a clear one-line reason is printed); 130 interrupted."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chorus-studio")
+    except PackageNotFoundError:  # a frozen build or a source tree without an install
+        return "0.1.0"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chorus",
         description="Chorus: a studio for voiced dialogue. With no command, opens the studio.",
+        epilog=EXIT_CODES + "\nshell completion (bash/zsh): eval \"$(register-python-argcomplete chorus)\"",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"chorus {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("new", help="create an empty project folder NAME.chorus")
@@ -272,9 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _extension_parsers() -> list[Callable[[Any], None]]:
     """Sub-command groups defined in their own modules (render/export, voices)."""
     registrars: list[Callable[[Any], None]] = []
-    from studio import cli_render
+    from studio import cli_project, cli_render
 
     registrars.append(cli_render.register)
+    registrars.append(cli_project.register)
     import importlib.util
 
     if importlib.util.find_spec("studio.cli_voices") is not None:
@@ -294,6 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine_main = importlib.import_module("engine.__main__").main
         return int(engine_main(argv[1:]) or 0)
     parser = build_parser()
+    try:
+        import argcomplete  # completion for bash/zsh: eval "$(register-python-argcomplete chorus)"
+
+        argcomplete.autocomplete(parser)
+    except ImportError:  # pragma: no cover - a frozen build without it
+        pass
     # `chorus PATH` opens that project in the studio.
     commands = {name for action in parser._actions if action.choices for name in action.choices}
     if argv and not argv[0].startswith("-") and argv[0] not in commands:

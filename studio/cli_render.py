@@ -61,81 +61,56 @@ def render_project(
     quiet: bool = False,
 ) -> int:
     """Render what needs rendering; returns the number of failed lines (prints a summary)."""
-    from studio.core import ops
-    from studio.render.client import EngineClient, EngineError
-    from studio.render.session import RenderSession
+    from studio.render.run import RenderFailed, RenderProgress, render_lines
 
     pf = _open(project_path)
+    bar: ProgressBar | None = None
+
+    def started(jobs: int, up_to_date: int, backend_name: str) -> None:
+        nonlocal bar
+        if jobs:
+            print(f"Rendering {jobs} line(s) with {backend_name} ({up_to_date} up to date)", flush=True)
+            bar = ProgressBar(jobs)
+
+    def progress(p: RenderProgress) -> None:
+        if bar is None or quiet:
+            return
+        if p.detail.startswith("loading model"):
+            bar.update(0, p.detail)
+        elif p.detail == "done":
+            bar.update(p.total, f"{p.finished}/{p.total} lines", force=True)
+        else:
+            bar.update(p.fraction * p.total, f"{p.finished}/{p.total} lines, {p.audio_seconds:.1f} s audio")
+
     try:
-        project = pf.project
-        if backend and backend != project.settings.backend:
-            project.apply(ops.set_settings(backend=backend))
-        settings = project.settings
-        options = settings.backend_options_dict()
-        use_continuity = bool(options.get("continuity", False)) if continuity is None else continuity
-        batch = int(options.get("batch_size", 1))
-        # Takes are recorded as they arrive; the timeline is laid out once at the end (or on Ctrl+C),
-        # not after every take (a full relayout per take is quadratic on long game scripts).
-        session = RenderSession(pf, layout=False)
         try:
-            jobs = session.prepare(
-                line_ids, new_take=new_take, seed=seed, continuity=use_continuity, batch_size=batch
+            outcome = render_lines(
+                pf,
+                line_ids=line_ids,
+                backend=backend,
+                new_take=new_take,
+                seed=seed,
+                continuity=continuity,
+                progress=progress,
+                on_start=started,
             )
-        except KeyError as exc:
-            raise CliError(str(exc).strip("'\"")) from None
-        if not jobs:
-            session.place()
-            print(f"0 jobs: {session.skipped + session.reused} line(s) already have current takes")
+        except RenderFailed as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            if bar is not None and not quiet:
+                bar.close()
+        for note in outcome.events:
+            print(note, file=sys.stderr)
+        if not outcome.jobs:
+            print(f"0 jobs: {outcome.up_to_date} line(s) already have current takes")
             return 0
         print(
-            f"Rendering {len(jobs)} line(s) with {settings.backend} ({session.skipped} up to date)",
-            flush=True,
+            f"Rendered {outcome.done} line(s), {outcome.audio_seconds:.1f} s of audio in {outcome.seconds:.1f} s "
+            f"({outcome.speed:.1f}x real time); {len(outcome.failed)} failed"
         )
-        bar = ProgressBar(len(jobs))
-        client = EngineClient(backend=settings.backend, options=options)
-        try:
-            try:
-                client.start()
-            except EngineError as exc:
-                session.abandon()
-                session.place()
-                raise CliError(f"the engine did not start: {exc}") from None
-            client.submit(jobs)
-            while not session.done:
-                for event in client.poll(0.25):
-                    if event.get("type") == "engine_restarted" and not quiet:
-                        bar.close()
-                        print(f"engine restarted: {event.get('reason', '')}", file=sys.stderr)
-                    elif event.get("type") == "load_progress" and not quiet:
-                        bar.update(0, f"loading model {event.get('detail', '')}")
-                    session.handle(event)
-                if not quiet:
-                    finished = session.count("done") + session.count("failed")
-                    bar.update(
-                        session.fraction * len(jobs),
-                        f"{finished}/{len(jobs)} lines, {session.audio_seconds:.1f} s audio",
-                    )
-            if not quiet:
-                bar.update(len(jobs), f"{session.count('done')}/{len(jobs)} lines", force=True)
-        except KeyboardInterrupt:
-            client.stop()
-            session.abandon()
-            session.place()
-            raise
-        finally:
-            client.shutdown()
-            if not quiet:
-                bar.close()
-        session.place()
-        elapsed = time.monotonic() - session.started_at
-        speed = session.audio_seconds / elapsed if elapsed > 0 else 0.0
-        print(
-            f"Rendered {session.count('done')} line(s), {session.audio_seconds:.1f} s of audio in {elapsed:.1f} s "
-            f"({speed:.1f}x real time); {session.count('failed')} failed"
-        )
-        for line_id, reason in session.failures():
+        for line_id, reason in outcome.failed:
             print(f"  FAILED {line_id}: {reason}", file=sys.stderr)
-        return session.count("failed")
+        return len(outcome.failed)
     finally:
         pf.close()
 
