@@ -2,16 +2,20 @@
 
 Signal flow (ARCHITECTURE.md, Mix and export)::
 
-    clip (resampled, sample-accurate) × clip gain × equal-power fades
-      → track sum → ducking (music/humming under the dialogue side-chain)
+    clip (resampled, sample-accurate) × clip gain × equal-power fades → the voice's effect chain
+      → track sum → the track's effect chain (insert) → ducking (music/humming under the dialogue side-chain)
       → track gain, constant-power pan, mute/solo → master gain (+ normalisation gain)
       → true-peak limiter (optional) → (frames, channels) float32
 
 One mixer serves playback and export. :meth:`Mixdown.render` returns any range; consecutive calls
 (``render(s, n)`` then ``render(s + n, m)``) reuse work and carry DSP state (ducking, limiter,
-resampler streams), so chunked output equals a whole-buffer render to float32 rounding. A call that
-does not continue the previous one (a seek) resets the state and re-primes it from a short pre-roll
-(the ducking release, the limiter release), which gives the same result as an uninterrupted run.
+resampler streams, track effect chains), so chunked output equals a whole-buffer render to float32
+rounding. A call that does not continue the previous one (a seek) resets the state and re-primes it
+from a short pre-roll (the ducking release, the limiter release, an effect chain's tail), which gives
+the same result as an uninterrupted run (for a chain, to within its decay over the pre-roll).
+
+A voice's chain runs over each of its clips whole (:func:`~studio.audio.effects.process_clip`), so its
+reverb or delay tail extends the clip's audible end; a track's chain streams over the track's sum.
 
 Thread contract: a :class:`Mixdown` is used by one thread at a time (it owns caches and DSP state).
 It reads a snapshot of the project taken at construction; after an edit, build a new one (cheap;
@@ -21,6 +25,7 @@ pass the same :class:`~studio.audio.sources.SourceCache` to keep decoded media).
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +33,15 @@ from pathlib import Path
 import numpy as np
 
 from studio.audio.ducking import Ducker, DuckingParams
+from studio.audio.effects import ChainStream, process_clip, tail_frames
 from studio.audio.errors import DecodeError, MediaError
 from studio.audio.gains import balance_gains, db_to_gain, pan_gains
 from studio.audio.level_match import clip_speaker, speaker_gains_db
 from studio.audio.limiter import LimiterSettings, TruePeakLimiter
 from studio.audio.placement import PlacedClip, place_clip
 from studio.audio.sources import SourceCache
-from studio.core.model import Track, TrackKind
+from studio.core.effects import active
+from studio.core.model import Effect, Track, TrackKind
 from studio.core.project import Project
 
 # Frames per chunk of :meth:`Mixdown.chunks` (≈ 2.7 s at 48 kHz): big enough for numpy to be
@@ -42,6 +49,11 @@ from studio.core.project import Project
 DEFAULT_CHUNK = 1 << 17
 
 DUCKED_KINDS = (TrackKind.MUSIC, TrackKind.HUMMING)
+
+# Bytes of clips processed through their voice's chain kept for reuse (a clip spans a few chunks).
+FX_CACHE_BYTES = 64 * 1024 * 1024
+# Longest pre-roll a track chain is re-primed with after a seek (seconds).
+FX_MAX_PREROLL_S = 5.0
 
 
 @dataclass
@@ -55,6 +67,10 @@ class _TrackPlan:
     rows: int = 0
     gain: float = 1.0
     ducker: Ducker | None = None
+    clip_fx: dict[str, tuple[tuple[Effect, ...], int]] = field(default_factory=dict)  # clip → (chain, tail)
+    streams: dict[int, ChainStream] = field(default_factory=dict)  # row group → the track's chain
+    fx_next: int | None = None  # where the track chain's state continues
+    fx_preroll: int = 0
 
 
 class _Rolling:
@@ -121,6 +137,11 @@ class Mixdown:
         if speaker_gain_db is None and settings.level_match_speakers:
             speaker_gain_db = speaker_gains_db(clips, track_map, lines, self.sources)
         self.speaker_gain_db = dict(speaker_gain_db or {})
+        voice_fx = {
+            sid: active(s.voice.effects) for sid, s in project.speakers.items() if active(s.voice.effects)
+        }
+        self._fx_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._fx_bytes = 0
 
         plans = {tid: _TrackPlan(track=t, clips=[]) for tid, t in track_map.items()}
         for clip in clips.values():
@@ -143,6 +164,9 @@ class Mixdown:
             )
             if pc is not None:
                 plan.clips.append(pc)
+                if speaker in voice_fx:
+                    chain = voice_fx[speaker]
+                    plan.clip_fx[pc.clip_id] = (chain, tail_frames(chain, self.sample_rate))
                 if info.channels == 1:
                     plan.mono_row = 0
                 else:
@@ -150,12 +174,21 @@ class Mixdown:
         for plan in plans.values():
             plan.clips.sort(key=lambda c: (c.start, c.clip_id))
             plan.starts = [c.start for c in plan.clips]
-            plan.max_len = max((c.frames for c in plan.clips), default=0)
+            plan.max_len = max((c.frames + self._clip_tail(plan, c) for c in plan.clips), default=0)
             if plan.mono_row == 0 and plan.stereo_row == 0:
                 plan.stereo_row = 1
             plan.rows = (plan.mono_row >= 0) + 2 * (plan.stereo_row >= 0)
             plan.gain = db_to_gain(plan.track.gain_db)
-        self.length = max((c.end for p in plans.values() for c in p.clips), default=0)
+            track_fx = active(plan.track.effects)
+            if track_fx and plan.clips:
+                for group, width in ((plan.mono_row, 1), (plan.stereo_row, 2)):
+                    if group >= 0:
+                        plan.streams[group] = ChainStream(track_fx, self.sample_rate, width)
+                tail = tail_frames(track_fx, self.sample_rate)
+                plan.fx_preroll = min(
+                    tail + self.sample_rate // 2, round(FX_MAX_PREROLL_S * self.sample_rate)
+                )
+        self.length = max((self._track_end(p) for p in plans.values() if p.clips), default=0)
 
         wanted = set(tracks) if tracks is not None else None
         any_solo = any(t.solo for t in track_map.values())
@@ -230,6 +263,65 @@ class Mixdown:
         if self._owns_sources:
             self.sources.close()
 
+    # ---- effects --------------------------------------------------------------------------
+    @staticmethod
+    def _clip_tail(p: _TrackPlan, pc: PlacedClip) -> int:
+        fx = p.clip_fx.get(pc.clip_id)
+        return fx[1] if fx is not None else 0
+
+    def _track_end(self, p: _TrackPlan) -> int:
+        """Where a track falls silent: its last clip's end, with voice and track chain tails."""
+        end = max(c.end + self._clip_tail(p, c) for c in p.clips)
+        if p.streams:
+            end += next(iter(p.streams.values())).tail
+        return end
+
+    def _processed_clip(self, p: _TrackPlan, pc: PlacedClip) -> np.ndarray:
+        """A clip (gain and fades applied) through its voice's chain, tail included; cached."""
+        cached = self._fx_cache.get(pc.clip_id)
+        if cached is not None:
+            self._fx_cache.move_to_end(pc.clip_id)
+            return cached
+        chain, _tail = p.clip_fx[pc.clip_id]
+        data = self.sources.get(pc.media, pc.clip_id).read(pc.source_start, pc.frames)
+        env = pc.envelope(0, pc.frames)
+        dry = data * (env.astype(np.float32) if isinstance(env, np.ndarray) else np.float32(env))
+        wet = process_clip(chain, dry, self.sample_rate)
+        wet.setflags(write=False)
+        self._fx_cache[pc.clip_id] = wet
+        self._fx_bytes += wet.nbytes
+        while self._fx_bytes > FX_CACHE_BYTES and len(self._fx_cache) > 1:
+            _, old = self._fx_cache.popitem(last=False)
+            self._fx_bytes -= old.nbytes
+        return wet
+
+    def _render_track(self, p: _TrackPlan, a: int, n: int, silent_none: bool = False) -> np.ndarray | None:
+        """A track's signal before gain/pan over ``[a, a+n)``: its clips summed, through its chain.
+
+        The chain's state continues from the previous call when this one starts where that ended;
+        otherwise (a seek) it is reset and re-primed with a pre-roll.
+        """
+        if not p.streams:
+            return self._render_raw(p, a, n, silent_none)
+        if a != p.fx_next:
+            for stream in p.streams.values():
+                stream.reset()
+            p0 = max(0, a - p.fx_preroll)
+            if p0 < a:
+                self._stream_through(p, self._render_raw(p, p0, a - p0), keep=False)
+        p.fx_next = a + n
+        raw = self._render_raw(p, a, n)
+        assert raw is not None
+        return self._stream_through(p, raw, keep=True)
+
+    @staticmethod
+    def _stream_through(p: _TrackPlan, raw: np.ndarray | None, keep: bool) -> np.ndarray:
+        assert raw is not None
+        out = raw if keep else raw.copy()
+        for group, stream in p.streams.items():
+            out[group : group + stream.channels] = stream.process(raw[group : group + stream.channels])
+        return out
+
     # ---- stages ---------------------------------------------------------------------------
     def _limit(self, start: int, frames: int) -> np.ndarray:
         assert self._limiter is not None
@@ -274,7 +366,7 @@ class Mixdown:
             if cache is not None:
                 raw: np.ndarray | None = cache.get(a, a + n)
             else:
-                raw = self._render_raw(p, a, n, silent_none=True)
+                raw = self._render_track(p, a, n, silent_none=True)
             g = p.ducker.process(sc, n) if (p.ducker is not None and sc is not None) else None
             if raw is None:
                 continue
@@ -321,7 +413,7 @@ class Mixdown:
 
     def _raw_renderer(self, p: _TrackPlan) -> Callable[[int, int], np.ndarray]:
         def render(a: int, n: int) -> np.ndarray:
-            raw = self._render_raw(p, a, n)
+            raw = self._render_track(p, a, n)
             assert raw is not None
             return raw
 
@@ -334,16 +426,21 @@ class Mixdown:
         """
         lo = bisect.bisect_right(p.starts, a - p.max_len)
         hi = bisect.bisect_left(p.starts, a + n)
-        clips = [pc for pc in p.clips[lo:hi] if pc.end > a]
+        clips = [pc for pc in p.clips[lo:hi] if pc.end + self._clip_tail(p, pc) > a]
         if not clips:
             return None if silent_none else np.zeros((p.rows, n), dtype=np.float32)
         buf = np.empty((p.rows, n), dtype=np.float32)
         filled = {p.mono_row: 0, p.stereo_row: 0}  # per row group: frames written so far
         for pc in clips:
-            o0, o1 = max(a, pc.start), min(a + n, pc.end)
-            data = self.sources.get(pc.media, pc.clip_id).read(pc.source_start + o0 - pc.start, o1 - o0)
-            gain = pc.envelope(o0 - pc.start, o1 - o0)
-            env = gain.astype(np.float32) if isinstance(gain, np.ndarray) else np.float32(gain)
+            fx = p.clip_fx.get(pc.clip_id)
+            o0, o1 = max(a, pc.start), min(a + n, pc.end + (fx[1] if fx is not None else 0))
+            if fx is not None:  # gain and fades are applied before the chain
+                data = self._processed_clip(p, pc)[:, o0 - pc.start : o1 - pc.start]
+                env: np.ndarray | np.float32 = np.float32(1.0)
+            else:
+                data = self.sources.get(pc.media, pc.clip_id).read(pc.source_start + o0 - pc.start, o1 - o0)
+                gain = pc.envelope(o0 - pc.start, o1 - o0)
+                env = gain.astype(np.float32) if isinstance(gain, np.ndarray) else np.float32(gain)
             group = p.mono_row if data.shape[0] == 1 else p.stereo_row
             rows = slice(group, group + data.shape[0])
             r0, r1 = o0 - a, o1 - a

@@ -42,6 +42,20 @@ class VoiceKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Effect:
+    """One effect of a chain (:mod:`studio.core.effects` lists the kinds and their parameters)."""
+
+    kind: str
+    params: tuple[tuple[str, float], ...] = ()
+    bypass: bool = False
+
+
+# Piper variants: 1 = pitch + rate (the first recipe, formants follow the pitch), 2 = pitch, formant
+# and rate chosen apart (engine/backends/piper_variants.py). New voices get the latest.
+LATEST_VARIANT_STYLE = 2
+
+
+@dataclass(frozen=True)
 class Voice:
     """A speaker's voice. ``clip_media`` names a file in the project's ``media/`` (embedded)."""
 
@@ -53,6 +67,8 @@ class Voice:
     profile: str = ""
     bank_voice_id: str = ""  # the voice bank entry this came from ("" = none)
     settings: tuple[tuple[str, Any], ...] = ()  # per-voice generation defaults
+    effects: tuple[Effect, ...] = ()  # applied to each of this voice's clips (with its tail)
+    variant_style: int = LATEST_VARIANT_STYLE  # how ``variant`` is made (projects before 2 keep 1)
 
     def settings_dict(self) -> dict[str, Any]:
         return dict(self.settings)
@@ -145,6 +161,7 @@ class Track:
     solo: bool = False
     speaker_id: str = ""  # dialogue tracks laid out per speaker
     ducking: Ducking = field(default_factory=Ducking)
+    effects: tuple[Effect, ...] = ()  # insert chain on the track's sum, before gain and pan
 
 
 @dataclass(frozen=True)

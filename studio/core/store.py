@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -25,7 +26,7 @@ from studio.core.codec import column_types, from_row, settings_from_json, settin
 from studio.core.model import RECORD_TYPES
 from studio.core.project import Change, Project, ProjectSettings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "project.db"
 MEDIA_DIR = "media"
 SUFFIX = ".chorus"
@@ -81,8 +82,21 @@ def _create_schema(db: sqlite_utils.Database) -> None:
 
 Migration = Callable[[sqlite_utils.Database], None]
 
+def _v1_effects(db: sqlite_utils.Database) -> None:
+    """1 -> 2: tracks get an effect chain; speakers' Piper variants keep the recipe they were made with."""
+    db.execute("ALTER TABLE tracks ADD COLUMN effects TEXT DEFAULT '[]'")
+    for row in list(db.query("SELECT id, voice FROM speakers")):
+        try:
+            voice = json.loads(row["voice"] or "{}")
+        except ValueError:
+            continue  # left as it is: opening reports the unreadable row
+        if isinstance(voice, dict):
+            voice.setdefault("variant_style", 1)
+            db.execute("UPDATE speakers SET voice = ? WHERE id = ?", [json.dumps(voice), row["id"]])
+
+
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Migration] = {}
+MIGRATIONS: dict[int, Migration] = {1: _v1_effects}
 
 
 def migrate(
