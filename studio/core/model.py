@@ -98,6 +98,21 @@ class LineStatus(enum.StrEnum):
     SUSPECT = "suspect"
 
 
+class LineStage(enum.StrEnum):
+    """Where a line stands in the voice-over workflow (its render status is :class:`LineStatus`).
+
+    draft → ready (for voice) → rendered → approved → locked. A take finishing moves draft/ready
+    lines to rendered; a text change moves rendered/approved lines back to ready; a locked line is
+    never re-rendered, even when its text changes (see :mod:`studio.core.workflow`).
+    """
+
+    DRAFT = "draft"
+    READY = "ready"
+    RENDERED = "rendered"
+    APPROVED = "approved"
+    LOCKED = "locked"
+
+
 class LineKind(enum.StrEnum):
     """Which track kind a line's takes land on."""
 
@@ -128,7 +143,12 @@ class ScriptLine:
     status: LineStatus = LineStatus.STALE
     status_detail: str = ""  # failure reason, suspect reason
     selected_take: str = ""  # a take key, "" = none
-    takes: tuple[str, ...] = ()  # take history, oldest first
+    takes: tuple[str, ...] = ()  # take history, oldest first (every language's takes)
+    # Text in the project's target languages: (ISO 639-1 code, text), sorted by code; ``text`` is the source.
+    translations: tuple[tuple[str, str], ...] = ()
+    # The selected take per target language: (code, take key); ``selected_take`` is the source's.
+    language_takes: tuple[tuple[str, str], ...] = ()
+    stage: LineStage = LineStage.DRAFT
 
 
 class TrackKind(enum.StrEnum):
@@ -208,6 +228,7 @@ class Take:
     note: str = ""
     recipe: str = ""  # hash of everything but the seed: same recipe = same words, voice, settings
     seed: int = 0
+    language: str = ""  # the language it speaks ("" = the project's source language)
 
     @property
     def id(self) -> str:

@@ -43,6 +43,8 @@ class ProjectSettings:
     export_preset: str = "podcast"
     master_gain_db: float = 0.0
     level_match_speakers: bool = False
+    source_language: str = "en"  # ISO 639-1 code of the lines' ``text``
+    target_languages: tuple[str, ...] = ()  # languages the lines are translated into and voiced in
 
     def backend_options_dict(self) -> dict[str, Any]:
         return dict(self.backend_options)

@@ -26,7 +26,7 @@ from studio.core.codec import column_types, from_row, settings_from_json, settin
 from studio.core.model import RECORD_TYPES
 from studio.core.project import Change, Project, ProjectSettings
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "project.db"
 MEDIA_DIR = "media"
 SUFFIX = ".chorus"
@@ -95,8 +95,17 @@ def _v1_effects(db: sqlite_utils.Database) -> None:
             db.execute("UPDATE speakers SET voice = ? WHERE id = ?", [json.dumps(voice), row["id"]])
 
 
+def _v2_languages(db: sqlite_utils.Database) -> None:
+    """2 -> 3: lines get text and a selected take per target language and a workflow stage; takes a language."""
+    db.execute("ALTER TABLE lines ADD COLUMN translations TEXT DEFAULT '[]'")
+    db.execute("ALTER TABLE lines ADD COLUMN language_takes TEXT DEFAULT '[]'")
+    db.execute("ALTER TABLE lines ADD COLUMN stage TEXT DEFAULT 'draft'")
+    db.execute("ALTER TABLE takes ADD COLUMN language TEXT DEFAULT ''")
+    db.execute("UPDATE lines SET stage = 'rendered' WHERE status IN ('done', 'suspect')")
+
+
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Migration] = {1: _v1_effects}
+MIGRATIONS: dict[int, Migration] = {1: _v1_effects, 2: _v2_languages}
 
 
 def migrate(

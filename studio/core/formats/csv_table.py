@@ -3,7 +3,8 @@
 * The first non-empty row is the header. It must name the columns ``id``, ``character`` and
   ``text``; ``direction``, ``scene`` and ``notes`` are optional. Header names are matched without
   regard to case or surrounding spaces; other columns are ignored; a known column named twice is an
-  error.
+  error. ``text:fr``, ``text:de`` … columns hold the line's text in other languages (ISO 639-1
+  codes; an empty cell = not translated yet).
 * RFC 4180 quoting: fields may be quoted with ``"``, hold commas, line breaks and doubled quotes
   ``""``. Spaces after a delimiter are skipped. The delimiter is ``,``, or ``;`` / tab when the
   header row has no comma (spreadsheets in some locales). UTF-8 with or without a BOM; CRLF or LF.
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable, Iterator
 
 from studio.core.formats.records import (
     LineDraft,
@@ -38,6 +41,7 @@ from studio.core.formats.records import (
 
 COLUMNS = ("id", "character", "text", "direction", "scene", "notes")
 REQUIRED = ("id", "character", "text")
+TRANSLATION_COLUMN = re.compile(r"^text\s*[:@]\s*([a-z]{2,3}(?:[-_][a-z0-9]{2,8})?)$", re.IGNORECASE)
 
 
 def _delimiter(header_line: str) -> str:
@@ -62,30 +66,52 @@ def _csv_error(number: int, exc: csv.Error) -> ScriptFormatError:
     return ScriptFormatError(number, problem)
 
 
-def parse(text: str) -> ParsedScript:
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(physical line where the row starts, fields) for each row of a CSV text."""
     physical = split_text_lines(text)
     first = next((row for row in physical if row.strip()), "")
     stream = io.StringIO("\n".join(physical), newline="")
     reader = csv.reader(stream, delimiter=_delimiter(first), strict=True, skipinitialspace=True)
-
-    columns: dict[str, int] = {}
-    width = 0
-    drafts: list[LineDraft] = []
     ended_at = 0  # physical lines read so far
     while True:
         start = ended_at + 1
         try:
             row = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
             raise _csv_error(start, exc) from None
         ended_at = reader.line_num
+        yield start, row
+
+
+def parse(text: str) -> ParsedScript:
+    return parse_rows(_csv_rows(text))
+
+
+def _translation_column(name: str) -> str | None:
+    """``text:fr`` → "fr" (also ``text:pt-BR``); None for any other column name."""
+    match = TRANSLATION_COLUMN.match(name)
+    return match.group(1).lower() if match else None
+
+
+def parse_rows(rows: Iterable[tuple[int, list[str]]], what: str = "row") -> ParsedScript:
+    """A script from table rows, each (its line or row number, its fields as text): CSV and xlsx."""
+    columns: dict[str, int] = {}
+    languages: dict[str, int] = {}
+    width = 0
+    drafts: list[LineDraft] = []
+    for start, row in rows:
         if not "".join(row).strip():
             continue
         if not columns:
             names = [field.strip().lstrip("\ufeff").lower() for field in row]
             for index, name in enumerate(names):
+                language = _translation_column(name)
+                if language is not None:
+                    if language in languages:
+                        raise ScriptFormatError(start, f"the header names the column 'text:{language}' twice")
+                    languages[language] = index
                 if name in COLUMNS:
                     if name in columns:
                         raise ScriptFormatError(start, f"the header names the column {name!r} twice")
@@ -102,7 +128,7 @@ def parse(text: str) -> ParsedScript:
             continue
         if len(row) != width:
             raise ScriptFormatError(
-                start, f"this row has {len(row)} fields but the header has {width} columns"
+                start, f"this {what} has {len(row)} fields but the header has {width} columns"
             )
         draft = LineDraft(start, row[columns["character"]].strip())
         if not draft.character:
@@ -119,19 +145,38 @@ def parse(text: str) -> ParsedScript:
             draft.scene = row[columns["scene"]].strip()
         if "notes" in columns:
             draft.notes.append(row[columns["notes"]].strip())
+        for language, index in languages.items():
+            draft.translations[language] = row[index].strip()
         drafts.append(draft)
     if not columns:
         raise ScriptFormatError(
-            1, "the file is empty; a CSV script needs a header row naming id, character and text"
+            1, "the file is empty; a script table needs a header row naming id, character and text"
         )
-    return ParsedScript.from_lines(finish_lines(drafts, "row"))
+    return ParsedScript.from_lines(finish_lines(drafts, what))
+
+
+def table_rows(script: ParsedScript) -> list[list[str]]:
+    """The header and one row per line, as CSV and xlsx write them (``text:xx`` columns when translated)."""
+    languages = sorted({code for line in script.lines for code, _ in line.translations})
+    rows = [[*COLUMNS, *(f"text:{code}" for code in languages)]]
+    for line in script.lines:
+        translated = dict(line.translations)
+        rows.append(
+            [
+                line.id,
+                line.character,
+                line.text,
+                line.direction,
+                line.scene,
+                line.notes,
+                *(translated.get(code, "") for code in languages),
+            ]
+        )
+    return rows
 
 
 def dump(script: ParsedScript) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(
-        (line.id, line.character, line.text, line.direction, line.scene, line.notes) for line in script.lines
-    )
+    writer.writerows(table_rows(script))
     return buffer.getvalue()

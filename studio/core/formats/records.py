@@ -27,6 +27,8 @@ class ParsedLine:
     direction: str = ""
     scene: str = ""  # scene title; "" = none
     notes: str = ""
+    # Text in other languages: (ISO 639-1 code, text), sorted by code (CSV/xlsx ``text:fr`` columns).
+    translations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class LineDraft:
     notes: list[str] = field(default_factory=list)
     id: str = ""
     id_line_number: int = 0  # where the explicit id was given (for duplicate-id errors)
+    translations: dict[str, str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -172,7 +175,8 @@ def finish_lines(drafts: Sequence[LineDraft], what: str = "line") -> list[Parsed
                 repeat += 1
             taken[line_id] = draft.line_number
         notes = "\n".join(n for n in draft.notes if n).strip() if draft.notes else ""
-        lines.append(ParsedLine(line_id, draft.character, text, draft.direction, draft.scene, notes))
+        translations = tuple(sorted((code, value) for code, value in draft.translations.items() if value))
+        lines.append(ParsedLine(line_id, draft.character, text, draft.direction, draft.scene, notes, translations))
     return lines
 
 
