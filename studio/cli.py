@@ -67,11 +67,23 @@ def cmd_import_script(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         except OSError as exc:
             raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-        pf.project.apply(sf.script_to_ops(pf.project, script))
+        if args.append:
+            pf.project.apply(sf.script_to_ops(pf.project, script))
+            summary = ""
+        else:  # update by id: a re-imported file never duplicates its lines
+            batch, report = sf.merge_script(pf.project, script)
+            pf.project.apply(batch)
+            summary = f" ({report.summary()})" if pf.project.lines else ""
         print(
             f"Imported {len(script.lines)} lines, {len(script.characters)} characters, "
-            f"{len(script.scenes)} scenes into {pf.root.name}"
+            f"{len(script.scenes)} scenes into {pf.root.name}{summary}"
         )
+        if args.write_ids:
+            try:
+                tagged = sf.write_ids(Path(args.file), args.format)
+            except (ValueError, OSError) as exc:
+                raise CliError(f"cannot write line ids into {args.file}: {exc}") from None
+            print(f"Wrote {tagged} line id tag(s) into {args.file}")
     finally:
         pf.close()
     return 0
@@ -248,11 +260,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="project title (default: the folder name)")
     p.set_defaults(func=cmd_new)
 
-    formats = ["higgs", "screenplay", "fountain", "csv"]
-    p = sub.add_parser("import-script", help="add the lines of a script file to a project")
+    formats = ["higgs", "screenplay", "fountain", "csv", "yarn", "ink", "xlsx"]
+    p = sub.add_parser(
+        "import-script",
+        help="add a script file's lines to a project; lines whose id the project has are updated "
+        "(changed ones go stale), ids the file no longer has are reported and kept",
+    )
     p.add_argument("project")
     p.add_argument("file")
     p.add_argument("--format", choices=formats, help="default: from the file name and contents")
+    p.add_argument("--append", action="store_true", help="add every line, giving taken ids fresh ones")
+    p.add_argument(
+        "--write-ids",
+        action="store_true",
+        help="Yarn/Ink: write the generated ids of untagged lines back into the file (#line:/#id: tags)",
+    )
     p.set_defaults(func=cmd_import_script)
 
     p = sub.add_parser("export-script", help="write the project's script to a file")
@@ -292,6 +314,9 @@ def _extension_parsers() -> list[Callable[[Any], None]]:
 
     registrars.append(cli_render.register)
     registrars.append(cli_project.register)
+    from studio import cli_qa
+
+    registrars.append(cli_qa.register)
     import importlib.util
 
     if importlib.util.find_spec("studio.cli_voices") is not None:
@@ -343,4 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m studio.cli`: run the imported module's main, so that errors raised as
+    # studio.cli.CliError by the sub-command modules are this main's CliError too.
+    from studio.cli import main as _main
+
+    sys.exit(_main())

@@ -70,6 +70,8 @@ class Param:
                 if not self.lo <= value <= self.hi:
                     raise SettingError(f"{self.key} must be between {_num(self.lo)} and {_num(self.hi)}, not {raw}")
                 return value
+        except SettingError:
+            raise
         except ValueError:
             raise SettingError(f"{self.key} takes {self.allowed()}, not {raw!r}") from None
         if self.kind == "choice":
