@@ -21,6 +21,7 @@ import os
 import sys
 from typing import Any, BinaryIO
 
+from engine.asr.recognizer import Recognizer
 from engine.backends.base import BACKENDS, BackendError, create_backend
 from engine.host import EngineHost
 from engine.protocol import PROTOCOL_VERSION
@@ -38,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--take-subtype", default="FLOAT", choices=SUBTYPES, help="sample format of take WAVs"
     )
+    parser.add_argument(
+        "--asr-model",
+        default="",
+        help="Whisper model for transcribe jobs: a size name (small), a repo id or a folder "
+        "(default: the bundled tiny.en)",
+    )
+    parser.add_argument("--asr-device", default="cpu", help="cpu | cuda | auto (default cpu)")
     parser.add_argument("--debug-hang-after", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--debug-protocol-version", type=int, default=PROTOCOL_VERSION, help=argparse.SUPPRESS
@@ -106,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         take_subtype=args.take_subtype,
         protocol_version=args.debug_protocol_version,
         hang_after_finished=hang_after,
+        recognizer=Recognizer(model=args.asr_model, device=args.asr_device),
     )
     return host.serve(sys.stdin.buffer)
 

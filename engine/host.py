@@ -10,6 +10,9 @@ Threads:
     take file (written atomically by :mod:`engine.takefile`) and a ``finished`` event, or a
     ``failed``/``cancelled`` event. No exception escapes the loop: a failure fails its job(s) only.
 
+  * the *transcribe* thread (:class:`engine.asr.worker.TranscribeWorker`) runs ``TranscribeJob`` s on the
+    speech recogniser, loaded on the first such job, beside rendering.
+
 Events are written by :meth:`EngineHost.send` under one lock, so any thread may send.
 """
 
@@ -26,8 +29,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from engine.asr.recognizer import Recognizer
+from engine.asr.worker import TranscribeWorker
 from engine.backends.base import Backend, BackendError, JobOutcome
-from engine.protocol import PROTOCOL_VERSION, ProtocolError, RenderJob, decode, encode
+from engine.protocol import PROTOCOL_VERSION, ProtocolError, RenderJob, TranscribeJob, decode, encode
 from engine.takefile import CODES_SUFFIX, SUBTYPES, TakeWriteError, write_array, write_take
 
 PROGRESS_INTERVAL_S = 0.25
@@ -52,6 +57,7 @@ class EngineHost:
         max_run: int = MAX_RUN,
         protocol_version: int = PROTOCOL_VERSION,
         hang_after_finished: int | None = None,
+        recognizer: Recognizer | None = None,
     ) -> None:
         if take_subtype not in SUBTYPES:
             raise ValueError(f"take_subtype must be one of {SUBTYPES}")
@@ -75,6 +81,7 @@ class EngineHost:
         self._hung = threading.Event()
         self._broken_pipe = False
         self._worker = threading.Thread(target=self._work, name="engine-worker", daemon=True)
+        self._asr = TranscribeWorker(self.send, recognizer)
 
     # ---------------------------------------------------------------------------------- output
 
@@ -161,8 +168,12 @@ class EngineHost:
         if not isinstance(raw_jobs, list):
             raise ProtocolError("submit needs a list of jobs")
         jobs: list[RenderJob] = []
+        transcribe: list[TranscribeJob] = []
         for raw in raw_jobs:
             job_id = str(raw.get("job_id", "")) if isinstance(raw, dict) else ""
+            if isinstance(raw, dict) and raw.get("task") == "transcribe":
+                self._submit_transcribe(raw, job_id, transcribe)
+                continue
             try:
                 if not isinstance(raw, dict) or not job_id:
                     raise ProtocolError("a render job needs a job_id")
@@ -178,7 +189,14 @@ class EngineHost:
                 continue
             jobs.append(job)
         with self._state:
-            known = {j.job_id for j in self._queue} | set(self._handed)
+            known = {j.job_id for j in self._queue} | set(self._handed) | self._asr.known()
+            fresh_asr: list[TranscribeJob] = []
+            for asr_job in transcribe:
+                if asr_job.job_id in known:
+                    self.send("error", reason=f"job {asr_job.job_id} is already queued; the duplicate was ignored")
+                    continue
+                known.add(asr_job.job_id)
+                fresh_asr.append(asr_job)
             fresh: list[RenderJob] = []
             for job in jobs:
                 if job.job_id in known:
@@ -190,13 +208,31 @@ class EngineHost:
                 self._cancel.discard(job.job_id)
                 fresh.append(job)
             if self._shutdown:
-                for job in fresh:
-                    self.send("cancelled", job_id=job.job_id)
+                for some_job in [*fresh, *fresh_asr]:
+                    self.send("cancelled", job_id=some_job.job_id)
                 return
             self._queue.extend(fresh)
             # accepted goes out before the worker can announce any of these jobs as started
-            self.send("accepted", job_ids=[j.job_id for j in fresh])
+            self.send("accepted", job_ids=[j.job_id for j in fresh] + [j.job_id for j in fresh_asr])
             self._state.notify_all()
+            if fresh_asr:
+                self._asr.submit(fresh_asr)
+
+    def _submit_transcribe(self, raw: dict[str, Any], job_id: str, into: list[TranscribeJob]) -> None:
+        """Check one transcribe job; a malformed one fails at once."""
+        try:
+            if not job_id:
+                raise ProtocolError("a transcribe job needs a job_id")
+            job = TranscribeJob.from_dict(raw)
+            if not isinstance(job.audio_path, str) or not Path(job.audio_path).is_absolute():
+                raise ProtocolError(f"the audio path {job.audio_path!r} must be absolute")
+        except ProtocolError as exc:
+            if job_id:
+                self.send("failed", job_id=job_id, reason=str(exc))
+            else:
+                self.send("error", reason=str(exc))
+            return
+        into.append(job)
 
     def _cancel_jobs(self, ids: set[str] | None) -> None:
         """Cancel these jobs (None = all): queued ones at once, running ones at their next check."""
@@ -210,6 +246,7 @@ class EngineHost:
                     self._cancel.add(job_id)
             for job in dropped:
                 self.send("cancelled", job_id=job.job_id)
+        self._asr.cancel(ids)
 
     def _stop(self) -> None:
         """Finish the running job(s), drop everything not started."""
@@ -221,6 +258,7 @@ class EngineHost:
                     self._cancel.add(job_id)
             for job in dropped:
                 self.send("cancelled", job_id=job.job_id)
+        self._asr.stop()
 
     def _begin_shutdown(self) -> None:
         with self._state:
@@ -233,11 +271,14 @@ class EngineHost:
             self._state.notify_all()
         for job in dropped:
             self.send("cancelled", job_id=job.job_id)
+        self._asr.shutdown(timeout=0.0)
 
     def _send_status(self) -> None:
         with self._state:
             queued = len(self._queue) + sum(1 for j in self._handed if j not in self._started)
             running = sorted(self._started)
+        queued += self._asr.queued()
+        running += self._asr.running()
         self.send(
             "engine_status",
             backend=self.backend.name,

@@ -9,7 +9,8 @@ checks it and refuses a mismatch with a clear error. Audio never travels over th
 writes each take file (temporary name, then rename) and sends its path in ``finished``.
 
 Requests (studio → engine), by ``type``:
-  submit    {"jobs": [RenderJob …]}             queue a batch
+  submit    {"jobs": [RenderJob | TranscribeJob …]}   queue a batch (a transcribe job has
+            "task": "transcribe"; it runs on the engine's speech recogniser, beside rendering)
   cancel    {"job_ids": [...]} (empty = all)    drop queued jobs, abort running ones
   stop      {}                                   finish the running job, drop the queue
   status    {}                                   ask for an ``engine_status`` event
@@ -19,6 +20,8 @@ Requests (studio → engine), by ``type``:
 Events (engine → studio), by ``type``:
   hello, accepted {job_ids}, started {job_id}, progress {job_id, fraction},
   finished {job_id, path, duration, sample_rate, suspect, note, codes_path},
+  finished {job_id, task: "transcribe", transcript: {text, words: [[word, start, end, p] …], language,
+            duration, model}, expected, heard}  (transcribe jobs; see ``TranscribeJob``),
   failed {job_id, reason}, cancelled {job_id}, engine_status {backend, device, model_loaded,
   queue_length, running, detail}, load_progress {fraction, detail}, pong {n}, error {reason}
 """
@@ -27,9 +30,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: transcribe jobs
 
 
 class ProtocolError(RuntimeError):
@@ -43,6 +46,7 @@ class VoiceSpec:
     kind: str = "piper"  # piper | clip | profile | smart
     piper_model: str = ""  # .onnx path; "" = bundled voice
     variant: int = 0
+    variant_style: int = 2  # how Piper makes the variant (engine.backends.piper_variants.STYLES)
     ref_audio: str = ""  # reference clip path (clip voices)
     transcript: str = ""
     profile: str = ""
@@ -110,6 +114,49 @@ class RenderJob:
             return cls(speakers=speakers, context=context, params=params, **rest)
         except TypeError as exc:
             raise ProtocolError(f"malformed render job: {exc}") from None
+
+
+@dataclass(frozen=True)
+class TranscribeJob:
+    """Transcribe one audio file with the engine's speech recogniser (word timings included).
+
+    ``text`` is what the audio should say (a script line, "" = unknown) in ``language`` ("" = the
+    engine decides). The engine answers with the transcript plus ``expected`` — ``text`` as it is
+    sent to a speech model (numbers spelled, tags expanded, sound-event markers dropped) — and
+    ``heard`` — the transcript with numbers spelled the same way — so the studio compares like with
+    like without importing the engine's text rules.
+    """
+
+    job_id: str
+    audio_path: str
+    text: str = ""
+    language: str = ""
+    line_id: str = ""
+
+    task: ClassVar[str] = "transcribe"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.task, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TranscribeJob:
+        try:
+            return cls(**{k: v for k, v in data.items() if k != "task"})
+        except TypeError as exc:
+            raise ProtocolError(f"malformed transcribe job: {exc}") from None
+
+
+Job = RenderJob | TranscribeJob
+
+
+def job_from_dict(data: dict[str, Any]) -> Job:
+    """A render or transcribe job from its dict (by its ``task``; none = render)."""
+    task = data.get("task", "render")
+    if task == "transcribe":
+        return TranscribeJob.from_dict(data)
+    if task != "render":
+        raise ProtocolError(f"unknown job task {task!r}")
+    return RenderJob.from_dict({k: v for k, v in data.items() if k != "task"})
 
 
 def encode(message_type: str, **payload: Any) -> bytes:

@@ -317,6 +317,9 @@ def _extension_parsers() -> list[Callable[[Any], None]]:
     from studio import cli_qa
 
     registrars.append(cli_qa.register)
+    from studio import cli_qa
+
+    registrars.append(cli_qa.register)
     import importlib.util
 
     if importlib.util.find_spec("studio.cli_voices") is not None:

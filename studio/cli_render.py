@@ -59,6 +59,8 @@ def render_project(
     seed: int | None = None,
     continuity: bool | None = None,
     quiet: bool = False,
+    check: bool | None = None,
+    retries: int | None = None,
 ) -> int:
     """Render what needs rendering; returns the number of failed lines (prints a summary)."""
     from studio.render.run import RenderFailed, RenderProgress, render_lines
@@ -93,6 +95,8 @@ def render_project(
                 continuity=continuity,
                 progress=progress,
                 on_start=started,
+                check=check,
+                retries=retries,
             )
         except RenderFailed as exc:
             raise CliError(str(exc)) from None
@@ -110,6 +114,10 @@ def render_project(
         )
         for line_id, reason in outcome.failed:
             print(f"  FAILED {line_id}: {reason}", file=sys.stderr)
+        if outcome.checked:
+            print(f"Checked {outcome.checked} take(s); {len(outcome.rerolls)} line(s) re-rolled, {len(outcome.suspect)} still suspect")
+        for note in outcome.rerolls:
+            print(f"  re-rolled {note}")
         return len(outcome.failed)
     finally:
         pf.close()
@@ -123,6 +131,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         new_take=args.new_take,
         seed=args.seed,
         continuity=args.continuity,
+        check=args.check,
+        retries=args.retries,
     )
     if failed:
         print(f"chorus: {failed} line(s) failed", file=sys.stderr)
@@ -219,6 +229,15 @@ def register(sub: Any) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="scene continuity: each line gets the previous lines as context (Higgs)",
+    )
+    p.add_argument(
+        "--check",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="transcribe and score every new take (default: the project setting, on)",
+    )
+    p.add_argument(
+        "--retries", type=int, metavar="N", help="re-roll a suspect take with new seeds up to N times (default: 2 for higgs/openai, 0 for piper)"
     )
     p.add_argument("--export", metavar="OUT", help="then mix and export to OUT (format from the extension)")
     p.set_defaults(func=cmd_render)

@@ -229,6 +229,8 @@ class Take:
     recipe: str = ""  # hash of everything but the seed: same recipe = same words, voice, settings
     seed: int = 0
     language: str = ""  # the language it speaks ("" = the project's source language)
+    qa: str = ""  # take check scores and verdict as JSON (studio.qa.scores.TakeScores), "" = not checked
+    favourite: bool = False  # starred by the user in the takes view (kept when unused takes are deleted)
 
     @property
     def id(self) -> str:

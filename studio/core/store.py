@@ -26,7 +26,7 @@ from studio.core.codec import column_types, from_row, settings_from_json, settin
 from studio.core.model import RECORD_TYPES
 from studio.core.project import Change, Project, ProjectSettings
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_NAME = "project.db"
 MEDIA_DIR = "media"
 SUFFIX = ".chorus"
@@ -104,8 +104,14 @@ def _v2_languages(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE lines SET stage = 'rendered' WHERE status IN ('done', 'suspect')")
 
 
+def _v3_take_checks(db: sqlite_utils.Database) -> None:
+    """3 -> 4: takes keep their check scores (studio.qa) and a favourite mark."""
+    db.execute("ALTER TABLE takes ADD COLUMN qa TEXT DEFAULT ''")
+    db.execute("ALTER TABLE takes ADD COLUMN favourite INTEGER DEFAULT 0")
+
+
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Migration] = {1: _v1_effects, 2: _v2_languages}
+MIGRATIONS: dict[int, Migration] = {1: _v1_effects, 2: _v2_languages, 3: _v3_take_checks}
 
 
 def migrate(

@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from engine.protocol import ProtocolError, RenderJob, check_hello, decode, encode
+from engine.protocol import Job, ProtocolError, RenderJob, check_hello, decode, encode
 from engine.takefile import remove_stale_temps
 
 LOG = logging.getLogger("chorus.engine")
@@ -131,7 +131,7 @@ class _EngineProcess:
     def send(self, message_type: str, **payload: Any) -> None:
         self._outbox.put((message_type, payload))
 
-    def send_jobs(self, jobs: Sequence[RenderJob]) -> None:
+    def send_jobs(self, jobs: Sequence[Job]) -> None:
         self._outbox.put((_SUBMIT, list(jobs)))
 
     def _write_loop(self) -> None:
@@ -323,7 +323,7 @@ class EngineClient:
         self._lock = threading.RLock()
         self._events: queue.Queue[Event] = queue.Queue()
         self._listener: Callable[[Event], None] | None = None
-        self._outstanding: dict[str, RenderJob] = {}
+        self._outstanding: dict[str, Job] = {}
         self._started: set[str] = set()
         self._cancel_requested: set[str] = set()
         self._proc: _EngineProcess | None = None
@@ -444,7 +444,7 @@ class EngineClient:
         with self._lock:
             leftover = list(self._outstanding)
             if proc is not None and leftover:  # a killed engine may leave a half-written take
-                remove_stale_temps([job.out_path for job in self._outstanding.values()], [proc.pid])
+                remove_stale_temps(_take_paths(self._outstanding.values()), [proc.pid])
             self._outstanding.clear()
             self._started.clear()
             self._cancel_requested.clear()
@@ -465,8 +465,8 @@ class EngineClient:
 
     # ----------------------------------------------------------------------------- requests
 
-    def submit(self, jobs: Iterable[RenderJob]) -> None:
-        """Queue jobs for rendering; returns at once (the writer thread encodes and sends them).
+    def submit(self, jobs: Iterable[Job]) -> None:
+        """Queue render or transcribe jobs; returns at once (the writer thread encodes and sends them).
 
         A job id already outstanding is replaced. Raises EngineNotRunning if no engine runs.
         """
@@ -653,7 +653,7 @@ class EngineClient:
                 self._give_up(problem, attempts - 1)
                 return
             with self._lock:
-                out_paths = [job.out_path for job in self._outstanding.values()]
+                out_paths = _take_paths(self._outstanding.values())
             removed = remove_stale_temps(out_paths, dead_pids)
             if removed:
                 LOG.info("removed %d half-written take(s) of the stopped engine", len(removed))
@@ -709,3 +709,8 @@ class EngineClient:
                 self._emit({"type": "failed", "job_id": job_id, "reason": reason})
             self._emit({"type": "engine_gave_up", "reason": reason})
         self._closing.set()
+
+
+def _take_paths(jobs: Iterable[Job]) -> list[str]:
+    """Where the render jobs among ``jobs`` write their takes (transcribe jobs write nothing)."""
+    return [job.out_path for job in jobs if isinstance(job, RenderJob)]

@@ -42,6 +42,9 @@ class RenderOutcome:
     seconds: float = 0.0
     backend: str = ""
     events: list[str] = field(default_factory=list)  # engine restarts and similar notes
+    checked: int = 0  # takes transcribed and scored (studio.qa)
+    rerolls: list[str] = field(default_factory=list)  # what was re-rolled and why, one line per line
+    suspect: list[str] = field(default_factory=list)  # line ids whose kept take is still suspect
 
     @property
     def speed(self) -> float:
@@ -58,8 +61,16 @@ def render_lines(
     continuity: bool | None = None,
     progress: Callable[[RenderProgress], None] | None = None,
     on_start: Callable[[int, int, str], None] | None = None,
+    check: bool | None = None,
+    retries: int | None = None,
 ) -> RenderOutcome:
-    """Render what needs rendering; ``on_start(jobs, up_to_date, backend)`` is called once planned."""
+    """Render what needs rendering; ``on_start(jobs, up_to_date, backend)`` is called once planned.
+
+    ``check`` (default: the project's ``qa_check``) transcribes and scores every new take; a suspect
+    one is re-rolled up to ``retries`` times (default: :func:`studio.qa.reroll.retries_for`).
+    """
+    from studio.qa.reroll import retries_for
+    from studio.render.checking import TakeChecker, engine_args
     from studio.render.client import EngineClient, EngineError
     from studio.render.session import RenderSession
 
@@ -84,7 +95,9 @@ def render_lines(
         session.place()
         return outcome
     report = progress or (lambda _p: None)
-    client = EngineClient(backend=settings.backend, options=options)
+    client = EngineClient(backend=settings.backend, options=options, extra_args=engine_args(project))
+    do_check = settings.qa_check if check is None else check
+    checker = TakeChecker(session, client.submit, retries_for(project, retries)) if do_check else None
     try:
         try:
             client.start()
@@ -93,7 +106,7 @@ def render_lines(
             session.place()
             raise RenderFailed(f"the engine did not start: {exc}") from None
         client.submit(jobs)
-        while not session.done:
+        while not session.done or (checker is not None and not checker.done):
             detail = ""
             for event in client.poll(0.25):
                 kind = event.get("type")
@@ -101,10 +114,13 @@ def render_lines(
                     outcome.events.append(f"engine restarted: {event.get('reason', '')}")
                 elif kind == "load_progress":
                     detail = f"loading model {event.get('detail', '')}"
-                session.handle(event)
+                state = session.handle(event)
+                if checker is not None:
+                    checker.handle(event, state)
             finished = session.count("done") + session.count("failed")
-            report(RenderProgress(finished, len(jobs), session.fraction, session.audio_seconds, detail))
-        report(RenderProgress(len(jobs), len(jobs), 1.0, session.audio_seconds, "done"))
+            total = len(session.jobs)
+            report(RenderProgress(finished, total, session.fraction, session.audio_seconds, detail))
+        report(RenderProgress(len(session.jobs), len(session.jobs), 1.0, session.audio_seconds, "done"))
     except BaseException:
         client.stop()
         session.abandon()
@@ -114,6 +130,11 @@ def render_lines(
         client.shutdown()
     session.place()
     outcome.done = session.count("done")
+    outcome.jobs = len(session.jobs)
+    if checker is not None:
+        outcome.checked = checker.checked
+        outcome.rerolls = checker.summary()
+        outcome.suspect = checker.suspect_lines()
     outcome.failed = list(session.failures())
     outcome.audio_seconds = session.audio_seconds
     outcome.seconds = time.monotonic() - session.started_at
