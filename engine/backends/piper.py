@@ -76,6 +76,7 @@ class PiperBackend(Backend):
         self._sample_rate: int | None = None
         self._pool: WorkerPool | None = None
         self._synth: Synthesizer | None = None
+        self._languages: dict[str, tuple[str, str]] = {}
 
     @staticmethod
     def _worker_count(value: Any) -> int:
@@ -141,7 +142,31 @@ class PiperBackend(Backend):
                 voice_files(voice.piper_model, self.settings.model)
             except BackendError as exc:
                 return str(exc)
+        if job.language:
+            spoken, name = self.voice_language(voice.piper_model)
+            wanted = job.language.strip().lower().replace("_", "-").split("-")[0]
+            if spoken and wanted != spoken:
+                return (
+                    f"the Piper voice {name} speaks {spoken!r}, not {wanted!r}: give the speaker a Piper voice "
+                    f"in that language, or render {wanted!r} with the higgs backend (it clones voices across languages)"
+                )
         return ""
+
+    def voice_language(self, model: str) -> tuple[str, str]:
+        """(ISO 639-1 code, voice name) of a Piper voice from its settings file ("" when it says none)."""
+        cached = self._languages.get(model)
+        if cached is None:
+            cached = ("", Path(model).stem if model else self.model_id.removeprefix("piper:"))
+            try:
+                voice, config = voice_files(model, self.settings.model)
+                with open(config, encoding="utf-8") as handle:
+                    data = json.load(handle)
+                code = str((data.get("language") or {}).get("code") or (data.get("espeak") or {}).get("voice") or "")
+                cached = (code.replace("_", "-").split("-")[0].lower(), voice.name.removesuffix(".onnx"))
+            except (BackendError, OSError, ValueError, AttributeError, TypeError):
+                pass
+            self._languages[model] = cached
+        return cached
 
     def render(self, job: RenderJob, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         if self._synth is None:

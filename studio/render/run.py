@@ -45,6 +45,8 @@ class RenderOutcome:
     checked: int = 0  # takes transcribed and scored (studio.qa)
     rerolls: list[str] = field(default_factory=list)  # what was re-rolled and why, one line per line
     suspect: list[str] = field(default_factory=list)  # line ids whose kept take is still suspect
+    locked: int = 0  # locked lines left as they are (never re-rendered)
+    untranslated: int = 0  # lines without text in the language rendered
 
     @property
     def speed(self) -> float:
@@ -63,6 +65,7 @@ def render_lines(
     on_start: Callable[[int, int, str], None] | None = None,
     check: bool | None = None,
     retries: int | None = None,
+    language: str = "",
 ) -> RenderOutcome:
     """Render what needs rendering; ``on_start(jobs, up_to_date, backend)`` is called once planned.
 
@@ -85,10 +88,13 @@ def render_lines(
     # not after every take (a full relayout per take is quadratic on long game scripts).
     session = RenderSession(project_file, layout=False)
     try:
-        jobs = session.prepare(line_ids, new_take=new_take, seed=seed, continuity=use_continuity, batch_size=batch)
+        jobs = session.prepare(
+            line_ids, new_take=new_take, seed=seed, continuity=use_continuity, batch_size=batch, language=language
+        )
     except KeyError as exc:
         raise RenderFailed(str(exc).strip("'\"")) from None
     outcome = RenderOutcome(jobs=len(jobs), up_to_date=session.skipped + session.reused, backend=settings.backend)
+    outcome.locked, outcome.untranslated = session.locked, session.untranslated
     if on_start is not None:
         on_start(len(jobs), session.skipped, settings.backend)
     if not jobs:

@@ -44,6 +44,8 @@ class RenderSession:
     started_at: float = 0.0
     reused: int = 0
     skipped: int = 0
+    locked: int = 0  # locked lines left alone (never re-rendered)
+    untranslated: int = 0  # lines without text in the language rendered
 
     @property
     def project(self) -> Any:
@@ -62,8 +64,9 @@ class RenderSession:
         seed: int | None = None,
         continuity: bool = False,
         batch_size: int = 1,
+        language: str = "",
     ) -> list[RenderJob]:
-        """Plan the lines that need a take; mark them queued; return the jobs to submit."""
+        """Plan the lines that need a take (in ``language``, "" = source); mark them queued; return the jobs."""
         self.project.apply(refresh_status(self.project, self.media_dir))
         plan = plan_render(
             self.project,
@@ -73,7 +76,10 @@ class RenderSession:
             seed=seed,
             continuity=continuity,
             batch_size=batch_size,
+            language=language,
         )
+        self.locked += len(plan.locked)
+        self.untranslated += len(plan.untranslated)
         if plan.reuse.ops:
             self.project.apply(plan.reuse)
         self.reused += len(plan.reuse.ops)

@@ -27,8 +27,9 @@ from typing import Any
 
 from engine.protocol import ContextTurn, GenerationParams, RenderJob, VoiceSpec
 from studio.core import ops
-from studio.core.model import LineKind, LineStatus, ScriptLine, Speaker, Take, VoiceKind
+from studio.core.model import LineKind, LineStage, LineStatus, ScriptLine, Speaker, Take, VoiceKind
 from studio.core.project import Project
+from studio.core.workflow import is_source, line_text, selected_take_key, stage_after_render, with_language_take
 
 # Bumped when the way Chorus turns a line into audio changes (invalidates every take).
 RENDER_RECIPE_VERSION = 1
@@ -96,13 +97,28 @@ def backend_identity(project: Project) -> dict[str, Any]:
     }
 
 
-def line_recipe(project: Project, line: ScriptLine) -> str:
+def language_view(project: Project, line: ScriptLine, language: str = "") -> ScriptLine:
+    """``line`` as it is rendered in ``language`` ("" = source): that language's text and selected take."""
+    if is_source(project, language):
+        return line
+    text = line_text(project, line, language)
+    return replace(
+        line, text=text, kind=LineKind.of_text(text), selected_take=selected_take_key(project, line, language)
+    )
+
+
+def line_recipe(project: Project, line: ScriptLine, language: str = "") -> str:
+    """The recipe of ``line`` in ``language`` ("" = the source language, whose recipes carry no language)."""
+    target = not is_source(project, language)
+    if target:
+        line = language_view(project, line, language)
     speaker = project.speakers.get(line.speaker_id)
     scene = project.scenes.get(line.scene_id)
     params = asdict(generation_params(project, speaker))
     params.pop("seed")
     return _digest(
         {
+            **({"language": language} if target else {}),
             "text": normalise_text(line.text),
             "direction": normalise_text(line.direction),
             "kind": line.kind.value,
@@ -129,6 +145,7 @@ class PlannedJob:
     recipe: str
     seed: int
     job: RenderJob
+    language: str = ""  # "" = the source language
 
 
 @dataclass(frozen=True)
@@ -136,12 +153,17 @@ class RenderPlan:
     jobs: tuple[PlannedJob, ...]
     reuse: ops.Batch  # lines whose wanted take already exists: select it, no job
     skipped: tuple[str, ...]  # line ids that are up to date
+    locked: tuple[str, ...] = ()  # locked lines: never re-rendered, even when stale
+    untranslated: tuple[str, ...] = ()  # lines without text in the plan's language
 
 
-def line_is_current(project: Project, line: ScriptLine, media_dir: Path) -> bool:
-    take = project.selected_take(line.id)
+def line_is_current(project: Project, line: ScriptLine, media_dir: Path, language: str = "") -> bool:
+    view = language_view(project, line, language)
+    take = project.takes.get(view.selected_take) if view.selected_take else None
     return (
-        take is not None and take.recipe == line_recipe(project, line) and (media_dir / take.media).is_file()
+        take is not None
+        and take.recipe == line_recipe(project, line, language)
+        and (media_dir / take.media).is_file()
     )
 
 
@@ -154,8 +176,12 @@ def plan_render(
     seed: int | None = None,
     continuity: bool = False,
     batch_size: int = 1,
+    language: str = "",
 ) -> RenderPlan:
     """Decide which of ``line_ids`` (default: all) need rendering and build their jobs.
+
+    ``language``: render the lines' text in that target language ("" = the source language); lines
+    without a translation are left out (``untranslated``). Locked lines are never rendered (``locked``).
 
     ``new_take``: render another take even where one exists (a fresh seed unless ``seed`` is given).
     ``continuity``: each job carries the previous lines of its scene as context (Higgs).
@@ -168,16 +194,26 @@ def plan_render(
     jobs: list[PlannedJob] = []
     reuse: list[Any] = []
     skipped: list[str] = []
+    locked: list[str] = []
+    untranslated: list[str] = []
+    target = "" if is_source(project, language) else language
     scene_history: dict[str, list[tuple[str, str, str]]] = {}  # scene -> [(text, audio path, speaker id)]
     wanted_set = set(wanted)
-    for line in project.ordered_lines():
+    for source_line in project.ordered_lines():
+        line = language_view(project, source_line, target)
         history = scene_history.setdefault(line.scene_id, [])
         if line.id not in wanted_set:
-            take = project.selected_take(line.id)
+            take = project.takes.get(line.selected_take) if line.selected_take else None
             if take is not None:
                 history.append((line.text, str(media_dir / take.media), line.speaker_id))
             continue
-        recipe = line_recipe(project, line)
+        if line.stage == LineStage.LOCKED:
+            locked.append(line.id)
+            continue
+        if not line.text:
+            untranslated.append(line.id)
+            continue
+        recipe = line_recipe(project, source_line, target)
         line_seed = seed
         if line_seed is None:
             line_seed = (
@@ -188,28 +224,38 @@ def plan_render(
         key = take_key(recipe, line_seed)
         existing = project.takes.get(key)
         if existing is not None and (media_dir / existing.media).is_file():
-            selected = project.selected_take(line.id)
+            selected = project.takes.get(line.selected_take) if line.selected_take else None
             if line.selected_take != key and (selected is None or selected.recipe != recipe):
-                reuse.append(
-                    ops.Update("line", line.id, (("selected_take", key), ("status", LineStatus.DONE)))
+                select: tuple[tuple[str, Any], ...] = (
+                    (("language_takes", with_language_take(source_line, target, key)),)
+                    if target
+                    else (("selected_take", key), ("status", LineStatus.DONE))
                 )
+                reuse.append(ops.Update("line", line.id, select))
             else:
                 skipped.append(line.id)
             history.append((line.text, str(media_dir / existing.media), line.speaker_id))
             continue
-        if not new_take and seed is None and line_is_current(project, line, media_dir):
+        if not new_take and seed is None and line_is_current(project, source_line, media_dir, target):
             skipped.append(line.id)
-            take = project.selected_take(line.id)
+            take = project.takes.get(line.selected_take)
             assert take is not None
             history.append((line.text, str(media_dir / take.media), line.speaker_id))
             continue
         context = history[-CONTINUITY_CONTEXT_LINES:] if continuity else []
         job = build_job(project, line, media_dir, key, line_seed, context)
-        jobs.append(PlannedJob(line.id, key, recipe, line_seed, job))
+        job = replace(job, language=target or project.settings.source_language)
+        jobs.append(PlannedJob(line.id, key, recipe, line_seed, job, target))
         history.append((line.text, job.out_path, line.speaker_id))
     if batch_size > 1 and not continuity:
         jobs = [replace(p, job=replace(p.job, group=f"batch-{i // batch_size}")) for i, p in enumerate(jobs)]
-    return RenderPlan(tuple(jobs), ops.Batch(tuple(reuse), "Select existing takes"), tuple(skipped))
+    return RenderPlan(
+        tuple(jobs),
+        ops.Batch(tuple(reuse), "Select existing takes"),
+        tuple(skipped),
+        tuple(locked),
+        tuple(untranslated),
+    )
 
 
 def _next_seed(project: Project, line: ScriptLine) -> int:
@@ -278,21 +324,31 @@ def finished_ops(
         note=note,
         recipe=planned.recipe,
         seed=planned.seed,
+        language=planned.language,
     )
     edits: list[Any] = []
     if planned.key in project.takes:
         edits.append(ops.Delete("take", planned.key))
     edits.append(ops.Insert(take))
     history = tuple(k for k in line.takes if k != planned.key) + (planned.key,)
-    selected = project.selected_take(line.id)
+    selected = project.takes.get(selected_take_key(project, line, planned.language))
     select = selected is None or selected.recipe != planned.recipe or selected.key == planned.key
     changes: dict[str, Any] = {"takes": history}
-    if select:
+    if select and planned.language:
+        changes["language_takes"] = with_language_take(line, planned.language, planned.key)
+    elif select:
         changes["selected_take"] = planned.key
-    current = line_recipe(project, line) == planned.recipe
-    if select or current:
+    current = line_recipe(project, line, planned.language) == planned.recipe
+    if planned.language:  # a target language's take: the line's status stays the source's
+        source = project.selected_take(line.id)
+        source_current = source is not None and source.recipe == line_recipe(project, line)
+        changes["status"] = LineStatus.DONE if source_current else LineStatus.STALE
+        changes["status_detail"] = ""
+    elif select or current:
         changes["status"] = LineStatus.SUSPECT if suspect else LineStatus.DONE
         changes["status_detail"] = note if suspect else ""
+    if (select or current) and stage_after_render(line) != line.stage:
+        changes["stage"] = stage_after_render(line)
     edits.append(ops.Update("line", line.id, tuple(changes.items())))
     return ops.Batch(tuple(edits), "Take rendered")
 
