@@ -30,10 +30,11 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.core.formats import csv_table, fountain, higgs_text, screenplay_text
+from studio.core.formats import csv_table, fountain, higgs_text, ink, screenplay_text, xlsx_table, yarn
 from studio.core.formats.records import (
     ParsedLine,
     ParsedScene,
@@ -41,46 +42,80 @@ from studio.core.formats.records import (
     ScriptFormatError,
     all_characters,
 )
-from studio.core.model import SPEAKER_COLOURS, LineKind, Scene, ScriptLine, Speaker, Voice, VoiceKind, new_id
-from studio.core.ops import Batch, Insert
+from studio.core.model import (
+    SPEAKER_COLOURS,
+    LineKind,
+    LineStage,
+    LineStatus,
+    Scene,
+    ScriptLine,
+    Speaker,
+    Voice,
+    VoiceKind,
+    new_id,
+)
+from studio.core.ops import Batch, Insert, SetSettings, Update
 from studio.core.project import Project
 
 __all__ = [
+    "ALL_FORMATS",
     "FORMATS",
+    "GAME_FORMATS",
+    "MergeReport",
     "ParsedLine",
     "ParsedScene",
     "ParsedScript",
     "ScriptFormatError",
     "detect_format",
     "dump",
+    "merge_script",
     "parse",
     "project_to_script",
     "read_script",
     "script_to_ops",
+    "write_ids",
     "write_script",
 ]
 
 FORMATS: tuple[str, ...] = ("higgs", "screenplay", "fountain", "csv")
+# Game writers' formats: Yarn Spinner and Ink (text), spreadsheets (binary: read_script/write_script only).
+GAME_FORMATS: tuple[str, ...] = ("yarn", "ink", "xlsx")
+ALL_FORMATS: tuple[str, ...] = FORMATS + GAME_FORMATS
+# Formats whose files carry line ids as tags that write_ids can add to the writer's own file.
+TAGGED_FORMATS: tuple[str, ...] = ("yarn", "ink")
 
 _PARSERS: dict[str, Callable[[str], ParsedScript]] = {
     "higgs": higgs_text.parse,
     "screenplay": screenplay_text.parse,
     "fountain": fountain.parse,
     "csv": csv_table.parse,
+    "yarn": yarn.parse,
+    "ink": ink.parse,
 }
 _WRITERS: dict[str, Callable[[ParsedScript], str]] = {
     "higgs": higgs_text.dump,
     "screenplay": screenplay_text.dump,
     "fountain": fountain.dump,
     "csv": csv_table.dump,
+    "yarn": yarn.dump,
+    "ink": ink.dump,
 }
-_EXTENSIONS = {".csv": "csv", ".fountain": "fountain", ".spmd": "fountain"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".fountain": "fountain",
+    ".spmd": "fountain",
+    ".yarn": "yarn",
+    ".ink": "ink",
+    ".xlsx": "xlsx",
+}
 _CSV_HEADER = re.compile(r"^\W*id\W.*\bcharacter\b.*\btext\b", re.IGNORECASE)
 
 
 def _check_format(fmt: str) -> str:
     if fmt not in _PARSERS:
-        raise ValueError(f"unknown script format {fmt!r}; use one of {', '.join(FORMATS)}")
+        if fmt == "xlsx":
+            raise ValueError("xlsx is a binary format: use read_script/write_script with a file")
+        raise ValueError(f"unknown script format {fmt!r}; use one of {', '.join(ALL_FORMATS)}")
     return fmt
 
 
@@ -131,6 +166,11 @@ def read_script(path: str | os.PathLike[str], fmt: str | None = None) -> ParsedS
     """
     path = Path(path)
     data = path.read_bytes()
+    if (fmt or detect_format(path)) == "xlsx":
+        try:
+            return xlsx_table.parse_bytes(data)
+        except ScriptFormatError as exc:
+            raise exc.with_source(path.name) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -151,7 +191,36 @@ def write_script(path: str | os.PathLike[str], script: ParsedScript, fmt: str | 
     spreadsheet programs read it as UTF-8. ``fmt`` None = by extension (``.txt`` → "screenplay")."""
     path = Path(path)
     fmt = fmt or detect_format(path)
-    data = dump(script, fmt).encode("utf-8-sig" if fmt == "csv" else "utf-8")
+    if fmt == "xlsx":
+        data = xlsx_table.dump_bytes(script)
+    else:
+        data = dump(script, fmt).encode("utf-8-sig" if fmt == "csv" else "utf-8")
+    _atomic_write(path, data)
+
+
+def write_ids(path: str | os.PathLike[str], fmt: str | None = None) -> int:
+    """Add the line ids an import gives to a Yarn (``#line:``) or Ink (``#id:``) file's untagged
+    lines, in the file itself (atomically), leaving everything else as written. Returns how many
+    lines were tagged; 0 leaves the file untouched."""
+    path = Path(path)
+    fmt = fmt or detect_format(path)
+    if fmt not in TAGGED_FORMATS:
+        raise ValueError(f"only {' and '.join(TAGGED_FORMATS)} files carry line id tags, not {fmt}")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScriptFormatError(1, "this is not UTF-8 text", path.name) from None
+    try:
+        tagged, added = (yarn.add_line_tags if fmt == "yarn" else ink.add_id_tags)(text)
+    except ScriptFormatError as exc:
+        raise exc.with_source(path.name) from None
+    if added:
+        _atomic_write(path, tagged.encode("utf-8"))
+    return added
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -170,15 +239,9 @@ def _key(name: str) -> str:
     return name.strip().casefold()
 
 
-def script_to_ops(project: Project, script: ParsedScript) -> Batch:
-    """One undoable edit that adds ``script`` to the end of ``project``'s script.
-
-    Characters become Speakers — an existing speaker with the same name (ignoring case) is reused;
-    new ones get the palette colours not yet in use (cycling when all are) and Piper variants not yet
-    used by another Piper speaker, lowest first (0, 1, 2 … in a new project). Scenes are reused by
-    title (ignoring case) or added with their description. Lines keep their ids, except an id the
-    project already has: that line gets a fresh id. Nothing is changed until the Batch is applied.
-    """
+def _cast_ops(project: Project, script: ParsedScript) -> tuple[list[Any], dict[str, str], dict[str, str]]:
+    """Speakers and scenes ``script`` needs that ``project`` lacks: (ops, speaker id by name key,
+    scene id by title key) — see :func:`script_to_ops` for how they are reused and coloured."""
     ops: list[Any] = []
     speaker_ids: dict[str, str] = {}
     for speaker in project.speakers.values():
@@ -215,6 +278,19 @@ def script_to_ops(project: Project, script: ParsedScript) -> Batch:
         scene_ids[_key(title)] = scene.id
         ops.append(Insert(scene, None, "Add scene"))
 
+    return ops, speaker_ids, scene_ids
+
+
+def script_to_ops(project: Project, script: ParsedScript) -> Batch:
+    """One undoable edit that adds ``script`` to the end of ``project``'s script.
+
+    Characters become Speakers — an existing speaker with the same name (ignoring case) is reused;
+    new ones get the palette colours not yet in use (cycling when all are) and Piper variants not yet
+    used by another Piper speaker, lowest first (0, 1, 2 … in a new project). Scenes are reused by
+    title (ignoring case) or added with their description. Lines keep their ids, except an id the
+    project already has: that line gets a fresh id. Nothing is changed until the Batch is applied.
+    """
+    ops, speaker_ids, scene_ids = _cast_ops(project, script)
     taken = set(project.lines)
     for line in script.lines:
         line_id = line.id if line.id and line.id not in taken else new_id("line")
@@ -227,9 +303,110 @@ def script_to_ops(project: Project, script: ParsedScript) -> Batch:
             scene_id=scene_ids[_key(line.scene)] if line.scene else "",
             notes=line.notes,
             kind=LineKind.of_text(line.text),
+            translations=line.translations,
         )
         ops.append(Insert(record, None, "Add line"))
     return Batch(tuple(ops), "Import script")
+
+
+@dataclass(frozen=True)
+class MergeReport:
+    """What re-importing a script did: line ids added and changed, how many were unchanged, and the
+    project's lines the file no longer has (kept until the user removes them)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    unchanged: int = 0
+    removed: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        text = f"{len(self.added)} added, {len(self.changed)} changed, {self.unchanged} unchanged"
+        if self.removed:
+            text += f"; {len(self.removed)} no longer in the file (kept): {', '.join(self.removed[:10])}"
+            if len(self.removed) > 10:
+                text += ", …"
+        return text
+
+
+# Fields whose change makes the line's takes say the wrong thing.
+_AUDIBLE = ("text", "direction", "speaker_id")
+
+
+def merge_script(project: Project, script: ParsedScript) -> tuple[Batch, MergeReport]:
+    """One undoable edit that brings ``project`` up to date with an edited ``script``, by line id.
+
+    A line whose id the project has is updated in place (text, direction, speaker, scene, notes,
+    and the translations the file has): a changed text, direction or speaker makes it stale, and a
+    rendered or approved line goes back to ready (a locked line stays locked and is not re-rendered).
+    A new id is added after the line that precedes it in the file. Lines the file no longer has are
+    reported in :class:`MergeReport` and kept. Never duplicates a line. Languages of the file's
+    translations that the project lacks become target languages.
+    """
+    ops, speaker_ids, scene_ids = _cast_ops(project, script)
+    order = list(project.line_order)
+    position = {line_id: index for index, line_id in enumerate(order)}
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
+    previous = ""
+    for parsed in script.lines:
+        speaker_id = speaker_ids[_key(parsed.character)]
+        scene_id = scene_ids[_key(parsed.scene)] if parsed.scene else ""
+        existing = project.lines.get(parsed.id)
+        if existing is None:
+            record = ScriptLine(
+                id=parsed.id,
+                speaker_id=speaker_id,
+                text=parsed.text,
+                direction=parsed.direction,
+                scene_id=scene_id,
+                notes=parsed.notes,
+                kind=LineKind.of_text(parsed.text),
+                translations=parsed.translations,
+            )
+            at = position[previous] + 1 if previous in position else len(order)
+            if at == len(order):
+                order.append(parsed.id)
+                position[parsed.id] = at
+            else:
+                order.insert(at, parsed.id)
+                position = {line_id: index for index, line_id in enumerate(order)}
+            ops.append(Insert(record, at, "Add line"))
+            added.append(parsed.id)
+        else:
+            translations = dict(existing.translations)
+            translations.update(dict(parsed.translations))
+            wanted: dict[str, Any] = {
+                "text": parsed.text,
+                "direction": parsed.direction,
+                "speaker_id": speaker_id,
+                "scene_id": scene_id,
+                "notes": parsed.notes,
+                "translations": tuple(sorted(translations.items())),
+            }
+            changes = {name: value for name, value in wanted.items() if getattr(existing, name) != value}
+            if changes:
+                if "text" in changes:
+                    changes["kind"] = LineKind.of_text(parsed.text)
+                if any(name in changes for name in _AUDIBLE):
+                    changes["status"] = LineStatus.STALE
+                    changes["status_detail"] = ""
+                    if existing.stage in (LineStage.RENDERED, LineStage.APPROVED):
+                        changes["stage"] = LineStage.READY
+                ops.append(Update("line", parsed.id, tuple(changes.items()), "Update line"))
+                changed.append(parsed.id)
+            else:
+                unchanged += 1
+        previous = parsed.id
+    languages = {code for parsed in script.lines for code, _ in parsed.translations}
+    new_languages = sorted(languages - set(project.settings.target_languages) - {project.settings.source_language})
+    if new_languages:
+        targets = (*project.settings.target_languages, *new_languages)
+        ops.append(SetSettings((("target_languages", targets),), "Add languages"))
+    in_file = {parsed.id for parsed in script.lines}
+    removed = tuple(line_id for line_id in project.line_order if line_id not in in_file)
+    report = MergeReport(tuple(added), tuple(changed), unchanged, removed)
+    return Batch(tuple(ops), "Re-import script"), report
 
 
 def project_to_script(project: Project) -> ParsedScript:
@@ -247,6 +424,7 @@ def project_to_script(project: Project) -> ParsedScript:
             direction=line.direction,
             scene=titles.get(line.scene_id, ""),
             notes=line.notes,
+            translations=line.translations,
         )
         for line in project.ordered_lines()
     )
