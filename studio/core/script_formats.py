@@ -332,6 +332,12 @@ class MergeReport:
 _AUDIBLE = ("text", "direction", "speaker_id")
 
 
+def _merged_notes(old: str, new: str) -> str:
+    """The file's notes, keeping the workflow's "locked by …" / "unlocked by …" stamps."""
+    stamps = [row for row in old.split("\n") if row.startswith(("locked by ", "unlocked by "))]
+    return "\n".join([new, *stamps]).strip() if stamps else new
+
+
 def merge_script(project: Project, script: ParsedScript) -> tuple[Batch, MergeReport]:
     """One undoable edit that brings ``project`` up to date with an edited ``script``, by line id.
 
@@ -381,7 +387,7 @@ def merge_script(project: Project, script: ParsedScript) -> tuple[Batch, MergeRe
                 "direction": parsed.direction,
                 "speaker_id": speaker_id,
                 "scene_id": scene_id,
-                "notes": parsed.notes,
+                "notes": _merged_notes(existing.notes, parsed.notes),
                 "translations": tuple(sorted(translations.items())),
             }
             changes = {name: value for name, value in wanted.items() if getattr(existing, name) != value}

@@ -95,7 +95,11 @@ def set_languages(source: str, targets: Iterable[str]) -> Any:
 
 
 def set_stage(
-    project: Project, line_ids: Iterable[str], stage: LineStage | str, who: str = "", when: datetime | None = None
+    project: Project,
+    line_ids: Iterable[str],
+    stage: LineStage | str,
+    who: str = "",
+    when: datetime | None = None,
 ) -> Batch:
     """Move lines to ``stage``. Locking notes who and when (``locked by ann, 2025-05-01 10:00 UTC``)."""
     try:

@@ -367,12 +367,14 @@ def dump(script: ParsedScript) -> str:
         else:
             runs.append((line.scene, [line]))
     with_lines = {scene for scene, _ in runs}
-    for scene in script.scenes:
-        if scene.title not in with_lines:
-            runs.append((scene.title, []))
+    for known in script.scenes:
+        if known.title not in with_lines:
+            runs.append((known.title, []))
     used: set[str] = set()
     # the first run is top-level content when it has no scene; every other run is a knot
-    names = ["" if index == 0 and not scene else _knot_name(scene, used) for index, (scene, _) in enumerate(runs)]
+    names = [
+        "" if index == 0 and not scene else _knot_name(scene, used) for index, (scene, _) in enumerate(runs)
+    ]
     described: set[str] = set()
     out: list[str] = []
     for index, ((scene, lines), name) in enumerate(zip(runs, names, strict=True)):

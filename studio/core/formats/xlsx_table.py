@@ -64,7 +64,9 @@ def parse_bytes(data: bytes) -> ParsedScript:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SheetFormatError(1, f"this is not a readable .xlsx workbook ({exc}); save it from Excel or LibreOffice as .xlsx") from None
+        raise SheetFormatError(
+            1, f"this is not a readable .xlsx workbook ({exc}); save it from Excel or LibreOffice as .xlsx"
+        ) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:

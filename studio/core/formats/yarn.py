@@ -96,10 +96,11 @@ def _scan(body: str) -> tuple[list[tuple[str, bool]], list[str], int]:
             break
         if body.startswith("<<", i):
             close = body.find(">>", i + 2)
-            end_of_tags = i
             if close < 0:
+                end_of_tags = i
                 break
             i = close + 2
+            end_of_tags = i  # Yarn writes a line's tags after its condition
             continue
         if c == "#" and (i == 0 or body[i - 1].isspace()):
             j = i + 1
@@ -120,10 +121,8 @@ def _scan(body: str) -> tuple[list[tuple[str, bool]], list[str], int]:
             continue
         chars.append((c, False))
         i += 1
-    if not tags:
-        end_of_tags = len(body.rstrip()) if end_of_tags == n else end_of_tags
-        while end_of_tags > 0 and body[end_of_tags - 1].isspace():
-            end_of_tags -= 1
+    while end_of_tags > 0 and body[end_of_tags - 1].isspace():
+        end_of_tags -= 1
     return chars, tags, end_of_tags
 
 
@@ -154,7 +153,9 @@ def _read(text: str) -> tuple[list[_Spoken], list[ParsedScene]]:
                 continue  # file tags
             if stripped == "---":
                 if node is None:
-                    raise ScriptFormatError(number, "'---' starts a node body, but the node has no title: header")
+                    raise ScriptFormatError(
+                        number, "'---' starts a node body, but the node has no title: header"
+                    )
                 if not node.title:
                     raise ScriptFormatError(node.line_number, "this node has no title: header")
                 first = titles.get(node.title)
@@ -229,8 +230,8 @@ def _read(text: str) -> tuple[list[_Spoken], list[ParsedScene]]:
         if other:
             draft.notes.append(" ".join(other))
         spoken.append(_Spoken(draft, offset + tag_end))
-    if in_body:
-        raise ScriptFormatError(len(rows), "the last node is never closed with '==='")
+    if in_body and node is not None:
+        raise ScriptFormatError(node.line_number, f"the node {node.title!r} is never closed with '==='")
     if node is not None:
         raise ScriptFormatError(node.line_number, "this node has headers but no '---' body")
     return spoken, list(scenes.values())
@@ -322,9 +323,9 @@ def dump(script: ParsedScript) -> str:
         else:
             runs.append((line.scene, [line]))
     with_lines = {scene for scene, _ in runs}
-    for scene in script.scenes:  # scenes without lines still become (empty) nodes
-        if scene.title not in with_lines:
-            runs.append((scene.title, []))
+    for known in script.scenes:  # scenes without lines still become (empty) nodes
+        if known.title not in with_lines:
+            runs.append((known.title, []))
     used: set[str] = set()
     described: set[str] = set()
     out: list[str] = []
@@ -339,7 +340,9 @@ def dump(script: ParsedScript) -> str:
             described.add(scene)
         out.append("---")
         for line in lines:
-            out.append(f"{_name(line.character)}: {escape_text(line.text)} #{_LINE_TAG}{_tag_safe(line.id)}{_hashtags(line.notes)}")
+            out.append(
+                f"{_name(line.character)}: {escape_text(line.text)} #{_LINE_TAG}{_tag_safe(line.id)}{_hashtags(line.notes)}"
+            )
         out.append("===")
         out.append("")
     return "\n".join(out)
