@@ -220,9 +220,8 @@ def _read(text: str) -> tuple[list[_Spoken], list[ParsedScene]]:
                 pair = _tag_value(tag)
                 if knot_start and pair is not None and pair[0] == "scene":
                     scene = pair[1]
-                elif knot_start and pair is not None and pair[0] == "description":
-                    if scene:
-                        scenes[scene] = ParsedScene(scene, unescape_value(pair[1]))
+                elif knot_start and pair is not None and pair[0] == "description" and scene:
+                    scenes[scene] = ParsedScene(scene, unescape_value(pair[1]))
             continue
         knot_start = False
         indent = len(row) - len(row.lstrip())
@@ -377,7 +376,7 @@ def dump(script: ParsedScript) -> str:
     ]
     described: set[str] = set()
     out: list[str] = []
-    for index, ((scene, lines), name) in enumerate(zip(runs, names, strict=True)):
+    for _index, ((scene, lines), name) in enumerate(zip(runs, names, strict=True)):
         if name:
             out.append(f"=== {name} ===")
             if name != scene:
