@@ -119,6 +119,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         s = project.settings
         lines = list(project.ordered_lines())
         done = sum(1 for line in lines if line_is_current(project, line, pf.media_dir))
+        languages = _language_counts(project, lines, pf.media_dir)
         info: dict[str, Any] = {
             "project": str(pf.root),
             "title": s.title,
@@ -136,9 +137,12 @@ def cmd_info(args: argparse.Namespace) -> int:
                     "speaker": project.speakers[ln.speaker_id].name if ln.speaker_id in project.speakers else "",
                     "text": ln.text,
                     "status": ln.status.value,
+                    "stage": ln.stage.value,
                 }
                 for ln in lines
             ],
+            "stages": _stage_counts(lines),
+            "languages": languages,
             "tracks": [
                 {"name": t.name, "kind": t.kind.value, "clips": len(project.clips_on(t.id)), "gain_db": t.gain_db}
                 for t in project.tracks.values()
@@ -151,6 +155,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{s.title}  ({pf.root})")
         print(f"  backend {s.backend}, {s.sample_rate} Hz, duration {_fmt_time(project.duration())}")
         print(f"  {len(lines)} lines, {done} rendered and current")
+        print("  stages: " + ", ".join(f"{name} {count}" for name, count in info["stages"].items()))
+        for entry in languages:
+            role = "source" if entry["source"] else "target"
+            print(
+                f"  {entry['language']} ({role}): {entry['text']} with text, {entry['current']} current, "
+                f"{entry['stale']} stale, {entry['missing']} without a take, {entry['untranslated']} untranslated"
+            )
         print(f"Speakers ({len(project.speakers)}):")
         for sp in info["speakers"]:
             n = sum(1 for ln in lines if ln.speaker_id == sp["id"])
@@ -172,6 +183,36 @@ def cmd_info(args: argparse.Namespace) -> int:
     finally:
         pf.close()
     return 0
+
+
+def _stage_counts(lines: list[Any]) -> dict[str, int]:
+    from studio.core.workflow import status_counts
+
+    return status_counts(lines)
+
+
+def _language_counts(project: Any, lines: list[Any], media_dir: Path) -> list[dict[str, Any]]:
+    """Per language: lines with text, with a current take, with an out-of-date take, without a take."""
+    from studio.core.workflow import is_source, line_text, project_languages, selected_take_key
+    from studio.render.takes import line_is_current
+
+    counts: list[dict[str, Any]] = []
+    for code in project_languages(project):
+        language = "" if is_source(project, code) else code
+        entry = {"language": code, "source": not language, "text": 0, "current": 0, "stale": 0, "missing": 0, "untranslated": 0}
+        for line in lines:
+            if not line_text(project, line, language):
+                entry["untranslated"] += 1
+                continue
+            entry["text"] += 1
+            if line_is_current(project, line, media_dir, language):
+                entry["current"] += 1
+            elif selected_take_key(project, line, language):
+                entry["stale"] += 1
+            else:
+                entry["missing"] += 1
+        counts.append(entry)
+    return counts
 
 
 def demo_copy(name: str = paths.DEMO_PODCAST) -> Path:
