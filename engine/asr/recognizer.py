@@ -22,6 +22,8 @@ from engine.backends.base import BackendError, Cancelled
 from engine.higgs.loading import ProgressCallback
 
 SAMPLE_RATE = 16000
+WINDOW_S = 28.0  # Whisper hears 30 s windows; short takes are packed into one, up to this long
+GAP_S = 1.0  # silence between packed takes
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,94 @@ class Recognizer:
         self._english_only = english_only(self.model.strip(), folder)
         if progress:
             progress(1.0, f"speech recogniser {self.name} loaded")
+
+    def transcribe_packed(
+        self,
+        paths: list[str],
+        language: str = "en",
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> list[Transcript | BackendError]:
+        """Transcribe several short files at once: Whisper pads every input to a 30 s window, so takes
+        of a few seconds are laid end to end (``GAP_S`` of silence between them) into windows of up to
+        ``WINDOW_S`` and each window is transcribed once; words go back to the take whose span holds
+        their midpoint. Files that fail to read come back as their BackendError. Raises Cancelled."""
+        self.load()
+        from faster_whisper import decode_audio
+
+        audios: list[Any] = []
+        results: list[Transcript | BackendError] = []
+        for path in paths:
+            try:
+                if not Path(path).is_file():
+                    raise BackendError(f"no audio file at {path}")
+                try:
+                    audios.append(decode_audio(str(path), sampling_rate=SAMPLE_RATE))
+                except Exception as exc:
+                    raise BackendError(f"cannot read {Path(path).name} as audio: {exc}") from None
+                results.append(Transcript("", (), language, 0.0, self.name))
+            except BackendError as exc:
+                audios.append(None)
+                results.append(exc)
+        import numpy as np
+
+        gap = np.zeros(int(GAP_S * SAMPLE_RATE), np.float32)
+        limit = int(WINDOW_S * SAMPLE_RATE)
+        windows: list[list[int]] = []
+        size = 0
+        for index, audio in enumerate(audios):
+            if audio is None:
+                continue
+            if windows and size + len(audio) <= limit:
+                windows[-1].append(index)
+                size += len(audio) + len(gap)
+            else:
+                windows.append([index])
+                size = len(audio) + len(gap)
+        for window in windows:
+            if cancelled():
+                raise Cancelled()
+            spans: list[tuple[int, float, float]] = []
+            parts = []
+            at = 0
+            for index in window:
+                parts += [audios[index], gap]
+                spans.append((index, at / SAMPLE_RATE, (at + len(audios[index])) / SAMPLE_RATE))
+                at += len(audios[index]) + len(gap)
+            words = self._words(np.concatenate(parts), language, cancelled)
+            for index, start, end in spans:
+                mine = [w for w in words if start - GAP_S / 2 <= (w.start + w.end) / 2 < end + GAP_S / 2]
+                local = tuple(
+                    Word(
+                        w.word,
+                        round(max(0.0, w.start - start), 3),
+                        round(max(0.0, w.end - start), 3),
+                        w.probability,
+                    )
+                    for w in mine
+                )
+                text = " ".join(w.word for w in local)
+                results[index] = Transcript(text, local, language, round(end - start, 4), self.name)
+        return results
+
+    def _words(self, audio: Any, language: str, cancelled: Callable[[], bool]) -> list[Word]:
+        segments, _info = self._model.transcribe(
+            audio,
+            language=language or None,
+            beam_size=1,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        words: list[Word] = []
+        for segment in segments:
+            if cancelled():
+                raise Cancelled()
+            words.extend(
+                Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
+                for w in (segment.words or ())
+                if w.word.strip()
+            )
+        return words
 
     def transcribe(
         self,

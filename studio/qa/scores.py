@@ -22,7 +22,7 @@ USUAL_RATE_MIN_TAKES = 3
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "max_wer": 0.25,  # word error rate above this is suspect …
     "min_word_errors": 2,  # … when at least this many words are wrong (one misheard word is not) …
-    "max_cer": 0.15,  # … and the letters differ too (a small recogniser splits and misspells words)
+    "max_cer": 0.2,  # … and the letters differ too (Whisper tiny splits, respells and mishears names)
     "max_leading_silence": 1.0,  # seconds
     "max_trailing_silence": 1.5,  # seconds
     "max_pause": 2.0,  # seconds of silence inside the take

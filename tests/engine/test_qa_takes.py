@@ -71,7 +71,7 @@ def test_clean_piper_takes_pass(pf: ProjectFile, whisper: Recognizer, piper_take
     for name, text in QA_SENTENCES.items():
         scores = check(pf, whisper, text, *read(piper_takes[name]))
         assert scores.verdict == "ok", (name, scores.reasons, scores.transcript)
-        assert scores.words_checked and scores.wer <= 0.2 and 2.0 < scores.rate < 5.0
+        assert scores.words_checked and scores.cer <= 0.1 and 2.0 < scores.rate < 5.5, scores
 
 
 def test_takes_broken_on_purpose_are_caught(
