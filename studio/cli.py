@@ -12,33 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from studio import paths
-
-
-class CliError(Exception):
-    """An error to print as ``chorus: error: …`` with exit status 2 (or ``code``)."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
-
+from studio.cli_common import CliError, _open  # noqa: E402,F401 - re-exported for older callers
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _open(path: str) -> Any:
-    from studio.core.store import ProjectError, ProjectFile
-
-    try:
-        return ProjectFile.open(path)
-    except ProjectError as exc:
-        raise CliError(str(exc)) from None
 
 
 # ---- project commands -------------------------------------------------------------------------
@@ -92,7 +74,7 @@ def cmd_import_script(args: argparse.Namespace) -> int:
 def cmd_export_script(args: argparse.Namespace) -> int:
     from studio.core import script_formats as sf
 
-    pf = _open(args.project)
+    pf = _open(args.project, read_only=True)
     try:
         script = sf.project_to_script(pf.project)
         try:
@@ -113,7 +95,7 @@ def _fmt_time(seconds: float) -> str:
 def cmd_info(args: argparse.Namespace) -> int:
     from studio.render.takes import line_is_current
 
-    pf = _open(args.project)
+    pf = _open(args.project, read_only=True)
     try:
         project = pf.project
         s = project.settings
@@ -215,20 +197,12 @@ def _language_counts(project: Any, lines: list[Any], media_dir: Path) -> list[di
     return counts
 
 
-def demo_copy(name: str = paths.DEMO_PODCAST) -> Path:
-    """A working copy of a shipped demo in the user's projects folder (the shipped one stays clean)."""
-    target = paths.user_projects_dir() / name
-    if not (target / "project.db").exists():
-        source = paths.DEMO_DIR / name
-        if not (source / "project.db").exists():
-            raise CliError(f"the demo project {source} is missing from this installation")
-        shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
-    return target
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Open the demo podcast in the studio, or render + export it where there is no display."""
-    target = demo_copy(paths.DEMO_GAME if args.game else paths.DEMO_PODCAST)
+    try:
+        target = paths.demo_copy(paths.DEMO_GAME if args.game else paths.DEMO_PODCAST)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from None
     if not args.no_gui and _has_display():
         return _open_studio(str(target))
     from studio.cli_render import render_and_export
@@ -351,16 +325,20 @@ def build_parser() -> argparse.ArgumentParser:
 def _extension_parsers() -> list[Callable[[Any], None]]:
     """Sub-command groups defined in their own modules (render/export, voices)."""
     registrars: list[Callable[[Any], None]] = []
-    from studio import cli_project, cli_render
+    from studio import cli_maintenance, cli_project, cli_render
 
     registrars.append(cli_render.register)
     registrars.append(cli_project.register)
+    registrars.append(cli_maintenance.register)
     from studio import cli_qa
 
     registrars.append(cli_qa.register)
-    from studio import cli_qa
+    from studio import cli_fx
 
-    registrars.append(cli_qa.register)
+    registrars.append(cli_fx.register)
+    from studio import cli_game
+
+    registrars.append(cli_game.register)
     import importlib.util
 
     if importlib.util.find_spec("studio.cli_voices") is not None:

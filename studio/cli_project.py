@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.cli import CliError, _open
+from studio.cli_common import CliError, _open
 
 
 def _print_json(data: Any) -> None:
@@ -71,7 +71,7 @@ def _warn_backend(project: Any, speaker: Any) -> None:
 
 
 def cmd_speakers_list(args: argparse.Namespace) -> int:
-    pf = _open(args.project)
+    pf = _open(args.project, read_only=True)
     try:
         rows = [_speaker_json(pf.project, s) for s in pf.project.speakers.values()]
     finally:
@@ -220,7 +220,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
     from studio.core.settings_schema import SettingError, display, parse_change, setting_rows
     from studio.render.project_edits import apply_now, change_settings
 
-    pf = _open(args.project)
+    pf = _open(args.project, read_only=args.value is None)
     try:
         project = pf.project
         if args.value is not None:
@@ -269,7 +269,7 @@ def _line_json(project: Any, line: Any) -> dict[str, Any]:
 
 
 def cmd_lines_list(args: argparse.Namespace) -> int:
-    pf = _open(args.project)
+    pf = _open(args.project, read_only=True)
     try:
         project = pf.project
         speaker_id = _speaker(project, args.speaker).id if args.speaker else None

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.cli import CliError, _open
+from studio.cli_common import CliError, _open
 
 
 def check_project(project_path: str, line_ids: list[str] | None, *, as_json: bool, recheck: bool) -> int:

@@ -6,12 +6,13 @@ Thread contract: runs on the main thread of the ``chorus`` process.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from studio.cli import CliError, _open
+from studio.cli_common import CliError, _open
 
 
 class ProgressBar:
@@ -61,16 +62,19 @@ def render_project(
     quiet: bool = False,
     check: bool | None = None,
     retries: int | None = None,
+    as_json: bool = False,
+    language: str | None = None,
 ) -> int:
     """Render what needs rendering; returns the number of failed lines (prints a summary)."""
     from studio.render.run import RenderFailed, RenderProgress, render_lines
 
     pf = _open(project_path)
     bar: ProgressBar | None = None
+    languages = _render_languages(pf.project, language)
 
     def started(jobs: int, up_to_date: int, backend_name: str) -> None:
         nonlocal bar
-        if jobs:
+        if jobs and not quiet:
             print(f"Rendering {jobs} line(s) with {backend_name} ({up_to_date} up to date)", flush=True)
             bar = ProgressBar(jobs)
 
@@ -86,18 +90,28 @@ def render_project(
 
     try:
         try:
-            outcome = render_lines(
-                pf,
-                line_ids=line_ids,
-                backend=backend,
-                new_take=new_take,
-                seed=seed,
-                continuity=continuity,
-                progress=progress,
-                on_start=started,
-                check=check,
-                retries=retries,
-            )
+            for index, code in enumerate(languages):
+                if len(languages) > 1 and not quiet:
+                    print(f"Language {code or pf.project.settings.source_language}:", flush=True)
+                outcome = render_lines(
+                    pf,
+                    line_ids=line_ids,
+                    backend=backend,
+                    new_take=new_take,
+                    seed=seed,
+                    continuity=continuity,
+                    progress=progress,
+                    on_start=started,
+                    check=check,
+                    retries=retries,
+                    language=code,
+                )
+                if outcome.locked and not quiet:
+                    print(f"{outcome.locked} locked line(s) left as they are")
+                if outcome.untranslated and not quiet:
+                    print(f"{outcome.untranslated} line(s) have no text in {code} yet")
+                if index < len(languages) - 1 and outcome.failed:
+                    break
         except RenderFailed as exc:
             raise CliError(str(exc)) from None
         finally:
@@ -105,6 +119,22 @@ def render_project(
                 bar.close()
         for note in outcome.events:
             print(note, file=sys.stderr)
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "backend": outcome.backend,
+                        "jobs": outcome.jobs,
+                        "done": outcome.done,
+                        "up_to_date": outcome.up_to_date,
+                        "audio_seconds": round(outcome.audio_seconds, 3),
+                        "seconds": round(outcome.seconds, 3),
+                        "failed": [{"line": line_id, "reason": reason} for line_id, reason in outcome.failed],
+                    },
+                    indent=2,
+                )
+            )
+            return len(outcome.failed)
         if not outcome.jobs:
             print(f"0 jobs: {outcome.up_to_date} line(s) already have current takes")
             return 0
@@ -115,7 +145,9 @@ def render_project(
         for line_id, reason in outcome.failed:
             print(f"  FAILED {line_id}: {reason}", file=sys.stderr)
         if outcome.checked:
-            print(f"Checked {outcome.checked} take(s); {len(outcome.rerolls)} line(s) re-rolled, {len(outcome.suspect)} still suspect")
+            print(
+                f"Checked {outcome.checked} take(s); {len(outcome.rerolls)} line(s) re-rolled, {len(outcome.suspect)} still suspect"
+            )
         for note in outcome.rerolls:
             print(f"  re-rolled {note}")
         return len(outcome.failed)
@@ -123,9 +155,28 @@ def render_project(
         pf.close()
 
 
+def _render_languages(project: Any, language: str | None) -> list[str]:
+    """The languages ``--language`` asks for: "" = the source; ``all`` = source and every target."""
+    from studio.core.workflow import is_source, project_languages
+
+    if not language:
+        return [""]
+    known = project_languages(project)
+    if language == "all":
+        return ["", *known[1:]]
+    code = language.strip().lower()
+    if code not in known:
+        raise CliError(
+            f"the project has no language {language!r}; its languages are {', '.join(known)} "
+            "(add one with `chorus languages PROJECT --target CODE`)"
+        )
+    return [""] if is_source(project, code) else [code]
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     failed = render_project(
         args.project,
+        language=args.language,
         line_ids=args.lines,
         backend=args.backend,
         new_take=args.new_take,
@@ -133,6 +184,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         continuity=args.continuity,
         check=args.check,
         retries=args.retries,
+        quiet=args.json,
+        as_json=args.json,
     )
     if failed:
         print(f"chorus: {failed} line(s) failed", file=sys.stderr)
@@ -149,7 +202,7 @@ def export_project(project_path: str, out: Path | None, **options: Any) -> int:
     from studio.audio.errors import ExportError
     from studio.audio.export import ExportRequest, run_export
 
-    pf = _open(project_path)
+    pf = _open(project_path, read_only=True)
     try:
         project = pf.project
         fields = {k: v for k, v in options.items() if v is not None}
@@ -200,7 +253,43 @@ def render_and_export(project_path: str, out: Path) -> int:
     return code or (1 if failed else 0)
 
 
+def export_with_profile(args: argparse.Namespace) -> int:
+    """``chorus export PROJECT DIR --profile NAME``: per-line files laid out for a game engine."""
+    from studio.audio.errors import ExportError
+    from studio.audio.profiles import export_profile, get_profile
+
+    if not args.out:
+        raise CliError("--profile needs the export folder: chorus export PROJECT DIR --profile NAME")
+    pf = _open(args.project)
+    try:
+        try:
+            depth = int(args.bit_depth) if args.bit_depth and args.bit_depth != "float" else None
+            profile = get_profile(
+                args.profile,
+                template=args.name,
+                sample_rate=args.sample_rate,
+                bit_depth=depth,
+                channels=args.channels,
+                loudness_lufs=args.line_lufs,
+            )
+            languages = None if not args.language or args.language == ["all"] else [c.lower() for c in args.language]
+            bar = ProgressBar(1)
+            try:
+                report = export_profile(pf.project, pf.media_path, profile, Path(args.out), _CliState(bar), languages)
+            finally:
+                bar.close()
+        except ExportError as exc:
+            raise CliError(str(exc)) from None
+        for line in report.summary_lines():
+            print(line)
+        return 0
+    finally:
+        pf.close()
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.profile:
+        return export_with_profile(args)
     return export_project(
         args.project,
         Path(args.out) if args.out else None,
@@ -221,6 +310,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("render", help="render the lines that need a take (Piper by default)")
     p.add_argument("project")
     p.add_argument("--lines", nargs="+", metavar="ID", help="only these line ids")
+    p.add_argument(
+        "--language",
+        metavar="CODE",
+        help="render the lines' text in this language (a target language, or 'all'); default: the source",
+    )
     p.add_argument("--backend", choices=["piper", "higgs", "openai"], help="set the project's backend first")
     p.add_argument("--new-take", action="store_true", help="render another take even where one exists")
     p.add_argument("--seed", type=int, help="generation seed (same seed + same line = same take)")
@@ -237,14 +331,30 @@ def register(sub: Any) -> None:
         help="transcribe and score every new take (default: the project setting, on)",
     )
     p.add_argument(
-        "--retries", type=int, metavar="N", help="re-roll a suspect take with new seeds up to N times (default: 2 for higgs/openai, 0 for piper)"
+        "--retries",
+        type=int,
+        metavar="N",
+        help="re-roll a suspect take with new seeds up to N times (default: 2 for higgs/openai, 0 for piper)",
     )
     p.add_argument("--export", metavar="OUT", help="then mix and export to OUT (format from the extension)")
+    p.add_argument("--json", action="store_true", help="print the render summary as JSON")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("export", help="mix and export the project (mix, stems, per-line files, subtitles)")
     p.add_argument("project")
-    p.add_argument("out", nargs="?", help="the mix file (format from the extension unless --format)")
+    p.add_argument(
+        "out", nargs="?", help="the mix file (format from the extension unless --format); with --profile, a folder"
+    )
+    p.add_argument(
+        "--profile",
+        choices=["unreal", "wwise", "fmod", "unity"],
+        help="per-line WAVs in a game engine's layout, one folder per language, with manifests (OUT is a folder)",
+    )
+    p.add_argument(
+        "--language", nargs="+", metavar="CODE", help="with --profile: only these languages (default: all)"
+    )
+    p.add_argument("--sample-rate", type=int, help="with --profile: the files' sample rate")
+    p.add_argument("--line-lufs", type=float, help="with --profile: each line's loudness target (LUFS)")
     p.add_argument("--format", choices=["wav", "flac", "mp3", "ogg", "opus"])
     p.add_argument("--preset", choices=["podcast", "ebu", "acx", "none"])
     p.add_argument("--bitrate", type=int, choices=[128, 192, 320], help="MP3 CBR kbit/s")

@@ -21,7 +21,7 @@ from studio.bank.records import BankError, BankVoice
 
 
 def _error(message: str) -> Exception:
-    from studio.cli import CliError
+    from studio.cli_common import CliError
 
     return CliError(message)
 

@@ -41,3 +41,20 @@ def user_projects_dir() -> Path:
 
 def recent_file() -> Path:
     return data_dir() / "recent.json"
+
+
+def demo_copy(name: str = DEMO_PODCAST) -> Path:
+    """A working copy of a shipped demo in the user's projects folder (the shipped one stays clean).
+
+    Raises FileNotFoundError when the installation lacks the demo.
+    """
+    import shutil
+
+    target = user_projects_dir() / name
+    if not (target / "project.db").exists():
+        source = DEMO_DIR / name
+        if not (source / "project.db").exists():
+            raise FileNotFoundError(f"the demo project {source} is missing from this installation")
+        ignore = shutil.ignore_patterns("*-wal", "*-shm", ".chorus-lock", "backups")
+        shutil.copytree(source, target, dirs_exist_ok=True, ignore=ignore)
+    return target

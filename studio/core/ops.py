@@ -32,8 +32,16 @@ class EditError(ValueError):
     """An operation that cannot be applied to this project (unknown id, bad value)."""
 
 
+class _Applies:
+    """Every op applies itself: ``Project.apply(op)`` calls ``op.apply_to(project)``, so the project
+    module never imports this one (ops depend on the project, not the other way round)."""
+
+    def apply_to(self, project: Project) -> Op:
+        return apply(self, project)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class Insert:
+class Insert(_Applies):
     """Add a record. For lines, ``index`` is the position in the script (None = at the end)."""
 
     record: Any
@@ -42,14 +50,14 @@ class Insert:
 
 
 @dataclass(frozen=True)
-class Delete:
+class Delete(_Applies):
     kind: str
     id: str
     label: str = "Delete"
 
 
 @dataclass(frozen=True)
-class Update:
+class Update(_Applies):
     """Set fields of one record: ``changes`` is a tuple of (field name, new value)."""
 
     kind: str
@@ -59,20 +67,20 @@ class Update:
 
 
 @dataclass(frozen=True)
-class MoveLine:
+class MoveLine(_Applies):
     line_id: str
     index: int
     label: str = "Move line"
 
 
 @dataclass(frozen=True)
-class SetSettings:
+class SetSettings(_Applies):
     changes: tuple[tuple[str, Any], ...]
     label: str = "Project settings"
 
 
 @dataclass(frozen=True)
-class Batch:
+class Batch(_Applies):
     ops: tuple[Any, ...]
     label: str = "Edit"
 

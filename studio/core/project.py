@@ -16,6 +16,7 @@ from typing import Any
 
 from studio.core.model import (
     Clip,
+    LexiconEntry,
     Marker,
     Scene,
     ScriptLine,
@@ -85,6 +86,9 @@ class Project:
     clips: dict[str, Clip] = field(default_factory=dict)
     markers: dict[str, Marker] = field(default_factory=dict)
     takes: dict[str, Take] = field(default_factory=dict)
+    lexicon: dict[str, LexiconEntry] = field(default_factory=dict)  # project and speaker entries
+    # The user's lexicon (data folder, shared by all projects): not stored in the project; the opener sets it.
+    user_lexicon: tuple[LexiconEntry, ...] = ()
     # Media files referenced by clips that were not found when the project was opened.
     missing_media: set[str] = field(default_factory=set)
     _subscribers: list[Subscriber] = field(default_factory=list, repr=False)
@@ -113,11 +117,9 @@ class Project:
         commits everything the edit changed in one transaction then. If the op fails part-way, the
         part already applied is rolled back before the error propagates.
         """
-        from studio.core.ops import apply as apply_op
-
         self._depth += 1
         try:
-            return apply_op(op, self)
+            return op.apply_to(self)
         finally:
             self._depth -= 1
             if self._depth == 0:
@@ -135,6 +137,8 @@ class Project:
             clips=dict(self.clips),
             markers=dict(self.markers),
             takes=dict(self.takes),
+            lexicon=dict(self.lexicon),
+            user_lexicon=self.user_lexicon,
             missing_media=set(self.missing_media),
         )
 
@@ -148,6 +152,7 @@ class Project:
             "clip": self.clips,
             "marker": self.markers,
             "take": self.takes,
+            "lexicon": self.lexicon,
         }
         try:
             return tables[kind]

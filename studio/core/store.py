@@ -16,15 +16,18 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from studio.core import backups, project_lock
 from studio.core.codec import column_types, from_row, settings_from_json, settings_to_json, to_row
 from studio.core.model import RECORD_TYPES
 from studio.core.project import Change, Project, ProjectSettings
+from studio.core.project_lock import LockInfo
 
 SCHEMA_VERSION = 4
 DB_NAME = "project.db"
@@ -44,6 +47,14 @@ TABLES: dict[str, str] = {
 
 class ProjectError(RuntimeError):
     """A project that cannot be created or opened; the message says why and what to do."""
+
+
+class ProjectLocked(ProjectError):
+    """The project is open for writing in another live process (``holder``: pid, host, program)."""
+
+    def __init__(self, message: str, holder: LockInfo) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 def connect(path: Path) -> sqlite_utils.Database:
@@ -160,10 +171,15 @@ def atomic_write(path: Path, data: bytes) -> None:
 class ProjectFile:
     """An open project: ``.project`` is live, and every edit to it is committed to ``project.db``."""
 
-    def __init__(self, root: Path, db: sqlite_utils.Database, project: Project) -> None:
+    def __init__(
+        self, root: Path, db: sqlite_utils.Database, project: Project, *, read_only: bool = False
+    ) -> None:
         self.root = root
         self.db = db
         self.project = project
+        self.read_only = read_only  # no lock taken; edits are refused
+        self._locked = False
+        self._last_backup = time.monotonic()
         self.media_dir = root / MEDIA_DIR
         self._pending: list[Change] = []
         self._stored_order: dict[str, int] = {}
@@ -176,21 +192,30 @@ class ProjectFile:
         _require_free(root)
         try:
             (root / MEDIA_DIR).mkdir(parents=True, exist_ok=True)
+            _lock(root)
             db = connect(root / DB_NAME)
             with transaction(db):
                 _create_schema(db)
                 settings = ProjectSettings(title=title or root.name.removesuffix(SUFFIX))
                 db.table("meta").insert({"key": "settings", "value": settings_to_json(settings)})
         except OSError as exc:
+            project_lock.release(root)
             raise ProjectError(f"cannot create the project at {root}: {exc.strerror or exc}") from None
-        return cls(root, db, Project(settings=settings))
+        created = cls(root, db, Project(settings=settings))
+        created._locked = True
+        return created
 
     @classmethod
-    def open(cls, path: str | Path) -> ProjectFile:
+    def open(cls, path: str | Path, *, read_only: bool = False) -> ProjectFile:
+        """Open a project. For writing (the default) it takes the project's lock (ProjectLocked if
+        another live process holds it) and makes a backup if the last one is old; ``read_only`` opens
+        take no lock and refuse edits (``chorus info``, ``chorus export``)."""
         root = normalise_path(path)
         db_path = root / DB_NAME
         if not db_path.is_file():
             raise ProjectError(f"{root} is not a Chorus project (no {DB_NAME} inside)")
+        if not read_only:
+            _lock(root)
         db: sqlite_utils.Database | None = None
         try:
             db = connect(db_path)
@@ -198,14 +223,24 @@ class ProjectFile:
         except BaseException as exc:
             if db is not None:  # don't leave the database open behind a refusal
                 db.conn.close()
+            if not read_only:
+                project_lock.release(root)
             if not isinstance(exc, sqlite3.DatabaseError):
                 raise
+            saved = backups.list_backups(root)
+            advice = (
+                f"restore the backup from {saved[0].label} with `chorus restore {root}`"
+                if saved
+                else "open a copy of the project folder or re-import the script"
+            )
             raise ProjectError(
-                f"the project database {db_path} is damaged or not a Chorus project ({exc}); "
-                "open a backup copy or re-import the script"
+                f"the project database {db_path} is damaged or not a Chorus project ({exc}); {advice}"
             ) from None
-        opened = cls(root, db, project)
+        opened = cls(root, db, project, read_only=read_only)
+        opened._locked = not read_only
         opened._stored_order = order
+        if not read_only:
+            opened._backup_if_due(on_open=True)
         project.missing_media = {
             name
             for name in [c.media for c in project.clips.values()] + [t.media for t in project.takes.values()]
@@ -220,6 +255,29 @@ class ProjectFile:
             self._unsubscribe()
             with contextlib.suppress(sqlite3.Error):
                 self.db.conn.close()
+            if self._locked:
+                self._locked = False
+                project_lock.release(self.root)
+
+    def backup_now(self) -> backups.Backup:
+        """A backup of the database as it is now (pending edits committed first)."""
+        self._flush()
+        made = backups.make_backup(self.db.conn, self.root)
+        self._last_backup = time.monotonic()
+        return made
+
+    def _backup_if_due(self, on_open: bool = False) -> None:
+        """Back up on open when the newest backup is older than the interval, then every interval of editing."""
+        if on_open:
+            newest = backups.list_backups(self.root)[:1]
+            due = not newest or time.time() - newest[0].created >= backups.BACKUP_EVERY_S
+        else:
+            due = time.monotonic() - self._last_backup >= backups.BACKUP_EVERY_S
+        if due:
+            try:
+                self.backup_now()
+            except (OSError, sqlite3.Error):
+                pass  # a backup that cannot be written must never stop the editing
 
     def __enter__(self) -> ProjectFile:
         return self
@@ -269,6 +327,8 @@ class ProjectFile:
 
     # ---- persistence ---------------------------------------------------------------------
     def _on_change(self, change: Change) -> None:
+        if self.read_only:
+            raise ProjectError(f"{self.root.name} was opened read-only: the change was not saved")
         if change.kind == "edit":
             self._flush()
         else:
@@ -284,6 +344,7 @@ class ProjectFile:
             # Nothing was committed (the transaction rolled back): keep the changes for the next flush.
             self._pending = pending + self._pending
             raise
+        self._backup_if_due()
 
     def _write(self, pending: list[Change]) -> None:
         touched: dict[tuple[str, str], Any] = {}
@@ -384,3 +445,12 @@ def normalise_path(path: str | Path) -> Path:
     if root.suffix != SUFFIX and not (root / DB_NAME).exists():
         root = root.with_name(root.name + SUFFIX)
     return root.resolve()
+
+
+def _lock(root: Path) -> None:
+    try:
+        project_lock.acquire(root)
+    except project_lock.ProjectLockedError as exc:
+        raise ProjectLocked(str(exc), exc.holder) from None
+    except OSError as exc:
+        raise ProjectError(f"cannot open {root} for writing: {exc.strerror or exc}") from None

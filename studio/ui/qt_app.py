@@ -58,11 +58,11 @@ def project_to_open(project_path: str | None, settings: QtStudioSettings) -> Pat
     recent = settings.recent_projects()
     if recent:
         return Path(recent[0])
-    from studio.cli import CliError, demo_copy
+    from studio.paths import demo_copy
 
     try:
         return demo_copy()
-    except CliError:
+    except FileNotFoundError:
         return None
 
 

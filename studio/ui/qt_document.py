@@ -132,6 +132,9 @@ class QtDocument(QObject):
         """Apply a user edit and push it on the undo stack; False (and ``editFailed``) if refused."""
         if isinstance(op, ops.Batch) and not op.ops:
             return False
+        if self.project_file.read_only:
+            self.report_failure(f"{self.title} is open read-only (another program is writing it): not changed")
+            return False
         try:
             inverse = self.project.apply(op)
         except (EditError, KeyError, ValueError, ProjectError) as exc:

@@ -11,6 +11,7 @@ Thread contract: GUI thread only. Services are passed in (``settings``, ``client
 from __future__ import annotations
 
 import functools
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -363,12 +364,40 @@ class QtMainWindow(QMainWindow):
 
     # ---- projects ------------------------------------------------------------------------
     def open_project(self, path: str | Path) -> bool:
-        """Open a project folder (closing the current one); False with a message if it can't."""
+        """Open a project folder (closing the current one); False with a message if it can't.
+
+        A project another program is writing can be opened read-only; a damaged database can be
+        restored from its newest backup (both asked through :attr:`ask`).
+        """
+        from studio.core.backups import list_backups, restore
+        from studio.core.store import ProjectLocked, normalise_path
+
         try:
             project_file = ProjectFile.open(path)
+        except ProjectLocked as exc:
+            if not self.ask("Project in use", f"{exc}.\n\nOpen it read-only (changes will not be saved)?"):
+                self._error("Cannot open the project", str(exc))
+                return False
+            try:
+                project_file = ProjectFile.open(path, read_only=True)
+            except ProjectError as again:
+                self._error("Cannot open the project", str(again))
+                return False
         except ProjectError as exc:
-            self._error("Cannot open the project", str(exc))
-            return False
+            root = normalise_path(path)
+            saved = list_backups(root) if (root / "project.db").is_file() else []
+            if not saved or not self.ask(
+                "Damaged project", f"{exc}\n\nRestore the backup from {saved[0].label}?"
+            ):
+                self._error("Cannot open the project", str(exc))
+                return False
+            try:
+                restore(root)
+                project_file = ProjectFile.open(path)
+            except (OSError, ProjectError, sqlite3.DatabaseError) as again:
+                self._error("Cannot restore the project", str(again))
+                return False
+            self.show_message(f"Restored {root.name} from the backup of {saved[0].label}", 10000)
         self.close_project()
         self._install(QtDocument(project_file, self))
         return True
@@ -493,11 +522,11 @@ class QtMainWindow(QMainWindow):
             self.create_project(path)
 
     def open_demo(self) -> None:
-        from studio.cli import CliError, demo_copy
+        from studio.paths import demo_copy
 
         try:
             self.open_project(demo_copy())
-        except CliError as exc:
+        except FileNotFoundError as exc:
             self._error("Cannot open the demo", str(exc))
 
     def save_copy_dialog(self) -> None:
@@ -654,6 +683,13 @@ class QtMainWindow(QMainWindow):
     # ---- messages ------------------------------------------------------------------------
     def show_message(self, text: str, timeout: int = 5000) -> None:
         self.statusBar().showMessage(text, timeout)
+
+    def ask(self, title: str, text: str) -> bool:
+        """Ask the user a yes/no question. Offscreen nobody can answer: no. Tests replace this."""
+        if QApplication.platformName() == "offscreen":
+            return False
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _error(self, title: str, text: str) -> None:
         self.show_message(text, 10000)
