@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -56,9 +55,8 @@ def test_a_second_writer_is_refused_with_who_holds_it_and_readers_still_work(tmp
         assert f"pid {holder.pid}" in refused_cli.stderr
         assert "Line 0." in chorus("info", str(root)).stdout  # readers need no lock
         assert "L0" in chorus("lines", "list", str(root)).stdout
-        with ProjectFile.open(root, read_only=True) as reader:
-            with pytest.raises(ProjectError, match="read-only"):
-                reader.project.apply(ops.change_text("L0", "Nope."))
+        with ProjectFile.open(root, read_only=True) as reader, pytest.raises(ProjectError, match="read-only"):
+            reader.project.apply(ops.change_text("L0", "Nope."))
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
