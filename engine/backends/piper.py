@@ -178,6 +178,7 @@ class PiperBackend(Backend):
             job.voice.variant,
             lambda fraction: progress(job.job_id, fraction),
             lambda: cancelled(job.job_id),
+            job.voice.variant_style,
         )
         return RenderResult(audio=audio, sample_rate=sample_rate, note=note)
 

@@ -26,7 +26,7 @@ _POLL_S = 0.05
 def _worker_main(conn: Any, cancel_flag: Any, settings: SynthSettings) -> None:
     """Pool worker entry point (runs in a spawned process).
 
-    Protocol over ``conn``: receives ("job", job_id, text, model, variant) or ("quit",); sends
+    Protocol over ``conn``: receives ("job", job_id, text, model, variant, variant_style) or ("quit",); sends
     ("ready", sample_rate) | ("load_error", reason) once, then per job ("progress", id, fraction)*
     followed by one of ("done", id, audio, sample_rate, note) | ("error", id, reason) | ("cancelled", id).
     ``cancel_flag`` (shared int) is set by the parent to abort the running job between sentences.
@@ -50,13 +50,15 @@ def _worker_main(conn: Any, cancel_flag: Any, settings: SynthSettings) -> None:
             return  # the engine is gone
         if message[0] != "job":
             return
-        _, job_id, text, model, variant = message
+        _, job_id, text, model, variant, style = message
 
         def report(fraction: float, job_id: str = job_id) -> None:
             _send(conn, ("progress", job_id, fraction))
 
         try:
-            audio, rate, note = synth.render(text, model, variant, report, lambda: bool(cancel_flag.value))
+            audio, rate, note = synth.render(
+                text, model, variant, report, lambda: bool(cancel_flag.value), style
+            )
             reply: tuple[Any, ...] = ("done", job_id, audio, rate, note)
         except Cancelled:
             reply = ("cancelled", job_id)
@@ -204,7 +206,14 @@ class WorkerPool:
                         worker.flag.value = 0
                         try:
                             worker.conn.send(
-                                ("job", job.job_id, job.text, job.voice.piper_model, job.voice.variant)
+                                (
+                                    "job",
+                                    job.job_id,
+                                    job.text,
+                                    job.voice.piper_model,
+                                    job.voice.variant,
+                                    job.voice.variant_style,
+                                )
                             )
                         except (OSError, ValueError):  # it died while idle: replace it, retry the job
                             pending.appendleft(job)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from engine.backends.base import BackendError, Cancelled
-from engine.backends.piper_variants import pitch_shift, variant_params
+from engine.backends.piper_variants import LATEST_STYLE, shift_voice, variant_params
 
 _TAG_RE = re.compile(r"(?<!\[)\[(?!\[)[^\[\]]*\](?!\])")  # [laugh], not [[raw phonemes]]
 _EMPHASIS_RE = re.compile(r"[*_]+")  # markdown-style emphasis marks
@@ -132,6 +132,7 @@ class Synthesizer:
         variant: int,
         progress: Callable[[float], None],
         cancelled: Callable[[], bool],
+        variant_style: int = LATEST_STYLE,
     ) -> tuple[np.ndarray, int, str]:
         """(audio float32 mono, sample rate, note). Raises Cancelled or BackendError."""
         from piper.config import SynthesisConfig
@@ -148,7 +149,10 @@ class Synthesizer:
                 f"Piper finds nothing to speak in {_preview(text)}: write the line in words "
                 "(it has only punctuation, symbols or tags)"
             )
-        params = variant_params(variant)
+        try:
+            params = variant_params(variant, variant_style)
+        except ValueError as exc:
+            raise BackendError(str(exc)) from None
         base_scale = self.settings.length_scale or voice.config.length_scale
         config = SynthesisConfig(
             length_scale=base_scale * params.length_scale,
@@ -171,10 +175,10 @@ class Synthesizer:
             pieces.append(audio)
             progress((index + 1) / len(sentences))
         result = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        if params.semitones:
+        if params.semitones or params.formant_semitones:
             if cancelled():
                 raise Cancelled
-            result = pitch_shift(result, sample_rate, params.semitones)
+            result = shift_voice(result, sample_rate, params.semitones, params.formant_semitones)
             peak = float(np.max(np.abs(result))) if result.size else 0.0
             if peak > 0.98:
                 result = result * (0.98 / peak)

@@ -65,6 +65,7 @@ def voice_spec(speaker: Speaker | None, media_dir: Path) -> VoiceSpec:
         kind=voice.kind.value,
         piper_model=voice.piper_model,
         variant=voice.variant,
+        variant_style=voice.variant_style,
         ref_audio=str(media_dir / voice.clip_media) if voice.clip_media else "",
         transcript=voice.transcript,
         profile=voice.profile,
@@ -79,7 +80,10 @@ def voice_identity(speaker: Speaker | None) -> dict[str, Any]:
     voice = speaker.voice
     if voice.kind == VoiceKind.PIPER:
         model = Path(voice.piper_model).name if voice.piper_model else BUNDLED_PIPER_VOICE
-        return {"kind": "piper", "model": model, "variant": voice.variant}
+        identity: dict[str, Any] = {"kind": "piper", "model": model, "variant": voice.variant}
+        if voice.variant_style != 1:  # style 1 recipes hash as they did before styles existed
+            identity["variant_style"] = voice.variant_style
+        return identity
     if voice.kind == VoiceKind.CLIP:
         return {"kind": "clip", "audio": voice.clip_media, "transcript": normalise_text(voice.transcript)}
     if voice.kind == VoiceKind.PROFILE:

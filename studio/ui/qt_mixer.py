@@ -35,6 +35,7 @@ from studio.core.model import Track, TrackKind
 from studio.core.project import Change
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
+from studio.ui.qt_effects_rack import QtEffectsRack
 from studio.ui.qt_playback import MeterReading
 from studio.ui.qt_track_headers import GAIN_MAX_DB, GAIN_MIN_DB, QtTrackEditor
 
@@ -147,6 +148,10 @@ class QtChannelStrip(QFrame):
         self.duck_depth.setDecimals(0)
         self.duck_depth.setKeyboardTracking(False)
         self.duck_depth.setToolTip("Ducking depth")
+        self.fx = QToolButton()
+        self.fx.setObjectName("fxButton")
+        self.fx.setCheckable(True)
+        self.fx.setToolTip("Effects: this track's insert chain and its speaker's voice chain")
 
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -169,6 +174,7 @@ class QtChannelStrip(QFrame):
         layout.addLayout(buttons)
         layout.addWidget(self.duck)
         layout.addWidget(self.duck_depth)
+        layout.addWidget(self.fx)
 
         self.fader.sliderPressed.connect(editor.begin_drag)
         self.pan.sliderPressed.connect(editor.begin_drag)
@@ -205,6 +211,8 @@ class QtChannelStrip(QFrame):
             self.duck.setChecked(track.ducking.enabled)
             self.duck_depth.setValue(track.ducking.depth_db)
             self.duck_depth.setEnabled(track.ducking.enabled)
+            count = len(track.effects)
+            self.fx.setText(f"FX {count}" if count else "FX")
         finally:
             self._updating = False
 
@@ -274,9 +282,14 @@ class QtMixerPanel(QWidget):
         mlayout.addWidget(QLabel("Export preset"))
         mlayout.addWidget(self.preset)
 
+        self.rack = QtEffectsRack(doc)
+        self.rack.setFixedWidth(270)
+        self.rack.hide()
+
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.rack)
         layout.addWidget(master)
 
         self.master_fader.sliderPressed.connect(self.editor.begin_drag)
@@ -302,8 +315,20 @@ class QtMixerPanel(QWidget):
             speaker = self.doc.project.speakers.get(track.speaker_id)
             colour = speaker.colour if speaker else colours.get(track.kind, qt_theme.ACCENT)
             strip = QtChannelStrip(track, self.editor, colour)
+            strip.fx.setChecked(self.rack.isVisibleTo(self) and self.rack.target_id == track.id)
+            strip.fx.clicked.connect(lambda on, tid=track.id: self.show_effects(tid if on else ""))
             self.strip_layout.insertWidget(i, strip)
             self.strips[track.id] = strip
+
+    def show_effects(self, track_id: str) -> None:
+        """Open the effects rack on a track's chain ("" closes it)."""
+        for tid, strip in self.strips.items():
+            strip.fx.setChecked(tid == track_id)
+        if track_id and track_id in self.doc.project.tracks:
+            self.rack.show_track(track_id)
+            self.rack.show()
+        else:
+            self.rack.hide()
 
     def _on_change(self, change: Change) -> None:
         if change.kind == "track":

@@ -11,7 +11,7 @@ import pytest
 
 from engine.backends.base import JobOutcome, render_one
 from engine.backends.piper import PiperBackend
-from engine.backends.piper_variants import pitch_shift, time_stretch, variant_params
+from engine.backends.piper_variants import pitch_shift, shift_voice, time_stretch, variant_params
 from engine.protocol import RenderJob, VoiceSpec
 
 SR = 22050
@@ -127,13 +127,47 @@ def test_pitch_shift_keeps_length_and_moves_f0(backend: PiperBackend) -> None:
 
 
 def test_variant_params_are_stable_and_distinct() -> None:
-    assert variant_params(0).semitones == 0.0 and variant_params(0).length_scale == 1.0
-    assert variant_params(1).semitones < 0 < variant_params(2).semitones
-    first = [variant_params(v) for v in range(8)]
-    assert len({p.semitones for p in first}) == 8
-    assert variant_params(9) == variant_params(9)
-    assert variant_params(9) != variant_params(1)
-    assert variant_params(-2) == variant_params(2)
+    for style in (1, 2):
+        assert variant_params(0, style).semitones == 0.0 and variant_params(0, style).length_scale == 1.0
+        assert variant_params(1, style).semitones < 0 < variant_params(2, style).semitones
+        first = [variant_params(v, style) for v in range(8)]
+        assert len({(p.semitones, p.formant_semitones) for p in first}) == 8
+        assert variant_params(9, style) == variant_params(9, style)
+        assert variant_params(9, style) != variant_params(1, style)
+        assert variant_params(-2, style) == variant_params(2, style)
+    # style 1 is the first recipe, unchanged: old projects' variants stay what they were
+    assert [(p.semitones, p.length_scale) for p in (variant_params(v, 1) for v in range(8))] == [
+        (0.0, 1.0),
+        (-3.0, 1.06),
+        (3.0, 0.96),
+        (-5.0, 1.0),
+        (5.0, 1.03),
+        (-1.5, 0.93),
+        (1.5, 1.09),
+        (-7.0, 1.04),
+    ]
+    assert all(variant_params(v, 1).formant_semitones is None for v in range(8))
+    with pytest.raises(ValueError, match="unknown Piper variant style 9"):
+        variant_params(1, 9)
+
+
+def spectral_centroid(audio: np.ndarray, sample_rate: int) -> float:
+    spec = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    return float((spec * np.fft.rfftfreq(len(audio), 1 / sample_rate)).sum() / spec.sum())
+
+
+def test_formants_move_apart_from_the_pitch(backend: PiperBackend) -> None:
+    outcome = render(backend, job("f", SENTENCE))
+    assert outcome.result is not None
+    audio = outcome.result.audio
+    f0, centroid = median_f0(audio, SR), spectral_centroid(audio, SR)
+    formants_only = shift_voice(audio, SR, 0.0, 3.0)  # same pitch, a smaller speaker
+    assert len(formants_only) == len(audio)
+    assert median_f0(formants_only, SR) == pytest.approx(f0, rel=0.04)
+    assert spectral_centroid(formants_only, SR) > 1.08 * centroid
+    pitch_only = shift_voice(audio, SR, 4.0, 0.0)  # higher voice, same size
+    assert median_f0(pitch_only, SR) == pytest.approx(f0 * 2 ** (4 / 12), rel=0.04)
+    assert spectral_centroid(pitch_only, SR) == pytest.approx(centroid, rel=0.08)
 
 
 def test_missing_voice_file_fails_with_clear_reason(backend: PiperBackend, tmp_path: Path) -> None:
