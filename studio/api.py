@@ -229,26 +229,14 @@ class Project:
         (preset, format, bitrate, bit_depth, channels, stems, lines_dir, name_template, subtitles)."""
         from studio.audio.errors import ExportError
         from studio.audio.export import ExportRequest, run_export
+        from studio.audio.job import NullState
 
         project = self._pf.project
         fields = {k: v for k, v in options.items() if v is not None}
         fields.setdefault("preset", project.settings.export_preset)
         try:
             request = ExportRequest.build(out=Path(out), **fields)
-            run_export(project, self._pf.media_path, request, _QuietState())
+            run_export(project, self._pf.media_path, request, NullState())
         except (TypeError, ValueError, ExportError) as exc:
             raise ChorusError(str(exc)) from None
         return Path(out)
-
-
-class _QuietState:
-    """The export job's state: no progress display, never cancelled."""
-
-    def set_progress(self, fraction: float) -> None:
-        pass
-
-    def set_status(self, text: str) -> None:
-        pass
-
-    def is_cancel_requested(self) -> bool:
-        return False

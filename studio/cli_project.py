@@ -181,27 +181,20 @@ def cmd_speakers_remove(args: argparse.Namespace) -> int:
 
 def cmd_cast(args: argparse.Namespace) -> int:
     """Give a character a voice from the bank (embedded into the project, as the studio does)."""
-    from studio import paths
     from studio.bank.records import BankError
-    from studio.bank.store import VoiceBank
+    from studio.cli_voices import _bank
     from studio.render.casting import cast_bank_voice
     from studio.render.project_edits import apply_now
 
     pf = _open(args.project)
     try:
         speaker = _speaker(pf.project, args.character)
-        root = Path(args.bank).expanduser() if args.bank else paths.voice_bank_dir()
-        try:
-            bank = VoiceBank.open(root)
-        except BankError as exc:
-            raise CliError(str(exc)) from None
-        try:
-            voice = bank.find(args.voice)
-            changed = cast_bank_voice(pf, speaker.id, bank, voice.id, apply_now(pf.project))
-        except BankError as exc:
-            raise CliError(str(exc)) from None
-        finally:
-            bank.close()
+        with _bank(args) as bank:
+            try:
+                voice = bank.find(args.voice)
+                changed = cast_bank_voice(pf, speaker.id, bank, voice.id, apply_now(pf.project))
+            except BankError as exc:
+                raise CliError(str(exc)) from None
         speaker = pf.project.speakers[speaker.id]
         _warn_backend(pf.project, speaker)
         if args.json:
