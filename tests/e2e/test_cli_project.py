@@ -100,3 +100,31 @@ def test_render_again_starts_no_job_and_one_changed_line_rerenders_only_it(rende
     out = chorus("render", str(rendered)).stdout
     assert "Rendering 1 line(s)" in out and "Rendered 1 line(s)" in out
     assert len(list((rendered / "media").glob("take_*.wav"))) == 16
+
+
+def test_check_after_render_passes_and_catches_a_broken_take(rendered: Path, tmp_path: Path) -> None:
+    result = chorus("check", str(rendered))
+    assert result.returncode == 0 and "15 checked, 0 suspect" in result.stdout
+    assert result.stdout.splitlines()[0].split()[:4] == ["line", "speaker", "verdict", "WER"]
+    data = json.loads(chorus("check", str(rendered), "--lines", "EP12_010", "--json").stdout)
+    [line] = data["lines"]
+    assert line["verdict"] == "ok" and line["transcript"].lower().startswith("welcome back")
+    # a copy whose first take is replaced by another line's audio: suspect, exit 1, reasons printed
+    broken = tmp_path / "broken.chorus"
+    shutil.copytree(rendered, broken, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
+    takes = {x["id"]: x for x in json.loads(chorus("check", str(broken), "--json").stdout)["lines"]}
+    first, other = (broken / "media" / f"take_{takes[i]['take']}.wav" for i in ("EP12_010", "EP12_020"))
+    shutil.copy(other, first)
+    result = chorus("check", str(broken), "--lines", "EP12_010", "--recheck", check=False)
+    assert result.returncode == 1 and "suspect" in result.stdout and "words differ" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_transcribe_prints_text_and_word_timings(rendered: Path, tmp_path: Path) -> None:
+    take = sorted((rendered / "media").glob("take_*.wav"))[0]
+    text = chorus("transcribe", str(take)).stdout.strip()
+    assert len(text.split()) >= 5
+    [data] = json.loads(chorus("transcribe", str(take), "--json").stdout)
+    assert data["text"] == text and data["words"][0][1] <= data["words"][-1][2] <= data["duration"] + 0.1
+    missing = chorus("transcribe", str(tmp_path / "none.wav"), check=False)
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
