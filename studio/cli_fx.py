@@ -8,6 +8,8 @@
     chorus fx move   PROJECT --track NAME N TO
     chorus fx preset PROJECT --speaker NAME PRESET      (``chorus fx presets`` lists them; ``none`` clears)
     chorus fx kinds                                    (the effects and their parameters)
+    chorus fx variants PROJECT [--upgrade]             (Piper variant style per speaker; --upgrade moves
+                                                        older ones to the latest: their lines go stale)
 
 Positions N count from 1 as ``fx list`` shows them. Each edit is the same undoable core edit the
 studio makes (:mod:`studio.core.effects`), committed to the project as it is made.
@@ -79,6 +81,8 @@ def cmd_fx(args: argparse.Namespace) -> int:
         project = pf.project
         if args.action == "list":
             return _list(project, args)
+        if args.action == "variants":
+            return _variants(project, args.upgrade)
         kind, target_id, name = _target(project, args)
         items = list(args.items)
         try:
@@ -130,6 +134,29 @@ def _int(items: list[str], i: int, what: str) -> int:
         raise CliError(f"{what} must be a whole number, not {items[i]!r}") from None
 
 
+def _variants(project: Any, upgrade: bool) -> int:
+    from studio.core import effects as fxc
+    from studio.core.model import LATEST_VARIANT_STYLE, VoiceKind
+
+    if upgrade:
+        op = fxc.upgrade_variants(project)
+        if op.ops:
+            project.apply(op)
+        print(
+            f"{len(op.ops)} voice(s) moved to variant style {LATEST_VARIANT_STYLE}; `chorus render` re-renders their lines"
+        )
+    for speaker in project.speakers.values():
+        voice = speaker.voice
+        if voice.kind == VoiceKind.PIPER:
+            old = (
+                " (older: `chorus fx variants PROJECT --upgrade`)"
+                if voice.variant_style < LATEST_VARIANT_STYLE
+                else ""
+            )
+            print(f"{speaker.name}: Piper variant {voice.variant}, style {voice.variant_style}{old}")
+    return 0
+
+
 def _list(project: Any, args: argparse.Namespace) -> int:
     from studio.core import effects as fxc
     from studio.core.codec import to_plain
@@ -171,6 +198,7 @@ def _options_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", type=int)
     p.add_argument("--off", action="store_true")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--upgrade", action="store_true")
     return p
 
 
@@ -180,11 +208,12 @@ def register(sub: Any) -> None:
         help="effect chains of tracks and speakers: list, add, remove, bypass, set, move, preset, presets, kinds",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
         epilog="options: --track NAME | --speaker NAME (name or id); --at N (fx add: position, 1 = first); "
-        "--off (fx bypass: play the effect again); --json (fx list)",
+        "--off (fx bypass: play the effect again); --json (fx list); --upgrade (fx variants)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "action", choices=["list", "add", "remove", "bypass", "set", "move", "preset", "presets", "kinds"]
+        "action",
+        choices=["list", "add", "remove", "bypass", "set", "move", "preset", "presets", "kinds", "variants"],
     )
     p.add_argument("rest", nargs=argparse.REMAINDER, metavar="PROJECT [ITEMS] [OPTIONS]")
     p.set_defaults(func=cmd_fx)

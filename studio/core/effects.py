@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from studio.core.model import Effect
-from studio.core.ops import EditError, Update
+from studio.core.model import LATEST_VARIANT_STYLE, Effect, VoiceKind
+from studio.core.ops import Batch, EditError, Update
 from studio.core.project import Project
 
 # Longest tail any chain is given (seconds): a reverb near room size 1.0 decays for longer than that
@@ -415,3 +415,18 @@ def set_param(
 def use_preset(project: Project, target: str, target_id: str, name: str) -> Update:
     """Replace the chain with a preset."""
     return set_chain(project, target, target_id, preset(name), f"Preset {PRESET_LABELS.get(name, name)}")
+
+
+def upgrade_variants(project: Project) -> Batch:
+    """Move every Piper voice made with an older variant style to the latest (one undo step).
+
+    Their lines' recipes change, so they show as stale and the next render makes them with the new
+    variants; nothing changes until the user asks for this.
+    """
+    ops_: list[Update] = []
+    for speaker in project.speakers.values():
+        voice = speaker.voice
+        if voice.kind == VoiceKind.PIPER and voice.variant_style < LATEST_VARIANT_STYLE:
+            new = dataclasses.replace(voice, variant_style=LATEST_VARIANT_STYLE)
+            ops_.append(Update("speaker", speaker.id, (("voice", new),), "New voice variants"))
+    return Batch(tuple(ops_), "New voice variants")
