@@ -208,8 +208,8 @@ class EngineHost:
                 self._cancel.discard(job.job_id)
                 fresh.append(job)
             if self._shutdown:
-                for some_job in [*fresh, *fresh_asr]:
-                    self.send("cancelled", job_id=some_job.job_id)
+                for job_id in [j.job_id for j in fresh] + [j.job_id for j in fresh_asr]:
+                    self.send("cancelled", job_id=job_id)
                 return
             self._queue.extend(fresh)
             # accepted goes out before the worker can announce any of these jobs as started

@@ -15,6 +15,7 @@ thread; the work happens on the worker's own thread.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -189,13 +190,15 @@ class TranscribeWorker:
             if self._is_cancelled(job.job_id):
                 self._send("cancelled", job_id=job.job_id)
                 continue
-            result = results.get(job.job_id)
-            if result is None:
+            found = results.get(job.job_id)
+            if found is not None:
+                result = found
+            else:
                 try:
                     result = self.recognizer.transcribe(
                         job.audio_path,
                         languages[job.job_id],
-                        lambda job_id=job.job_id: self._is_cancelled(job_id),
+                        functools.partial(self._is_cancelled, job.job_id),
                     )
                 except Cancelled:
                     self._send("cancelled", job_id=job.job_id)
