@@ -12,6 +12,10 @@ then, each in its own process so that peak memory is its own:
   — writing the same 24-bit WAV. It is stopped at ``--ffmpeg-cap`` seconds (its speed is then read
   from its progress and the full time extrapolated).
 
+* **chorus + effects**: the same export with a compressor and EQ (high-pass, presence peak) inserted on
+  each dialogue track and a reverb on one of them (:mod:`studio.audio.effects`, pedalboard), beside the
+  dry export above: what the inserts cost.
+
 Both outputs are measured with ffmpeg's ``ebur128`` filter. Peak memory is each child's maximum RSS
 (``os.wait4``). Run:
 
@@ -181,12 +185,34 @@ def run_child(cmd: list[str], cap: float | None = None) -> dict[str, Any]:
     }
 
 
+def with_effects(project: Project) -> Project:
+    """The project with compressor + EQ inserted on each dialogue track and a reverb on the first."""
+    import dataclasses
+
+    from studio.core import effects as fxc
+    from studio.core.model import TrackKind
+
+    copy = pickle.loads(pickle.dumps(project))
+    dialogue = [t for t in copy.tracks.values() if t.kind == TrackKind.DIALOGUE]
+    for i, track in enumerate(dialogue):
+        chain = (
+            fxc.effect("highpass", cutoff_hz=90),
+            fxc.effect("peak", cutoff_hz=3000, gain_db=2.5, q=1.0),
+            fxc.effect("compressor", threshold_db=-20, ratio=3, attack_ms=5, release_ms=120, makeup_db=3),
+        )
+        if i == 0:
+            chain += (fxc.effect("reverb", room_size=0.4, wet=0.2, dry=0.8),)
+        copy.tracks[track.id] = dataclasses.replace(track, effects=chain)
+    return copy
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--clips", type=int, default=600)
     ap.add_argument("--ffmpeg-cap", type=float, default=300.0, help="seconds before ffmpeg is stopped")
     ap.add_argument("--skip-ffmpeg", action="store_true")
+    ap.add_argument("--skip-fx", action="store_true", help="no 'chorus + effects' row")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
     ap.add_argument("--worker", nargs=3, metavar=("PICKLE", "MEDIA", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -205,6 +231,8 @@ def main() -> None:
     p = sp.project
     pickle_path = work / "project.pickle"
     pickle_path.write_bytes(pickle.dumps(p))
+    fx_pickle = work / "project-fx.pickle"
+    fx_pickle.write_bytes(pickle.dumps(with_effects(p)))
     print(
         f"project: {args.minutes:g} min, {len(p.tracks)} tracks, {len(p.clips)} clips "
         f"({len({c.media for c in p.clips.values()})} media files), built in {build_s:.1f} s — {work}"
@@ -235,6 +263,26 @@ def main() -> None:
             f"passes={info['passes']}; export {info['wall']:.1f} s + imports {info['import_s']:.1f} s",
         )
     ]
+    if not args.skip_fx:
+        fx_out = work / "chorus-fx.wav"
+        fx = run_child([sys.executable, __file__, "--worker", str(fx_pickle), str(sp.media_dir), str(fx_out)])
+        if fx["rc"] != 0:
+            sys.exit(f"chorus export with effects failed:\n{fx['stderr']}")
+        fx_info = json.loads(fx["stdout"].strip().splitlines()[-1])
+        m_fx = measure_ebur128(fx_out)
+        rows.append(
+            (
+                "chorus + effects",
+                f"{fx['wall']:.1f}",
+                f"{fx['cpu']:.1f}",
+                f"{fx_info['rss_mb']:.0f}",
+                f"{fx_info['duration'] / fx['wall']:.0f}x",
+                f"{m_fx.integrated_lufs:.1f}",
+                f"{m_fx.true_peak_dbfs:.1f}",
+                f"passes={fx_info['passes']}; export {fx_info['wall']:.1f} s = "
+                f"{fx_info['wall'] / max(info['wall'], 1e-9):.2f}× the dry export",
+            )
+        )
     if not args.skip_ffmpeg:
         inputs, graph = ffmpeg_graph(p, sp.media_dir)
         script = work / "graph.txt"

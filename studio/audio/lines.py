@@ -5,7 +5,8 @@ Template fields: ``{id}`` (line id), ``{character}`` / ``{speaker}`` (speaker na
 key); ``/`` makes folders, e.g. ``{character}/{id}.wav``. The extension picks the format. Field values
 are made safe for file names; a template that gives two lines the same file is refused.
 
-Each take is resampled to the project rate and optionally normalised: ``"peak"`` to a sample peak,
+Each take is resampled to the project rate, goes through its voice's effect chain (with the tail) and
+is optionally normalised: ``"peak"`` to a sample peak,
 ``"loudness"`` to an integrated loudness (falling back to peak for lines under 0.4 s) without letting
 the true peak pass −1 dBTP. The manifest (``manifest.json`` and ``manifest.csv``) lists id,
 character, text, file, duration and take key for every file written.
@@ -28,12 +29,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from studio.audio.decode import read_audio
+from studio.audio.effects import process_clip
 from studio.audio.errors import DecodeError, ExportError
 from studio.audio.job import JobState, check_cancel
 from studio.audio.limiter import true_peak
 from studio.audio.loudness import LoudnessMeter
 from studio.audio.resample import resample
 from studio.audio.writers import EncodeSettings, OutputSet, format_for_path, open_writer
+from studio.core.effects import active
 from studio.core.project import Project
 
 TEMPLATE_FIELDS = ("id", "character", "speaker", "index", "scene", "take")
@@ -171,6 +174,9 @@ def export_lines(
         except DecodeError as exc:
             raise ExportError(f"Line {line.id!r}: its selected take cannot be read ({exc}).") from exc
         data = resample(data[:, :2], file_rate, rate)
+        chain = active(speaker.voice.effects) if speaker else ()
+        if chain:  # the voice's effect chain, tail included, as in the mix
+            data = np.ascontiguousarray(process_clip(chain, np.ascontiguousarray(data.T), rate).T)
         channels = options.channels or data.shape[1]
         if channels != data.shape[1]:
             data = np.repeat(data, 2, axis=1) if channels == 2 else data.mean(axis=1, keepdims=True)

@@ -203,3 +203,37 @@ def test_chain_edits_are_undoable_ops(tmp_path: Path) -> None:
     with pytest.raises(EditError, match="no effect at position 9"):
         fxc.remove_effect(project, "track", "host", 8)
     del inverse
+
+
+def test_per_line_files_and_stems_carry_the_chains(tmp_path: Path) -> None:
+    from studio.audio.export import ExportRequest, run_export
+
+    b = ProjectBuilder(tmp_path / "media", channels=1)
+    spk = b.speaker("s1", "Ghost")
+    voice_chain = (fxc.effect("reverb", room_size=0.6, wet=0.5, dry=0.6),)
+    b.project.speakers["s1"] = replace(spk, voice=replace(spk.voice, effects=voice_chain))
+    b.track("t", speaker_id="s1", effects=(fxc.effect("gain", gain_db=-6),))
+    media = b.media(speechlike(1.0, SR, seed=4), SR)
+    b.line("L1", "s1", "Boo.", media, SR, 1.0)
+    b.clip("t", media, 0.5, duration=1.0, line_id="L1")
+    out = tmp_path / "out"
+    run_export(
+        b.project,
+        b.resolver(),
+        ExportRequest(
+            lines_dir=out / "lines", lines_template="{id}.wav", stems_dir=out / "stems", preset="none"
+        ),
+    )
+    import soundfile as sf
+
+    line, _ = sf.read(str(out / "lines" / "L1.wav"), dtype="float32")
+    dry, _ = sf.read(str(tmp_path / "media" / media), dtype="float32")
+    tail = tail_frames(voice_chain, SR)
+    assert len(line) == len(dry) + tail  # the reverb tail is in the line's file
+    assert np.abs(line[len(dry) :]).max() > 1e-3
+    stems = sorted((out / "stems").iterdir())
+    assert len(stems) == 1
+    stem, _ = sf.read(str(stems[0]), dtype="float32")
+    mix = Mixdown(b.project, b.resolver(), tracks=["t"])
+    assert len(stem) == mix.length == round(0.5 * SR) + len(dry) + tail
+    assert np.abs(stem - mix.render(0, mix.length)[:, 0]).max() < 1e-4  # 24-bit file of the same chain
