@@ -1,4 +1,5 @@
-"""``chorus stage`` and ``chorus languages``: the line workflow and the project's languages.
+"""``chorus stage``, ``chorus languages`` and ``chorus export-recording-script``: the line workflow,
+the project's languages and the actors' recording scripts.
 
 Thread contract: runs on the main thread of the ``chorus`` process.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from pathlib import Path
 from typing import Any
 
 from studio.cli_common import CliError, _open
@@ -55,6 +57,24 @@ def cmd_languages(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_recording_script(args: argparse.Namespace) -> int:
+    from studio.core.recording_script import RecordingScriptError, write_recording_scripts
+
+    pf = _open(args.project, read_only=True)
+    try:
+        try:
+            report = write_recording_scripts(
+                pf.project, Path(args.dir), args.language or "", args.characters or ()
+            )
+        except RecordingScriptError as exc:
+            raise CliError(str(exc)) from None
+        for line in report.summary_lines():
+            print(line)
+    finally:
+        pf.close()
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("stage", help="move lines along draft → ready → rendered → approved → locked")
     p.add_argument("project")
@@ -70,3 +90,13 @@ def register(sub: Any) -> None:
         "--target", nargs="*", metavar="CODE", help="the languages lines are voiced in besides the source"
     )
     p.set_defaults(func=cmd_languages)
+
+    p = sub.add_parser(
+        "export-recording-script",
+        help="per character, an HTML page and a CSV of their lines for a recording session",
+    )
+    p.add_argument("project")
+    p.add_argument("dir", help="folder for {character}.html and {character}.csv (made if missing)")
+    p.add_argument("--language", metavar="CODE", help="the language to record (default: the source)")
+    p.add_argument("--characters", nargs="+", metavar="NAME", help="only these characters (default: all)")
+    p.set_defaults(func=cmd_export_recording_script)

@@ -69,6 +69,19 @@ def test_two_language_project_exports_with_every_profile_and_a_locked_line_stays
     (tmp_path / "vo.csv").write_text(SCRIPT, encoding="utf-8")
     chorus("import-script", str(project), str(tmp_path / "vo.csv"))
     assert "targets fr" in chorus("languages", str(project)).stdout
+    scripts = tmp_path / "scripts"
+    out = chorus(
+        "export-recording-script", str(project), str(scripts), "--language", "fr", "--characters", "Bram"
+    )
+    assert "1 character(s), 2 line(s), language fr" in out.stdout
+    assert sorted(p.name for p in scripts.iterdir()) == ["Bram.csv", "Bram.html"]
+    rows = list(csv.DictReader((scripts / "Bram.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert [(r["id"], r["context_speaker"], r["text"]) for r in rows] == [
+        ("VO_1", "", "Bienvenue, étranger !"),
+        ("VO_3", "Ann", "Tout de suite."),
+    ]
+    bad = chorus("export-recording-script", str(project), str(scripts), "--characters", "Zed", check=False)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no character named 'Zed'" in bad.stderr
     chorus("render", str(project), "--no-check") if "--no-check" in chorus(
         "render", "--help"
     ).stdout else chorus("render", str(project))
@@ -125,7 +138,9 @@ def test_two_language_project_exports_with_every_profile_and_a_locked_line_stays
     strings = list(csv.DictReader((tmp_path / "unity" / "fr.csv").read_text(encoding="utf-8").splitlines()))
     assert [s["id"] for s in strings] == ["line:VO_1", "line:VO_2", "line:VO_3"]
     assert strings[0]["text"] == "Bienvenue, étranger !"
-    keys = list(csv.DictReader((tmp_path / "fmod" / "en" / "keys.csv").read_text(encoding="utf-8").splitlines()))
+    keys = list(
+        csv.DictReader((tmp_path / "fmod" / "en" / "keys.csv").read_text(encoding="utf-8").splitlines())
+    )
     assert [k["key"] for k in keys] == ["VO_1", "VO_2", "VO_3"]
 
     # lock VO_1, then change its text and VO_2's: render re-renders VO_2 only
