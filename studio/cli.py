@@ -181,7 +181,7 @@ def _language_counts(project: Any, lines: list[Any], media_dir: Path) -> list[di
     counts: list[dict[str, Any]] = []
     for code in project_languages(project):
         language = "" if is_source(project, code) else code
-        entry = {"language": code, "source": not language, "text": 0, "current": 0, "stale": 0, "missing": 0, "untranslated": 0}
+        entry: dict[str, Any] = {"language": code, "source": not language, "text": 0, "current": 0, "stale": 0, "missing": 0, "untranslated": 0}
         for line in lines:
             if not line_text(project, line, language):
                 entry["untranslated"] += 1

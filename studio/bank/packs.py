@@ -22,11 +22,9 @@ Thread contract: functions take the bank they write to and must run on that bank
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import tempfile
 import zipfile
@@ -57,7 +55,7 @@ from studio.bank.records import (
 )
 from studio.bank.store import Conflict, ImportResult, VoiceBank, document_name, now
 from studio.bank.zipsafe import SafeZip, ZipLimits
-from studio.core.store import atomic_write
+from studio.core.files import atomic_target, atomic_write
 
 PACK_FORMAT = "chorus-voice-pack"
 PACK_VERSION = 1
@@ -283,13 +281,7 @@ def export_pack(bank: VoiceBank, voice_ids: Sequence[str], out: str | Path) -> P
         if doc:
             files[f"documents/{doc}"] = bank.document_path(doc)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        os.close(fd)
-    except OSError as exc:
-        raise BankError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        with atomic_target(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(zipfile.ZipInfo(MANIFEST, _FIXED_TIME), manifest, zipfile.ZIP_DEFLATED)
             for member, path in files.items():
                 info = zipfile.ZipInfo(member, _FIXED_TIME)
@@ -301,12 +293,8 @@ def export_pack(bank: VoiceBank, voice_ids: Sequence[str], out: str | Path) -> P
                         f"the bank's file {path.name} cannot be read ({exc.strerror or exc})"
                     ) from None
                 archive.writestr(info, data)
-        os.replace(tmp, target)
     except OSError as exc:
         raise BankError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
     return target
 
 

@@ -44,8 +44,9 @@ from studio.bank.records import (
     check_settings,
     check_text,
 )
+from studio.core.files import atomic_write
 from studio.core.model import new_id
-from studio.core.store import Migration, atomic_write, connect, migrate, transaction
+from studio.core.store import Migration, connect, migrate, transaction
 
 SCHEMA_VERSION = 1
 DB_NAME = "bank.db"

@@ -25,15 +25,14 @@ given file; the project functions read the project, so call them on the thread t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.core.files import atomic_write
 from studio.core.formats import csv_table, fountain, higgs_text, ink, screenplay_text, xlsx_table, yarn
 from studio.core.formats.records import (
     ParsedLine,
@@ -195,7 +194,7 @@ def write_script(path: str | os.PathLike[str], script: ParsedScript, fmt: str | 
         data = xlsx_table.dump_bytes(script)
     else:
         data = dump(script, fmt).encode("utf-8-sig" if fmt == "csv" else "utf-8")
-    _atomic_write(path, data)
+    atomic_write(path, data)
 
 
 def write_ids(path: str | os.PathLike[str], fmt: str | None = None) -> int:
@@ -216,20 +215,8 @@ def write_ids(path: str | os.PathLike[str], fmt: str | None = None) -> int:
     except ScriptFormatError as exc:
         raise exc.with_source(path.name) from None
     if added:
-        _atomic_write(path, tagged.encode("utf-8"))
+        atomic_write(path, tagged.encode("utf-8"))
     return added
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ---- project glue -------------------------------------------------------------------------------

@@ -12,10 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -25,11 +23,12 @@ import sqlite_utils
 
 from studio.core import backups, project_lock
 from studio.core.codec import column_types, from_row, settings_from_json, settings_to_json, to_row
-from studio.core.model import RECORD_TYPES
+from studio.core.files import atomic_write
+from studio.core.model import RECORD_TYPES, LexiconEntry
 from studio.core.project import Change, Project, ProjectSettings
 from studio.core.project_lock import LockInfo
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_NAME = "project.db"
 MEDIA_DIR = "media"
 SUFFIX = ".chorus"
@@ -42,6 +41,7 @@ TABLES: dict[str, str] = {
     "clip": "clips",
     "marker": "markers",
     "take": "takes",
+    "lexicon": "lexicon",
 }
 
 
@@ -121,8 +121,13 @@ def _v3_take_checks(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE takes ADD COLUMN favourite INTEGER DEFAULT 0")
 
 
+def _v4_lexicon(db: sqlite_utils.Database) -> None:
+    """4 -> 5: the project's pronunciation lexicon (project and speaker entries; studio.core.lexicon)."""
+    db.table("lexicon").create(dict(column_types(RECORD_TYPES["lexicon"])), pk="id")
+
+
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Migration] = {1: _v1_effects, 2: _v2_languages, 3: _v3_take_checks}
+MIGRATIONS: dict[int, Migration] = {1: _v1_effects, 2: _v2_languages, 3: _v3_take_checks, 4: _v4_lexicon}
 
 
 def migrate(
@@ -150,22 +155,6 @@ def _no_migration(version: int) -> ProjectError:
 
 def media_name(data: bytes, suffix: str) -> str:
     return hashlib.sha256(data).hexdigest()[:40] + suffix.lower()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class ProjectFile:
@@ -201,7 +190,7 @@ class ProjectFile:
         except OSError as exc:
             project_lock.release(root)
             raise ProjectError(f"cannot create the project at {root}: {exc.strerror or exc}") from None
-        created = cls(root, db, Project(settings=settings))
+        created = cls(root, db, Project(settings=settings, user_lexicon=_user_lexicon()))
         created._locked = True
         return created
 
@@ -214,6 +203,7 @@ class ProjectFile:
         db_path = root / DB_NAME
         if not db_path.is_file():
             raise ProjectError(f"{root} is not a Chorus project (no {DB_NAME} inside)")
+        user_lexicon = _user_lexicon()
         if not read_only:
             _lock(root)
         db: sqlite_utils.Database | None = None
@@ -239,6 +229,7 @@ class ProjectFile:
         opened = cls(root, db, project, read_only=read_only)
         opened._locked = not read_only
         opened._stored_order = order
+        project.user_lexicon = user_lexicon
         if not read_only:
             opened._backup_if_due(on_open=True)
         project.missing_media = {
@@ -428,6 +419,19 @@ def _load(db: sqlite_utils.Database) -> tuple[Project, dict[str, int]]:
                 order[key] = row["ord"]
                 project.line_order.append(key)
     return project, order
+
+
+def _user_lexicon() -> tuple[LexiconEntry, ...]:
+    """The user's lexicon from the data folder (every project's lines are spoken with it)."""
+    from studio import paths
+    from studio.core.lexicon_files import LexiconFileError, load_user_lexicon, user_lexicon_path
+
+    try:
+        return load_user_lexicon(user_lexicon_path(paths.data_dir()))
+    except LexiconFileError as exc:
+        raise ProjectError(f"the user lexicon cannot be read: {exc}; fix or remove that file") from None
+    except OSError:
+        return ()
 
 
 def _require_free(root: Path) -> None:

@@ -16,8 +16,6 @@ thread (it only reads the media file and writes the ``.peaks.npz`` through a tem
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.audio.decode import AudioReader
+from studio.core.files import atomic_target
 
 PEAKS_VERSION = 1
 PEAKS_SUFFIX = ".peaks.npz"
@@ -156,15 +155,8 @@ def save_peaks(peaks: Peaks, path: Path) -> None:
         arrays[f"min{i}"] = level.min
         arrays[f"max{i}"] = level.max
         arrays[f"rms{i}"] = level.rms
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_target(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
 
 
 def read_peaks(path: Path) -> Peaks | None:
