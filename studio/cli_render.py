@@ -110,6 +110,8 @@ def render_project(
                     print(f"{outcome.locked} locked line(s) left as they are")
                 if outcome.untranslated and not quiet:
                     print(f"{outcome.untranslated} line(s) have no text in {code} yet")
+                for note in outcome.ignored if not quiet else ():
+                    print(f"Note: {note}", file=sys.stderr)
                 if index < len(languages) - 1 and outcome.failed:
                     break
         except RenderFailed as exc:
@@ -130,6 +132,7 @@ def render_project(
                         "audio_seconds": round(outcome.audio_seconds, 3),
                         "seconds": round(outcome.seconds, 3),
                         "failed": [{"line": line_id, "reason": reason} for line_id, reason in outcome.failed],
+                        "ignored": list(outcome.ignored),
                     },
                     indent=2,
                 )

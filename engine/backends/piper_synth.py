@@ -2,7 +2,8 @@
 
 :class:`Synthesizer` loads Piper voices once (small LRU cache), speaks text sentence by sentence with a
 cancel check between sentences, normalises each sentence and applies the speaker's variant
-(:mod:`engine.backends.piper_variants`).
+(:mod:`engine.backends.piper_variants`). Timing direction (:mod:`engine.direction`): ``[pause 0.8s]``
+inserts silence, ``[rate 0.9]…[/rate]`` divides the length scale; ``[[ IPA ]]`` is spoken as phonemes.
 
 Thread contract: a :class:`Synthesizer` is not thread-safe — one per thread or process.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from engine import direction
 from engine.backends.base import BackendError, Cancelled
 from engine.backends.piper_variants import LATEST_STYLE, shift_voice, variant_params
 
@@ -140,11 +142,20 @@ class Synthesizer:
         if cancelled():
             raise Cancelled
         voice = self.voice(model)
-        spoken, tags = strip_tags(text)
-        spoken = _EMPHASIS_RE.sub("", spoken)  # espeak would read "*" aloud as "asterisk"
-        has_words = "[[" in spoken or any(ch.isalnum() for ch in spoken)
-        sentences = [s for s in voice.phonemize(spoken) if _speakable(s)] if has_words else []
-        if not sentences:
+        # (phonemes, rate, seconds of silence before): [pause]/[rate] direction (engine.direction)
+        sentences: list[tuple[list[str], float, float]] = []
+        tags: list[str] = []
+        for span in direction.parse(text):
+            spoken, span_tags = strip_tags(span.text)
+            tags += span_tags
+            spoken = _EMPHASIS_RE.sub("", spoken)  # espeak would read "*" aloud as "asterisk"
+            has_words = "[[" in spoken or any(ch.isalnum() for ch in spoken)
+            found = [s for s in voice.phonemize(spoken) if _speakable(s)] if has_words else []
+            pause = span.pause_before
+            for phonemes in found or ([[]] if pause else []):
+                sentences.append((phonemes, span.rate, pause))
+                pause = 0.0
+        if not any(phonemes for phonemes, _, _ in sentences):
             raise BackendError(
                 f"Piper finds nothing to speak in {_preview(text)}: write the line in words "
                 "(it has only punctuation, symbols or tags)"
@@ -154,24 +165,31 @@ class Synthesizer:
         except ValueError as exc:
             raise BackendError(str(exc)) from None
         base_scale = self.settings.length_scale or voice.config.length_scale
-        config = SynthesisConfig(
-            length_scale=base_scale * params.length_scale,
-            noise_scale=self.settings.noise_scale,
-            noise_w_scale=self.settings.noise_w,
-        )
+        configs = {
+            rate: SynthesisConfig(
+                length_scale=base_scale * params.length_scale / rate,
+                noise_scale=self.settings.noise_scale,
+                noise_w_scale=self.settings.noise_w,
+            )
+            for rate in {rate for _, rate, _ in sentences}
+        }
         sample_rate = int(voice.config.sample_rate)
         gap = np.zeros(int(round(self.settings.sentence_silence * sample_rate)), dtype=np.float32)
         pieces: list[np.ndarray] = []
-        for index, phonemes in enumerate(sentences):
+        for index, (phonemes, rate, pause) in enumerate(sentences):
             if cancelled():
                 raise Cancelled
+            if pause:  # a [pause] replaces the usual gap between sentences
+                pieces.append(np.zeros(int(round(pause * sample_rate)), dtype=np.float32))
+            elif pieces and gap.size:
+                pieces.append(gap)
+            if not phonemes:
+                continue
             ids = voice.phonemes_to_ids(phonemes)
-            audio = np.asarray(voice.phoneme_ids_to_audio(ids, config), dtype=np.float32).reshape(-1)
+            audio = np.asarray(voice.phoneme_ids_to_audio(ids, configs[rate]), dtype=np.float32).reshape(-1)
             peak = float(np.max(np.abs(audio))) if audio.size else 0.0
             if peak > 1e-8:
                 audio = audio * (_PEAK / peak)
-            if pieces and gap.size:
-                pieces.append(gap)
             pieces.append(audio)
             progress((index + 1) / len(sentences))
         result = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)

@@ -237,6 +237,26 @@ class Take:
         return self.key
 
 
+@dataclass(frozen=True)
+class LexiconEntry:
+    """A pronunciation rule: ``grapheme`` (a word or phrase as written) is sent to the engine as
+    ``replacement`` (a respelling or an alias) or, for backends that take phonemes, as ``phonemes`` (IPA).
+
+    ``speaker_id`` "" = the whole project; else the entry applies to that speaker's lines only (and wins
+    over a project or user entry for the same words). Matching rules are in :mod:`studio.core.lexicon`.
+    """
+
+    id: str
+    grapheme: str
+    replacement: str = ""
+    phonemes: str = ""  # IPA (espeak-ng's phoneme set for Piper)
+    kind: str = "alias"  # alias | respelling | phonemes: what the entry is, for people (lexicon.ENTRY_KINDS)
+    speaker_id: str = ""
+    match_case: bool = False  # False: "afk", "AFK" and "Afk" all match
+    whole_word: bool = True  # False: matches inside longer words too
+    note: str = ""
+
+
 RECORD_TYPES: dict[str, type[Any]] = {
     "speaker": Speaker,
     "scene": Scene,
@@ -245,6 +265,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "clip": Clip,
     "marker": Marker,
     "take": Take,
+    "lexicon": LexiconEntry,
 }
 
 

@@ -47,6 +47,7 @@ class RenderOutcome:
     suspect: list[str] = field(default_factory=list)  # line ids whose kept take is still suspect
     locked: int = 0  # locked lines left as they are (never re-rendered)
     untranslated: int = 0  # lines without text in the language rendered
+    ignored: tuple[str, ...] = ()  # "direction not supported by piper (2 lines)", once per feature
 
     @property
     def speed(self) -> float:
@@ -95,6 +96,7 @@ def render_lines(
         raise RenderFailed(str(exc).strip("'\"")) from None
     outcome = RenderOutcome(jobs=len(jobs), up_to_date=session.skipped + session.reused, backend=settings.backend)
     outcome.locked, outcome.untranslated = session.locked, session.untranslated
+    outcome.ignored = session.ignored
     if on_start is not None:
         on_start(len(jobs), session.skipped, settings.backend)
     if not jobs:

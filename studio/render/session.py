@@ -46,6 +46,7 @@ class RenderSession:
     skipped: int = 0
     locked: int = 0  # locked lines left alone (never re-rendered)
     untranslated: int = 0  # lines without text in the language rendered
+    ignored: tuple[str, ...] = ()  # what the backend cannot perform, once per feature (RenderPlan.ignored)
 
     @property
     def project(self) -> Any:
@@ -80,6 +81,7 @@ class RenderSession:
         )
         self.locked += len(plan.locked)
         self.untranslated += len(plan.untranslated)
+        self.ignored = plan.ignored
         if plan.reuse.ops:
             self.project.apply(plan.reuse)
         self.reused += len(plan.reuse.ops)

@@ -28,8 +28,16 @@ from typing import Any
 from engine.protocol import ContextTurn, GenerationParams, RenderJob, VoiceSpec
 from studio.core import ops
 from studio.core.model import LineKind, LineStage, LineStatus, ScriptLine, Speaker, Take, VoiceKind
+from studio.core.lexicon import entry_identity
 from studio.core.project import Project
-from studio.core.workflow import is_source, line_text, selected_take_key, stage_after_render, with_language_take
+from studio.core.speech_text import EngineText, engine_text, features_of, ignored_summary
+from studio.core.workflow import (
+    is_source,
+    line_text,
+    selected_take_key,
+    stage_after_render,
+    with_language_take,
+)
 
 # Bumped when the way Chorus turns a line into audio changes (invalidates every take).
 RENDER_RECIPE_VERSION = 1
@@ -120,9 +128,12 @@ def line_recipe(project: Project, line: ScriptLine, language: str = "") -> str:
     scene = project.scenes.get(line.scene_id)
     params = asdict(generation_params(project, speaker))
     params.pop("seed")
+    # The lexicon entries that matched this line (only those: other entries never make it stale).
+    said = spoken(project, line)
     return _digest(
         {
             **({"language": language} if target else {}),
+            **({"lexicon": [entry_identity(e) for e in said.entries]} if said.entries else {}),
             "text": normalise_text(line.text),
             "direction": normalise_text(line.direction),
             "kind": line.kind.value,
@@ -131,6 +142,13 @@ def line_recipe(project: Project, line: ScriptLine, language: str = "") -> str:
             "backend": backend_identity(project),
             "params": params,
         }
+    )
+
+
+def spoken(project: Project, line: ScriptLine) -> EngineText:
+    """``line`` (already in its language) as the project's backend is sent it (studio.core.speech_text)."""
+    return engine_text(
+        project, line.speaker_id, line.text, features_of(project.settings.backend), line.direction
     )
 
 
@@ -159,6 +177,7 @@ class RenderPlan:
     skipped: tuple[str, ...]  # line ids that are up to date
     locked: tuple[str, ...] = ()  # locked lines: never re-rendered, even when stale
     untranslated: tuple[str, ...] = ()  # lines without text in the plan's language
+    ignored: tuple[str, ...] = ()  # what the backend cannot perform: "direction not supported by piper (2 lines)"
 
 
 def line_is_current(project: Project, line: ScriptLine, media_dir: Path, language: str = "") -> bool:
@@ -200,6 +219,7 @@ def plan_render(
     skipped: list[str] = []
     locked: list[str] = []
     untranslated: list[str] = []
+    ignored: dict[str, int] = {}
     target = "" if is_source(project, language) else language
     scene_history: dict[str, list[tuple[str, str, str]]] = {}  # scene -> [(text, audio path, speaker id)]
     wanted_set = set(wanted)
@@ -248,6 +268,8 @@ def plan_render(
             continue
         context = history[-CONTINUITY_CONTEXT_LINES:] if continuity else []
         job = build_job(project, line, media_dir, key, line_seed, context)
+        for feature in spoken(project, line).ignored:
+            ignored[feature] = ignored.get(feature, 0) + 1
         job = replace(job, language=target or project.settings.source_language)
         jobs.append(PlannedJob(line.id, key, recipe, line_seed, job, target))
         history.append((line.text, job.out_path, line.speaker_id))
@@ -259,6 +281,7 @@ def plan_render(
         tuple(skipped),
         tuple(locked),
         tuple(untranslated),
+        tuple(ignored_summary(ignored, project.settings.backend)),
     )
 
 
@@ -292,7 +315,7 @@ def build_job(
     turns = tuple(ContextTurn(text=t, audio=a, speaker=cast.index(s)) for t, a, s in context or ())
     return RenderJob(
         job_id=f"{line.id}:{key[:12]}",
-        text=line.text,
+        text=spoken(project, line).text,
         out_path=str(media_dir / take_file_name(key)),
         speakers=speakers,
         speaker=0,
