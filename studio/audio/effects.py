@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pedalboard as pb
+from pedalboard._pedalboard import Pedalboard  # re-exported by pedalboard without __all__ (mypy)
 
 from studio.core.effects import active, chain_tail, params_of
 from studio.core.model import Effect
@@ -53,7 +54,7 @@ def _plugin(fx: Effect) -> Any:
             attack_ms=v["attack_ms"],
             release_ms=v["release_ms"],
         )
-        return pb.Pedalboard([comp, pb.Gain(v["makeup_db"])]) if v["makeup_db"] else comp
+        return Pedalboard([comp, pb.Gain(v["makeup_db"])]) if v["makeup_db"] else comp
     if kind == "noise_gate":
         return pb.NoiseGate(
             threshold_db=v["threshold_db"],
@@ -70,8 +71,8 @@ def _plugin(fx: Effect) -> Any:
         band = v["frequency_hz"]
         return pb.Mix(
             [
-                pb.Pedalboard([]),
-                pb.Pedalboard(
+                Pedalboard([]),
+                Pedalboard(
                     [
                         pb.HighpassFilter(band),
                         pb.Compressor(
@@ -79,7 +80,7 @@ def _plugin(fx: Effect) -> Any:
                         ),
                     ]
                 ),
-                pb.Pedalboard([pb.HighpassFilter(band), pb.Invert()]),
+                Pedalboard([pb.HighpassFilter(band), pb.Invert()]),
             ]
         )
     if kind == "reverb":
@@ -111,12 +112,12 @@ def _plugin(fx: Effect) -> Any:
     raise ValueError(f"no DSP for effect {kind!r}")
 
 
-def build_board(chain: tuple[Effect, ...]) -> pb.Pedalboard | None:
+def build_board(chain: tuple[Effect, ...]) -> Pedalboard | None:
     """The pedalboard of a chain's active effects; None when nothing is active (the signal passes as is)."""
     effects = active(chain)
     if not effects:
         return None
-    return pb.Pedalboard([_plugin(fx) for fx in effects])
+    return Pedalboard([_plugin(fx) for fx in effects])
 
 
 def tail_frames(chain: tuple[Effect, ...], sample_rate: int) -> int:

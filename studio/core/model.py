@@ -149,6 +149,11 @@ class ScriptLine:
     # The selected take per target language: (code, take key); ``selected_take`` is the source's.
     language_takes: tuple[tuple[str, str], ...] = ()
     stage: LineStage = LineStage.DRAFT
+    # A recorded line (studio.recordings): the Recording it comes from ("" = a synthetic line) and its
+    # words as (word, media, start, end, index): media "" = the recording's file, else a patch's; start/end
+    # are seconds in that file; index is the word's place in the line as transcribed (-1 = patched in).
+    recording_id: str = ""
+    words: tuple[tuple[str, str, float, float, int], ...] = ()
 
 
 class TrackKind(enum.StrEnum):
@@ -257,6 +262,27 @@ class LexiconEntry:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Recording:
+    """An imported recording of one speaker (studio.recordings). ``media`` is the original file, copied
+    into ``media/`` and never modified; its recorded lines are ScriptLines with ``recording_id`` = ``id``.
+    ``ref_in``/``ref_out``: the clean stretch a patch clones the voice from (chosen on import, changeable);
+    ``room_in``/``room_out``: the quietest stretch, used as room tone where words are cut."""
+
+    id: str
+    name: str
+    media: str
+    speaker_id: str = ""
+    track_id: str = ""
+    duration: float = 0.0
+    sample_rate: int = 0
+    ref_in: float = 0.0
+    ref_out: float = 0.0
+    room_in: float = 0.0
+    room_out: float = 0.0
+    model: str = ""  # the speech recogniser that transcribed it
+
+
 RECORD_TYPES: dict[str, type[Any]] = {
     "speaker": Speaker,
     "scene": Scene,
@@ -265,6 +291,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
     "clip": Clip,
     "marker": Marker,
     "take": Take,
+    "recording": Recording,
     "lexicon": LexiconEntry,
 }
 
