@@ -18,6 +18,7 @@ from studio.core.model import (
     Clip,
     LexiconEntry,
     Marker,
+    Recording,
     Scene,
     ScriptLine,
     Speaker,
@@ -87,6 +88,7 @@ class Project:
     markers: dict[str, Marker] = field(default_factory=dict)
     takes: dict[str, Take] = field(default_factory=dict)
     lexicon: dict[str, LexiconEntry] = field(default_factory=dict)  # project and speaker entries
+    recordings: dict[str, Recording] = field(default_factory=dict)  # imported recordings (studio.recordings)
     # The user's lexicon (data folder, shared by all projects): not stored in the project; the opener sets it.
     user_lexicon: tuple[LexiconEntry, ...] = ()
     # Media files referenced by clips that were not found when the project was opened.
@@ -138,6 +140,7 @@ class Project:
             markers=dict(self.markers),
             takes=dict(self.takes),
             lexicon=dict(self.lexicon),
+            recordings=dict(self.recordings),
             user_lexicon=self.user_lexicon,
             missing_media=set(self.missing_media),
         )
@@ -153,6 +156,7 @@ class Project:
             "marker": self.markers,
             "take": self.takes,
             "lexicon": self.lexicon,
+            "recording": self.recordings,
         }
         try:
             return tables[kind]

@@ -28,7 +28,7 @@ from studio.core.model import RECORD_TYPES, LexiconEntry
 from studio.core.project import Change, Project, ProjectSettings
 from studio.core.project_lock import LockInfo
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DB_NAME = "project.db"
 MEDIA_DIR = "media"
 SUFFIX = ".chorus"
@@ -42,6 +42,7 @@ TABLES: dict[str, str] = {
     "marker": "markers",
     "take": "takes",
     "lexicon": "lexicon",
+    "recording": "recordings",
 }
 
 
@@ -126,8 +127,21 @@ def _v4_lexicon(db: sqlite_utils.Database) -> None:
     db.table("lexicon").create(dict(column_types(RECORD_TYPES["lexicon"])), pk="id")
 
 
+def _v5_recordings(db: sqlite_utils.Database) -> None:
+    """5 -> 6: imported recordings, and lines that come from one (their words with timings; studio.recordings)."""
+    db.table("recordings").create(dict(column_types(RECORD_TYPES["recording"])), pk="id")
+    db.execute("ALTER TABLE lines ADD COLUMN recording_id TEXT DEFAULT ''")
+    db.execute("ALTER TABLE lines ADD COLUMN words TEXT DEFAULT '[]'")
+
+
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Migration] = {1: _v1_effects, 2: _v2_languages, 3: _v3_take_checks, 4: _v4_lexicon}
+MIGRATIONS: dict[int, Migration] = {
+    1: _v1_effects,
+    2: _v2_languages,
+    3: _v3_take_checks,
+    4: _v4_lexicon,
+    5: _v5_recordings,
+}
 
 
 def migrate(
@@ -396,6 +410,7 @@ def _load(db: sqlite_utils.Database) -> tuple[Project, dict[str, int]]:
         )
     if version < SCHEMA_VERSION:
         migrate(db, version, SCHEMA_VERSION, MIGRATIONS, _no_migration)
+        names = set(db.table_names())  # migrations add tables
     try:
         settings = settings_from_json(meta.get("settings", "{}"))
     except (ValueError, TypeError) as exc:
