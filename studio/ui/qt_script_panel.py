@@ -41,15 +41,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core import ops
-from studio.core.model import LineStatus, ScriptLine, new_id
+from studio.core import ops, workflow
+from studio.core.model import LineStage, LineStatus, ScriptLine, new_id
 from studio.core.project import Change
 from studio.render.takes import line_recipe
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
 
-COLUMNS = ("ID", "Speaker", "Text", "Direction", "Scene", "Status", "Take")
-COL_ID, COL_SPEAKER, COL_TEXT, COL_DIRECTION, COL_SCENE, COL_STATUS, COL_TAKE = range(len(COLUMNS))
+COLUMNS = ("ID", "Speaker", "Text", "Direction", "Scene", "Status", "Take", "Stage")
+COL_ID, COL_SPEAKER, COL_TEXT, COL_DIRECTION, COL_SCENE, COL_STATUS, COL_TAKE = range(7)
+COL_STAGE = 7  # draft → ready → rendered → approved → locked (studio.core.workflow)
+NOT_TRANSLATED = "(not translated)"  # shown for a line without text in the table's target language
 LINE_IDS_MIME = "application/x-chorus-line-ids"
 SCRIPT_SUFFIXES = (".txt", ".csv", ".fountain", ".spmd", ".higgs", ".screenplay")
 ROW_HEIGHT = 26
@@ -85,7 +87,45 @@ class QtScriptModel(QAbstractTableModel):
         self._ids: list[str] = list(doc.project.line_order)
         self._row_of: dict[str, int] | None = None
         self._progress: dict[str, float] = {}
+        self.language = ""  # the language whose text and takes the table shows ("" = the source)
+        self._status_cache: dict[str, tuple[ScriptLine, LineStatus]] = {}  # a target language's status
         doc.changed.connect(self._on_change)
+
+    # ---- language ------------------------------------------------------------------------
+    def set_language(self, code: str) -> None:
+        """Show (and edit) the text and takes of ``code`` ("" or the source language = the source)."""
+        code = "" if workflow.is_source(self.doc.project, code) else code
+        if code == self.language:
+            return
+        self.beginResetModel()
+        self.language = code
+        self._status_cache.clear()
+        self.endResetModel()
+
+    def takes_shown(self, line: ScriptLine) -> list[str]:
+        """The line's takes in the shown language, oldest first."""
+        takes = self.doc.project.takes
+        return (
+            [k for k in line.takes if k in takes and takes[k].language == self.language]
+            if self.language
+            else [k for k in line.takes if k not in takes or not takes[k].language]
+        )
+
+    def _status(self, line: ScriptLine) -> LineStatus:
+        """The source's render status, or in a target language whether its selected take is current."""
+        if not self.language:
+            return line.status
+        cached = self._status_cache.get(line.id)
+        if cached is not None and cached[0] is line:
+            return cached[1]
+        project = self.doc.project
+        take = project.takes.get(workflow.selected_take_key(project, line, self.language))
+        if take is None or take.recipe != line_recipe(project, line, self.language):
+            status = LineStatus.STALE
+        else:
+            status = LineStatus.SUSPECT if take.suspect else LineStatus.DONE
+        self._status_cache[line.id] = (line, status)
+        return status
 
     # ---- rows ----------------------------------------------------------------------------
     def line_id(self, row: int) -> str:
@@ -141,28 +181,36 @@ class QtScriptModel(QAbstractTableModel):
                 speaker = project.speakers.get(line.speaker_id)
                 return speaker.name if speaker else "—"
             if col == COL_TEXT:
-                return line.text
+                text = workflow.line_text(project, line, self.language)
+                if not text and role == Qt.ItemDataRole.DisplayRole:
+                    return NOT_TRANSLATED
+                return text
             if col == COL_DIRECTION:
                 return line.direction
+            if col == COL_STAGE:
+                return line.stage.value
             if col == COL_SCENE:
                 scene = project.scenes.get(line.scene_id)
                 return scene.title if scene else ""
             if col == COL_STATUS:
-                return qt_theme.status_text(line.status, self._progress.get(line.id))
+                return qt_theme.status_text(self._status(line), self._progress.get(line.id))
             if col == COL_TAKE:
-                if not line.takes:
+                takes = self.takes_shown(line)
+                selected = workflow.selected_take_key(project, line, self.language)
+                if not takes:
                     return "—"
-                if line.selected_take in line.takes:
-                    return take_label(line.takes.index(line.selected_take), len(line.takes))
-                return f"{len(line.takes)} takes"
+                if selected in takes:
+                    return take_label(takes.index(selected), len(takes))
+                return f"{len(takes)} takes"
         elif role == ValueRole:
             return {
                 COL_SPEAKER: line.speaker_id,
                 COL_SCENE: line.scene_id,
-                COL_TAKE: line.selected_take,
-                COL_STATUS: line.status,
-                COL_TEXT: line.text,
+                COL_TAKE: workflow.selected_take_key(project, line, self.language),
+                COL_STATUS: self._status(line),
+                COL_TEXT: workflow.line_text(project, line, self.language),
                 COL_DIRECTION: line.direction,
+                COL_STAGE: line.stage.value,
             }.get(col, line.id)
         elif role == Qt.ItemDataRole.DecorationRole and col == COL_SPEAKER:
             speaker = project.speakers.get(line.speaker_id)
@@ -170,10 +218,14 @@ class QtScriptModel(QAbstractTableModel):
         elif role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_STATUS and line.status_detail:
                 return line.status_detail
+            if col == COL_TEXT and self.language:
+                return f"{self.language}: {workflow.line_text(project, line, self.language) or '(not translated)'}\n{project.settings.source_language}: {line.text}"
             if col in (COL_TEXT, COL_DIRECTION):
                 return line.text if col == COL_TEXT else line.direction or None
         elif role == Qt.ItemDataRole.ForegroundRole and col == COL_ID:
             return QColor(qt_theme.TEXT_DIM)
+        elif role == Qt.ItemDataRole.ForegroundRole and col == COL_TEXT and self.language:
+            return None if workflow.line_text(project, line, self.language) else QColor(qt_theme.TEXT_DIM)
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -183,10 +235,10 @@ class QtScriptModel(QAbstractTableModel):
         flags = (
             base | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
         )
-        if index.column() in (COL_SPEAKER, COL_TEXT, COL_DIRECTION, COL_SCENE):
+        if index.column() in (COL_SPEAKER, COL_TEXT, COL_DIRECTION, COL_SCENE, COL_STAGE):
             flags |= Qt.ItemFlag.ItemIsEditable
         line = self.doc.project.lines.get(self._ids[index.row()])
-        if index.column() == COL_TAKE and line is not None and len(line.takes) > 1:
+        if index.column() == COL_TAKE and line is not None and len(self.takes_shown(line)) > 1:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
@@ -199,6 +251,20 @@ class QtScriptModel(QAbstractTableModel):
         if line is None:
             return False
         col = index.column()
+        if col == COL_TEXT and self.language:
+            if str(value).strip() == workflow.line_text(self.doc.project, line, self.language):
+                return False
+            return self.doc.edit(
+                workflow.set_translation(self.doc.project, line.id, self.language, str(value))
+            )
+        if col == COL_STAGE:
+            if str(value) == line.stage.value or str(value) not in set(LineStage):
+                return False
+            import getpass
+
+            return self.doc.edit(
+                workflow.set_stage(self.doc.project, [line.id], str(value), who=getpass.getuser())
+            )
         if col == COL_TEXT:
             text = str(value).strip()
             if not text or text == line.text:
@@ -224,6 +290,15 @@ class QtScriptModel(QAbstractTableModel):
                     (("scene_id", scene_id), ("status", LineStatus.STALE), ("status_detail", "")),
                     "Change scene",
                 )
+            )
+        if col == COL_TAKE and self.language:
+            if str(value) not in self.takes_shown(line) or str(value) == workflow.selected_take_key(
+                self.doc.project, line, self.language
+            ):
+                return False
+            language_takes = workflow.with_language_take(line, self.language, str(value))
+            return self.doc.edit(
+                ops.Update("line", line.id, (("language_takes", language_takes),), "Select take")
             )
         if col == COL_TAKE:
             return select_take(self.doc, line.id, str(value))
@@ -260,7 +335,10 @@ class QtScriptModel(QAbstractTableModel):
             else:  # a no-op move in Qt's terms: just resync
                 self._ids = list(self.doc.project.line_order)
                 self._row_of = None
+        elif change.kind == "settings":
+            self._status_cache.clear()
         elif change.kind in ("speaker", "scene"):
+            self._status_cache.clear()
             column = COL_SPEAKER if change.kind == "speaker" else COL_SCENE
             if self._ids:
                 self.dataChanged.emit(self.index(0, column), self.index(len(self._ids) - 1, column))
@@ -355,13 +433,18 @@ def select_take(doc: QtDocument, line_id: str, key: str) -> bool:
     if take is None or key == line.selected_take:
         return False
     current = take.recipe == line_recipe(project, line)
-    status = (LineStatus.SUSPECT if take.suspect else LineStatus.DONE) if current else LineStatus.STALE
+    from studio.qa.check import rejudge
+
+    scores = rejudge(project, key)  # the take check's verdict when it was checked, else the engine's flag
+    suspect = scores.suspect if scores is not None else take.suspect
+    detail = "; ".join(scores.reasons) if scores is not None else take.note
+    status = (LineStatus.SUSPECT if suspect else LineStatus.DONE) if current else LineStatus.STALE
     from studio.core.layout import layout_ops
 
     with doc.macro("Select take"):
         ok = doc.edit(
             ops.Update(
-                "line", line_id, (("selected_take", key), ("status", status), ("status_detail", take.note))
+                "line", line_id, (("selected_take", key), ("status", status), ("status_detail", detail))
             )
         )
         if ok:
@@ -527,6 +610,7 @@ class QtScriptPanel(QWidget):
             (COL_SCENE, 104),
             (COL_STATUS, 100),
             (COL_TAKE, 56),
+            (COL_STAGE, 80),
         )
         for col, width in widths:
             self.view.setColumnWidth(col, width)
@@ -534,6 +618,9 @@ class QtScriptPanel(QWidget):
         self.view.setItemDelegateForColumn(COL_SPEAKER, QtChoiceDelegate(self._speaker_choices, self.view))
         self.view.setItemDelegateForColumn(COL_SCENE, QtChoiceDelegate(self._scene_choices, self.view))
         self.view.setItemDelegateForColumn(COL_TAKE, QtChoiceDelegate(self._take_choices, self.view))
+        self.view.setItemDelegateForColumn(
+            COL_STAGE, QtChoiceDelegate(lambda _i: [(s.value, s.value, None) for s in LineStage], self.view)
+        )
 
         self.toolbar = QToolBar(self)
         self.toolbar.setIconSize(QSize(16, 16))
@@ -550,11 +637,15 @@ class QtScriptPanel(QWidget):
         for action in (self.action_add, self.action_remove, self.action_up, self.action_down):
             self.toolbar.addAction(action)
         self.toolbar.addSeparator()
+        from studio.ui.qt_script_languages import QtScriptLanguageBar
+
+        self.language_bar = QtScriptLanguageBar(doc, self.model, self.view, self)  # a row of its own
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
+        layout.addWidget(self.language_bar)
         layout.addWidget(self.view)
 
         self._syncing = False
@@ -589,10 +680,11 @@ class QtScriptPanel(QWidget):
         if line is None:
             return []
         out: list[tuple[str, str, str | None]] = []
-        for i, key in enumerate(line.takes):
+        takes = self.model.takes_shown(line)  # the shown language's
+        for i, key in enumerate(takes):
             take = project.takes.get(key)
             detail = f" · {take.duration:.1f} s · seed {take.seed}" if take else " · missing"
-            out.append((f"take {take_label(i, len(line.takes))}{detail}", key, None))
+            out.append((f"take {take_label(i, len(takes))}{detail}", key, None))
         return out
 
     # ---- actions -------------------------------------------------------------------------
