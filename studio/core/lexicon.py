@@ -88,7 +88,9 @@ def make_entry(
     if not grapheme:
         raise LexiconError("an entry needs the word or phrase it replaces")
     if not replacement and not phonemes:
-        raise LexiconError(f"the entry for {grapheme!r} needs a replacement (respelling or alias) or phonemes")
+        raise LexiconError(
+            f"the entry for {grapheme!r} needs a replacement (respelling or alias) or phonemes"
+        )
     kind = kind or ("phonemes" if phonemes and not replacement else "alias")
     if kind not in ENTRY_KINDS:
         raise LexiconError(f"unknown entry kind {kind!r} (one of {', '.join(ENTRY_KINDS)})")
@@ -131,7 +133,9 @@ class Matcher:
     def __init__(self, entries: Iterable[tuple[LexiconEntry, Scope]]) -> None:
         usable = [(e, s) for e, s in entries if e.grapheme.strip()]
         # Priority order: longest written form, most specific scope, case-sensitive, then stable.
-        usable.sort(key=lambda es: (-len(es[0].grapheme), -int(es[1]), not es[0].match_case, es[0].grapheme, es[0].id))
+        usable.sort(
+            key=lambda es: (-len(es[0].grapheme), -int(es[1]), not es[0].match_case, es[0].grapheme, es[0].id)
+        )
         self.entries: tuple[tuple[LexiconEntry, Scope], ...] = tuple(usable)
         self._regex: re.Pattern[str] | None = (
             re.compile("|".join(f"({_pattern(e)})" for e, _ in usable)) if usable else None
@@ -173,8 +177,10 @@ def matcher_for(project: Project, speaker_id: str) -> Matcher:
     fingerprint = _fingerprint(project)
     with _cache_lock:
         cached = _cache.get(id(project))
-        if cached is None or len(cached[0]) != len(fingerprint) or any(
-            a is not b for a, b in zip(cached[0], fingerprint, strict=True)
+        if (
+            cached is None
+            or len(cached[0]) != len(fingerprint)
+            or any(a is not b for a, b in zip(cached[0], fingerprint, strict=True))
         ):
             cached = (fingerprint, {})
             if len(_cache) > 16:
@@ -184,9 +190,7 @@ def matcher_for(project: Project, speaker_id: str) -> Matcher:
         matcher = matchers.get(speaker_id)
         if matcher is None:
             pairs: list[tuple[LexiconEntry, Scope]] = [(e, Scope.USER) for e in project.user_lexicon]
-            pairs += [
-                (e, scope_of(e)) for e in project.lexicon.values() if e.speaker_id in ("", speaker_id)
-            ]
+            pairs += [(e, scope_of(e)) for e in project.lexicon.values() if e.speaker_id in ("", speaker_id)]
             matcher = matchers[speaker_id] = Matcher(pairs)
         return matcher
 

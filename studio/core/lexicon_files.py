@@ -114,7 +114,9 @@ def parse_pls(data: bytes, name: str = "<pls>", *, match_case: bool = False) -> 
             alias = next((a for a in lexeme.get("alias", []) if a), "")
             phoneme = next((p for p in lexeme.get("phoneme", []) if p), "")
             if not alias and not phoneme:
-                raise fail(f"the <lexeme> for {graphemes[0]!r} has neither <alias> nor <phoneme>", lexeme_line[0])
+                raise fail(
+                    f"the <lexeme> for {graphemes[0]!r} has neither <alias> nor <phoneme>", lexeme_line[0]
+                )
             for grapheme in graphemes:
                 try:
                     entries.append(make_entry(grapheme, alias, phoneme, match_case=match_case))
@@ -130,7 +132,9 @@ def parse_pls(data: bytes, name: str = "<pls>", *, match_case: bool = False) -> 
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
-        raise LexiconFileError(f"{name}, line {exc.lineno}: not well-formed XML ({expat.ErrorString(exc.code)})") from None
+        raise LexiconFileError(
+            f"{name}, line {exc.lineno}: not well-formed XML ({expat.ErrorString(exc.code)})"
+        ) from None
     return entries
 
 
@@ -190,15 +194,21 @@ def parse_csv(text: str, name: str = "<csv>", speakers: SpeakerLookup | None = N
     try:
         header = next(reader)
     except StopIteration:
-        raise LexiconFileError(f"{name}, line 1: the file is empty (a header row names the columns)") from None
+        raise LexiconFileError(
+            f"{name}, line 1: the file is empty (a header row names the columns)"
+        ) from None
     except csv.Error as exc:
         raise LexiconFileError(f"{name}, line 1: {exc}") from None
     columns = [_COLUMN_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in header]
     unknown = [h for h, c in zip(header, columns, strict=True) if c and c not in CSV_COLUMNS]
     if unknown:
-        raise LexiconFileError(f"{name}, line 1: unknown column {unknown[0]!r} (columns: {', '.join(CSV_COLUMNS)})")
+        raise LexiconFileError(
+            f"{name}, line 1: unknown column {unknown[0]!r} (columns: {', '.join(CSV_COLUMNS)})"
+        )
     if "word" not in columns or ("replacement" not in columns and "phonemes" not in columns):
-        raise LexiconFileError(f"{name}, line 1: the header needs a word column and a replacement or phonemes column")
+        raise LexiconFileError(
+            f"{name}, line 1: the header needs a word column and a replacement or phonemes column"
+        )
     entries: list[LexiconEntry] = []
     try:
         for row in reader:
@@ -218,7 +228,9 @@ def parse_csv(text: str, name: str = "<csv>", speakers: SpeakerLookup | None = N
                 found = speakers(speaker) if speakers is not None else None
                 if found is None:
                     raise fail(
-                        f"no speaker named {speaker!r}" if speakers is not None else "the user lexicon has no speakers"
+                        f"no speaker named {speaker!r}"
+                        if speakers is not None
+                        else "the user lexicon has no speakers"
                     )
                 speaker_id = found
             match_case = _flag(cells.get("match_case", ""), "match_case", fail)
@@ -280,7 +292,9 @@ def read_file(path: str | Path, speakers: SpeakerLookup | None = None) -> list[L
         return read_pls(path)
     if suffix == ".csv":
         return read_csv(path, speakers)
-    raise LexiconFileError(f"{path}: unknown lexicon format {suffix or '(no extension)'!r} (use .pls or .csv)")
+    raise LexiconFileError(
+        f"{path}: unknown lexicon format {suffix or '(no extension)'!r} (use .pls or .csv)"
+    )
 
 
 def write_file(
@@ -295,7 +309,9 @@ def write_file(
     elif suffix == ".csv":
         write_csv(entries, path, speaker_names)
     else:
-        raise LexiconFileError(f"{path}: unknown lexicon format {suffix or '(no extension)'!r} (use .pls or .csv)")
+        raise LexiconFileError(
+            f"{path}: unknown lexicon format {suffix or '(no extension)'!r} (use .pls or .csv)"
+        )
 
 
 def user_lexicon_path(data_dir: Path) -> Path:

@@ -31,7 +31,8 @@ def line_signature(project: Project, line: ScriptLine) -> str:
     matcher = matcher_for(project, line.speaker_id)
     texts = [line.text, *(text for _, text in line.translations)]
     used = [
-        [entry_identity(e) for e in matched_entries(matcher.find(unicodedata.normalize("NFC", t)))] for t in texts
+        [entry_identity(e) for e in matched_entries(matcher.find(unicodedata.normalize("NFC", t)))]
+        for t in texts
     ]
     return json.dumps(used, sort_keys=True)
 
@@ -69,12 +70,28 @@ def add_entry(project: Project, entry: LexiconEntry) -> ops.Batch:
     return ops.Batch((ops.Insert(entry, None, "Add pronunciation"), *stale), "Add pronunciation")
 
 
-def add_entries(project: Project, entries: Iterable[LexiconEntry], label: str = "Import lexicon") -> ops.Batch:
-    """Add several entries in one undo step (an import)."""
-    new = list(entries)
-    after = _with_lexicon(project, {**project.lexicon, **{e.id: e for e in new}})
-    stale = stale_edits(project, after, new)
-    return ops.Batch((*(ops.Insert(e, None, label) for e in new), *stale), label)
+def import_entries(
+    project: Project, entries: Iterable[LexiconEntry], label: str = "Import lexicon"
+) -> ops.Batch:
+    """Add several entries in one undo step (an import): an entry for words the same scope already
+    has replaces it (case-insensitively); within ``entries`` the last one for the same words wins."""
+    new = list({(e.grapheme.casefold(), e.speaker_id): e for e in entries}.values())
+    for entry in new:
+        if entry.speaker_id and entry.speaker_id not in project.speakers:
+            raise ops.EditError(f"no speaker with id {entry.speaker_id!r}")
+    replaced = [old for e in new if (old := find_entry(project, e.grapheme, e.speaker_id)) is not None]
+    gone = {old.id for old in replaced}
+    lexicon = {k: v for k, v in project.lexicon.items() if k not in gone}
+    after = _with_lexicon(project, {**lexicon, **{e.id: e for e in new}})
+    stale = stale_edits(project, after, [*replaced, *new])
+    return ops.Batch(
+        (
+            *(ops.Delete("lexicon", old.id, label) for old in replaced),
+            *(ops.Insert(e, None, label) for e in new),
+            *stale,
+        ),
+        label,
+    )
 
 
 def update_entry(project: Project, entry_id: str, **changes: Any) -> ops.Batch:
@@ -98,7 +115,9 @@ def remove_entry(project: Project, entry_id: str) -> ops.Batch:
         raise ops.EditError(f"no lexicon entry with id {entry_id!r}")
     after = _with_lexicon(project, {k: v for k, v in project.lexicon.items() if k != entry_id})
     stale = stale_edits(project, after, [old])
-    return ops.Batch((ops.Delete("lexicon", entry_id, "Remove pronunciation"), *stale), "Remove pronunciation")
+    return ops.Batch(
+        (ops.Delete("lexicon", entry_id, "Remove pronunciation"), *stale), "Remove pronunciation"
+    )
 
 
 def user_lexicon_changed(project: Project, new: tuple[LexiconEntry, ...]) -> ops.Batch:
@@ -117,4 +136,3 @@ def find_entry(project: Project, grapheme: str, speaker_id: str = "") -> Lexicon
         if entry.speaker_id == speaker_id and entry.grapheme.casefold() == wanted:
             return entry
     return None
-

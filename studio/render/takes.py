@@ -27,8 +27,8 @@ from typing import Any
 
 from engine.protocol import ContextTurn, GenerationParams, RenderJob, VoiceSpec
 from studio.core import ops
-from studio.core.model import LineKind, LineStage, LineStatus, ScriptLine, Speaker, Take, VoiceKind
 from studio.core.lexicon import entry_identity
+from studio.core.model import LineKind, LineStage, LineStatus, ScriptLine, Speaker, Take, VoiceKind
 from studio.core.project import Project
 from studio.core.speech_text import EngineText, engine_text, features_of, ignored_summary
 from studio.core.workflow import (
