@@ -336,6 +336,9 @@ def _extension_parsers() -> list[Callable[[Any], None]]:
     from studio import cli_fx
 
     registrars.append(cli_fx.register)
+    from studio import cli_lexicon
+
+    registrars.append(cli_lexicon.register)
     from studio import cli_game
 
     registrars.append(cli_game.register)
