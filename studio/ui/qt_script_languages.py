@@ -1,0 +1,134 @@
+"""The Script panel's language switch and stage filter: which language's text and takes the table
+shows (the source or a target language), which stage's lines it lists, and how many lines stand at
+each stage (draft → ready → rendered → approved → locked, :mod:`studio.core.workflow`).
+
+Filtering hides table rows (the model keeps every line, so selection and drag and drop still speak
+of the project's order). Counts are recomputed once per burst of changes, not once per change.
+
+Thread contract: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableView, QWidget
+
+from studio.core import workflow
+from studio.core.project import Change
+from studio.ui.qt_document import QtDocument
+
+ALL_STAGES = ""  # the stage filter's "every stage" value
+
+
+class QtScriptLanguageBar(QWidget):
+    """Language combo + stage filter combo (each stage with its count) for a script table."""
+
+    def __init__(self, doc: QtDocument, model: Any, view: QTableView, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scriptLanguageBar")
+        self.doc = doc
+        self.model = model
+        self.view = view
+        self.language = QComboBox(self)
+        self.language.setObjectName("scriptLanguage")
+        self.language.setToolTip("The language whose text and takes the table shows and edits")
+        self.language.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.stage = QComboBox(self)
+        self.stage.setObjectName("scriptStageFilter")
+        self.stage.setToolTip("Show only the lines at this stage")
+        self.stage.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.counts = QLabel(self)
+        self.counts.setObjectName("scriptStageCounts")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 4)
+        layout.setSpacing(6)
+        layout.addWidget(QLabel("Language", self))
+        layout.addWidget(self.language)
+        layout.addWidget(QLabel("Stage", self))
+        layout.addWidget(self.stage)
+        layout.addWidget(self.counts, 1)
+        self._fill_languages()
+        self._fill_stages()
+        self._recount = QTimer(self)
+        self._recount.setSingleShot(True)
+        self._recount.setInterval(0)
+        self._recount.timeout.connect(self._refresh_counts)
+        self.language.currentIndexChanged.connect(self._language_chosen)
+        self.stage.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        doc.changed.connect(self._on_change)
+        model.modelReset.connect(self.apply_filter)
+        model.rowsInserted.connect(lambda _p, first, last: self.apply_filter(first, last))
+        model.rowsMoved.connect(lambda *_: self.apply_filter())
+
+    # ---- state -----------------------------------------------------------------------------
+    def current_language(self) -> str:
+        return str(self.language.currentData() or "")
+
+    def set_language(self, code: str) -> None:
+        at = self.language.findData(code)
+        if at >= 0:
+            self.language.setCurrentIndex(at)
+
+    def stage_filter(self) -> str:
+        return str(self.stage.currentData() or ALL_STAGES)
+
+    def set_stage_filter(self, stage: str) -> None:
+        at = self.stage.findData(stage)
+        if at >= 0:
+            self.stage.setCurrentIndex(at)
+
+    # ---- filling ---------------------------------------------------------------------------
+    def _fill_languages(self) -> None:
+        project = self.doc.project
+        current = self.current_language() or project.settings.source_language
+        self.language.blockSignals(True)
+        self.language.clear()
+        for code in workflow.project_languages(project):
+            label = f"{code} (source)" if workflow.is_source(project, code) else code
+            self.language.addItem(label, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(current)))
+        self.language.blockSignals(False)
+        self.language.setEnabled(self.language.count() > 1)
+        self._language_chosen()
+
+    def _fill_stages(self) -> None:
+        counts = workflow.status_counts(self.doc.project.ordered_lines())
+        wanted = self.stage_filter()
+        self.stage.blockSignals(True)
+        self.stage.clear()
+        self.stage.addItem(f"All ({sum(counts.values())})", ALL_STAGES)
+        for stage in workflow.STAGES:
+            self.stage.addItem(f"{stage.value} ({counts[stage.value]})", stage.value)
+        self.stage.setCurrentIndex(max(0, self.stage.findData(wanted)))
+        self.stage.blockSignals(False)
+        shown = [f"{n} {name}" for name, n in counts.items() if n]
+        self.counts.setText(" · ".join(shown))
+        self.counts.setToolTip("Lines per stage: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+    def _refresh_counts(self) -> None:
+        self._fill_stages()
+        self.apply_filter()
+
+    # ---- reacting --------------------------------------------------------------------------
+    def _language_chosen(self, *_: Any) -> None:
+        self.model.set_language(self.current_language())
+
+    def _on_change(self, change: Change) -> None:
+        if change.kind == "settings":
+            self._fill_languages()
+        elif change.kind == "line":
+            self._recount.start()
+
+    def apply_filter(self, first: int = 0, last: int = -1, *_: Any) -> None:
+        """Hide the rows whose stage is not the chosen one (rows ``first``…``last``; default all)."""
+        wanted = self.stage_filter()
+        project = self.doc.project
+        rows = self.model.rowCount(QModelIndex())
+        last = rows - 1 if last < 0 else min(last, rows - 1)
+        for row in range(first, last + 1):
+            line = project.lines.get(self.model.line_id(row))
+            hidden = bool(wanted) and (line is None or line.stage.value != wanted)
+            if self.view.isRowHidden(row) != hidden:
+                self.view.setRowHidden(row, hidden)
