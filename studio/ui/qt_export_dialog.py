@@ -48,14 +48,54 @@ FORMATS = (
 BIT_DEPTHS = ((16, "16-bit"), (24, "24-bit"), (32, "32-bit float"))
 BITRATES = (128, 192, 320)
 POLL_MS = 50
+# Engine layouts for the per-line files (studio.audio.profiles.PROFILES); "" = plain files named by the template.
+ENGINE_PROFILES = (
+    ("", "None (plain files)"),
+    ("unreal", "Unreal"),
+    ("wwise", "Wwise"),
+    ("fmod", "FMOD"),
+    ("unity", "Unity (Yarn Spinner)"),
+)
+PLAIN_TEMPLATE = "{id}.wav"
+PROFILE_TEMPLATE = "{language}/{id}.wav"  # every profile's default layout
+ALL_LANGUAGES = ""
+
+
+class _Results:
+    """The outcomes of a mix/stems/subtitles export and an engine-profile export run together."""
+
+    def __init__(self, results: list[Any]) -> None:
+        self.results = results
+        self.files = [f for r in results for f in getattr(r, "files", [])]
+
+    def summary_lines(self) -> list[str]:
+        return [line for r in self.results for line in r.summary_lines()]
 
 
 def _run_export(project: Any, resolve: Any, fields: dict[str, Any], state: _JobState) -> Any:
     """Worker thread: build the request and run the export (importing the audio stack here keeps
-    its first-time import cost off the GUI thread)."""
+    its first-time import cost off the GUI thread). With ``profile``, the per-line files are laid
+    out for that game engine (:func:`studio.audio.profiles.export_profile`) in ``lines_dir``."""
     from studio.audio.export import ExportJob, ExportRequest, run
 
-    return run(ExportJob(project, resolve, ExportRequest(**fields)), state)
+    fields = dict(fields)
+    profile = str(fields.pop("profile", "") or "")
+    language = str(fields.pop("language", "") or "")
+    results: list[Any] = []
+    lines_dir = fields["lines_dir"]
+    if profile:
+        fields["lines_dir"] = None
+    if any(fields[k] for k in ("output", "stems_dir", "lines_dir", "srt", "vtt")):
+        results.append(run(ExportJob(project, resolve, ExportRequest(**fields)), state))
+    if profile and lines_dir is not None:
+        from studio.audio.profiles import export_profile, get_profile
+
+        template = fields["lines_template"]
+        chosen = get_profile(profile, template=template if template != PROFILE_TEMPLATE else None)
+        results.append(
+            export_profile(project, resolve, chosen, lines_dir, state, [language] if language else None)
+        )
+    return results[0] if len(results) == 1 else _Results(results)
 
 
 class _JobState:
@@ -146,10 +186,31 @@ class QtExportDialog(QDialog):
         self.lines_box.setChecked(False)
         form = QFormLayout(self.lines_box)
         self.lines_dir = QLineEdit(str(base.parent / f"{base.name}-lines"))
-        self.lines_template = QLineEdit("{id}.wav")
-        self.lines_template.setToolTip("Fields: {id}, {character}, {scene}, {index}")
+        self.lines_template = QLineEdit(PLAIN_TEMPLATE)
+        self.lines_template.setToolTip(
+            "Fields: {id}, {character}, {scene}, {index}; with an engine: {language}"
+        )
+        self.engine_profile = QComboBox()
+        self.engine_profile.setObjectName("engineProfile")
+        for key, label in ENGINE_PROFILES:
+            self.engine_profile.addItem(label, key)
+        self.engine_profile.setToolTip(
+            "Lay the files out for a game engine: a folder per language at the engine's sample rate and bit "
+            "depth, per-line loudness, manifests (JSON + CSV) and the engine's own table"
+        )
+        self.lines_language = QComboBox()
+        self.lines_language.setObjectName("linesLanguage")
+        self.lines_language.addItem("All languages", ALL_LANGUAGES)
+        from studio.core.workflow import project_languages
+
+        for code in project_languages(doc.project):
+            self.lines_language.addItem(code, code)
         form.addRow("Folder", _path_row(self.lines_dir, lambda: self._pick_dir(self.lines_dir)))
+        form.addRow("Engine", self.engine_profile)
+        form.addRow("Languages", self.lines_language)
         form.addRow("Names", self.lines_template)
+        self.engine_profile.currentIndexChanged.connect(self._profile_changed)
+        self._profile_changed()
         # subtitles
         self.subs_box = QGroupBox("Subtitles")
         self.subs_box.setCheckable(True)
@@ -202,6 +263,15 @@ class QtExportDialog(QDialog):
         if path.suffix.lower() != f".{fmt}":
             self.output.setText(str(path.with_suffix(f".{fmt}")))
 
+    def _profile_changed(self) -> None:
+        engine = bool(self.engine_profile.currentData())
+        self.lines_language.setEnabled(engine)
+        text = self.lines_template.text().strip()
+        if engine and text in ("", PLAIN_TEMPLATE):
+            self.lines_template.setText(PROFILE_TEMPLATE)
+        elif not engine and text in ("", PROFILE_TEMPLATE):
+            self.lines_template.setText(PLAIN_TEMPLATE)
+
     def _pick_output(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export mix", self.output.text())
         if path:
@@ -226,10 +296,12 @@ class QtExportDialog(QDialog):
             chapters=self.chapters.isChecked(),
             stems_dir=Path(self.stems_dir.text()) if self.stems_box.isChecked() else None,
             lines_dir=Path(self.lines_dir.text()) if self.lines_box.isChecked() else None,
-            lines_template=self.lines_template.text().strip() or "{id}.wav",
+            lines_template=self.lines_template.text().strip() or PLAIN_TEMPLATE,
             srt=base.with_suffix(".srt") if subs and self.srt.isChecked() else None,
             vtt=base.with_suffix(".vtt") if subs and self.vtt.isChecked() else None,
             subtitle_speakers=self.speaker_names.isChecked(),
+            profile=str(self.engine_profile.currentData() or ""),
+            language=str(self.lines_language.currentData() or ""),
         )
 
     # ---- running -------------------------------------------------------------------------

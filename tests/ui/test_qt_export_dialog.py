@@ -68,3 +68,51 @@ def test_nothing_chosen_is_refused(qtbot, rendered_podcast):
     assert not dialog.start()
     assert dialog.status.text() == "Choose something to export."
     doc.close()
+
+
+def test_engine_profile_export_from_the_dialog(qtbot, rendered_podcast, tmp_path, take_writer):
+    """Per-line files with an engine profile: a folder per language, the manifests, the engine's table."""
+    import json
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from studio.audio.profiles import PROFILES
+    from studio.core import workflow
+    from studio.core.store import ProjectFile
+    from studio.render.takes import finished_ops, plan_render
+    from studio.ui.qt_export_dialog import ENGINE_PROFILES, PLAIN_TEMPLATE, PROFILE_TEMPLATE
+
+    assert {key for key, _ in ENGINE_PROFILES} == {"", *PROFILES}
+    with ProjectFile.open(rendered_podcast) as pf:
+        project = pf.project
+        project.apply(workflow.set_languages(project.settings.source_language, ["fr"]))
+        first = project.line_order[0]
+        project.apply(workflow.set_translation(project, first, "fr", "Bon retour !"))
+        planned = plan_render(project, pf.media_dir, language="fr").jobs[0]
+        take_writer(Path(planned.job.out_path), 1.0, seed=1)
+        media = Path(planned.job.out_path).name
+        project.apply(finished_ops(project, planned, media=media, duration=1.0, sample_rate=24000))
+    doc, dialog = make_dialog(qtbot, rendered_podcast)
+    source = doc.project.settings.source_language
+    languages = [dialog.lines_language.itemData(i) for i in range(dialog.lines_language.count())]
+    assert languages == ["", source, "fr"] and not dialog.lines_language.isEnabled()
+    dialog.mix_box.setChecked(False)
+    dialog.lines_box.setChecked(True)
+    out = tmp_path / "wwise"
+    dialog.lines_dir.setText(str(out))
+    dialog.engine_profile.setCurrentIndex(dialog.engine_profile.findData("wwise"))
+    assert dialog.lines_template.text() == PROFILE_TEMPLATE and dialog.lines_language.isEnabled()
+    assert dialog.request()["profile"] == "wwise" and dialog.request()["language"] == ""
+    assert dialog.start()
+    dialog.wait(120)
+    assert dialog.error_text == "", dialog.error_text
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["profile"] == "wwise" and manifest["languages"] == sorted([source, "fr"])
+    assert len(manifest["lines"]) == len(doc.project.line_order) + 1
+    assert (out / "fr" / f"{first}.wav").is_file() and "wwise" in dialog.status.text()
+    sources = ET.parse(out / "ExternalSources.wsources").getroot().findall("Source")
+    assert all((out / s.get("Path", "")).is_file() for s in sources)
+    # back to plain files: the names template follows
+    dialog.engine_profile.setCurrentIndex(0)
+    assert dialog.lines_template.text() == PLAIN_TEMPLATE and not dialog.lines_language.isEnabled()
+    doc.close()
