@@ -121,7 +121,8 @@ def _path_row(edit: QLineEdit, pick: Any) -> QHBoxLayout:
     row = QHBoxLayout()
     row.addWidget(edit, 1)
     browse = QPushButton("…")
-    browse.setFixedWidth(32)
+    browse.setToolTip("Choose…")
+    browse.setFixedWidth(max(32, browse.sizeHint().width()))  # the theme's padding: never clip the "…"
     browse.clicked.connect(pick)
     row.addWidget(browse)
     return row
