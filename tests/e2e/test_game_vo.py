@@ -89,6 +89,10 @@ def test_two_language_project_exports_with_every_profile_and_a_locked_line_stays
     assert refused.returncode != 0
     assert "speaks 'en', not 'fr'" in refused.stderr + refused.stdout
     _fake_french_takes(project)
+    both = chorus("render", str(project), "--language", "all").stdout  # every language current: no work
+    assert "Language en:" in both and "Language fr:" in both and "0 jobs" in both
+    unknown = chorus("render", str(project), "--language", "de", check=False)
+    assert unknown.returncode == 2 and "no language 'de'" in unknown.stderr and "Traceback" not in unknown.stderr
     info = json.loads(chorus("info", str(project), "--json").stdout)
     assert info["stages"]["rendered"] == 3
     by_language = {entry["language"]: entry for entry in info["languages"]}
