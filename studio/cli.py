@@ -342,6 +342,9 @@ def _extension_parsers() -> list[Callable[[Any], None]]:
     from studio import cli_game
 
     registrars.append(cli_game.register)
+    from studio import cli_recordings
+
+    registrars.append(cli_recordings.register)
     import importlib.util
 
     if importlib.util.find_spec("studio.cli_voices") is not None:

@@ -235,9 +235,9 @@ def patch_words(
     project = pf.project
     if not new.strip():
         return cut_words(project, line_id, old, pf.media_path), ""
-    check_cloning(backend if backend is not None else project.settings.backend)
     line, recording = recorded_line(project, line_id)
     positions = find_words(line, old)
+    check_cloning(backend if backend is not None else project.settings.backend)
     with tempfile.TemporaryDirectory(prefix="chorus-patch-") as tmp:
         job = patch_job(project, line_id, old, new, pf.media_path, Path(tmp))
         take = Path(render(job))

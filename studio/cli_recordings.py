@@ -1,0 +1,113 @@
+"""``chorus import-recording`` (a recording per speaker → recorded lines) and ``chorus patch`` (fix words).
+
+Thread contract: runs on the main thread of the ``chorus`` process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from studio.cli_common import CliError, _open
+
+
+def _asr_client(project: Any) -> Any:
+    from studio.render.client import EngineClient
+
+    model = str(project.settings.backend_options_dict().get("asr_model", "") or "")
+    return EngineClient("piper", {"workers": 0}, extra_args=["--asr-model", model] if model else [])
+
+
+def cmd_import_recording(args: argparse.Namespace) -> int:
+    from studio.recordings.audio import RecordingError
+    from studio.recordings.importer import ImportCancelled, engine_transcriber, import_recording
+    from studio.render.client import EngineError
+
+    pf = _open(args.project)
+    try:
+        client = _asr_client(pf.project)
+        try:
+            client.start()
+        except EngineError as exc:
+            raise CliError(f"the speech recogniser did not start: {exc}") from None
+        began = time.monotonic()
+
+        def progress(fraction: float) -> None:
+            print(f"\rTranscribing {Path(args.file).name}: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+        try:
+            result = import_recording(pf, args.file, args.speaker, engine_transcriber(client), progress=progress)
+        except (RecordingError, ImportCancelled) as exc:
+            print(file=sys.stderr)
+            raise CliError(str(exc) or "import cancelled") from None
+        finally:
+            client.shutdown()
+        print(file=sys.stderr)
+        print(
+            f"{len(result.line_ids)} recorded lines, {result.words} words, {result.duration:.1f} s of audio "
+            f"for {args.speaker} (transcribed in {time.monotonic() - began:.1f} s)"
+        )
+        for line_id in result.line_ids:
+            print(f"  {line_id}  {pf.project.lines[line_id].text}")
+        return 0
+    finally:
+        pf.close()
+
+
+def _render_with(project: Any, pf: Any) -> Any:
+    from studio.recordings.audio import RecordingError
+    from studio.render.client import EngineClient, EngineError
+
+    def render(job: Any) -> str:
+        client = EngineClient(project.settings.backend, project.settings.backend_options_dict())
+        try:
+            client.start()
+            client.submit([job])
+            for event in client.events(timeout=600):
+                if event.get("job_id") == job.job_id and event.get("type") == "finished":
+                    return str(event["path"])
+                if event.get("job_id") == job.job_id and event.get("type") in ("failed", "cancelled"):
+                    raise RecordingError(f"the patch was not rendered: {event.get('reason', event['type'])}")
+        except EngineError as exc:
+            raise RecordingError(f"the {project.settings.backend} engine did not start: {exc}") from None
+        finally:
+            client.shutdown()
+        raise RecordingError("the patch was not rendered (the engine went quiet)")
+
+    return render
+
+
+def cmd_patch(args: argparse.Namespace) -> int:
+    from studio.recordings.audio import RecordingError
+    from studio.recordings.edit import patch_words
+
+    pf = _open(args.project)
+    try:
+        project = pf.project
+        try:
+            batch, _media = patch_words(pf, args.line, args.replace, args.with_, _render_with(project, pf))
+        except RecordingError as exc:
+            raise CliError(str(exc)) from None
+        project.apply(batch)
+        print(f"{args.line}: {project.lines[args.line].text}")
+        return 0
+    finally:
+        pf.close()
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("import-recording", help="import a speaker's recording: transcribed into recorded lines on its own track")
+    p.add_argument("project")
+    p.add_argument("file")
+    p.add_argument("--speaker", required=True, help="speaker name (found or added)")
+    p.set_defaults(func=cmd_import_recording)
+
+    p = sub.add_parser("patch", help="fix words of a recorded line: cut them (--with \"\") or re-speak them in the speaker's voice")
+    p.add_argument("project")
+    p.add_argument("line", help="recorded line id")
+    p.add_argument("--replace", required=True, metavar="OLD", help="the words as they are now")
+    p.add_argument("--with", dest="with_", required=True, metavar="NEW", help="the new words (\"\" = cut)")
+    p.set_defaults(func=cmd_patch)
