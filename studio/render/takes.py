@@ -234,6 +234,9 @@ def plan_render(
         if line.stage == LineStage.LOCKED:
             locked.append(line.id)
             continue
+        if line.recording_id:  # a recorded line (studio.recordings) plays its recording, never a take
+            skipped.append(line.id)
+            continue
         if not line.text:
             untranslated.append(line.id)
             continue
