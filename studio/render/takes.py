@@ -384,10 +384,13 @@ def finished_ops(
 
 
 def refresh_status(project: Project, media_dir: Path) -> ops.Batch:
-    """Mark lines stale whose selected take no longer matches (voice changed, file missing …)."""
+    """Mark lines stale whose selected take no longer matches (voice changed, file missing …), and
+    stale lines done whose selected take matches again (an edit undone, a lexicon entry removed)."""
     edits: list[Any] = []
     for line in project.ordered_lines():
-        if line.status in (LineStatus.QUEUED, LineStatus.RENDERING):
+        if line.status in (LineStatus.QUEUED, LineStatus.RENDERING) or (
+            line.status == LineStatus.STALE and line.selected_take
+        ):
             wanted = LineStatus.DONE if line_is_current(project, line, media_dir) else LineStatus.STALE
         elif line.status in (LineStatus.DONE, LineStatus.SUSPECT) and not line_is_current(
             project, line, media_dir
