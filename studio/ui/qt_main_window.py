@@ -116,6 +116,7 @@ class QtMainWindow(QMainWindow):
             ("queue", "Render queue"),
             ("inspector", "Inspector"),
             ("voices", "Voice bank"),
+            ("lexicon", "Lexicon"),
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
@@ -168,6 +169,7 @@ class QtMainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["queue"])
         self.splitDockWidget(d["queue"], d["inspector"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["inspector"], d["voices"])
+        self.tabifyDockWidget(d["voices"], d["lexicon"])
         d["inspector"].raise_()
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self._default_sizes()
@@ -432,6 +434,7 @@ class QtMainWindow(QMainWindow):
         self.docks["mixer"].setWidget(mixer)
         self.docks["queue"].setWidget(queue)
         self.docks["inspector"].setWidget(inspector)
+        self._install_lexicon(doc, script)
         for action in (self.a_render_sel, self.a_speakers, self.a_import_script):
             script.toolbar.addAction(action)
         self._transport_slot = transport
@@ -473,6 +476,19 @@ class QtMainWindow(QMainWindow):
         else:
             self.show_message(f"Opened {doc.root.name}")
 
+    def _install_lexicon(self, doc: QtDocument, script: QtScriptPanel) -> None:
+        """The Lexicon dock and the script table's underlines / "Add pronunciation…" (studio.ui.qt_lexicon)."""
+        from studio.ui.qt_lexicon import QtLexiconPanel, install_script_lexicon, speaker_audition
+
+        auditioner = getattr(self.voice_bank, "auditioner", None)
+        audition = speaker_audition(doc, auditioner) if auditioner is not None else None
+        panel = QtLexiconPanel(doc, audition)
+        panel.message.connect(self.show_message)
+        self.docks["lexicon"].setWidget(panel)
+        doc.destroyed.connect(panel.deleteLater)  # closing the project closes its panel
+        self.lexicon_panel = panel
+        self.a_add_pronunciation = install_script_lexicon(script, doc, audition)
+
     def close_project(self) -> None:
         view, self.view = self.view, None
         if view is None:
@@ -481,7 +497,7 @@ class QtMainWindow(QMainWindow):
         view.playback.close()
         view.controller.shutdown(wait=True)
         view.peaks.shutdown()
-        for name in ("script", "mixer", "queue", "inspector"):
+        for name in ("script", "mixer", "queue", "inspector", "lexicon"):
             self.docks[name].setWidget(_placeholder("No project open."))
         self.setCentralWidget(_placeholder("Open a project (File ▸ Open) or create one (File ▸ New)."))
         if self._transport_slot is not None:
