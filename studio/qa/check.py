@@ -20,6 +20,7 @@ from studio.audio.errors import DecodeError
 from studio.core import ops
 from studio.core.model import LineKind, Take
 from studio.core.project import Project
+from studio.core.speech_text import heard_text
 from studio.core.take_ops import store_scores
 from studio.qa.scores import DEFAULT_RATE, USUAL_RATE_MIN_TAKES, TakeScores, judge, thresholds
 from studio.qa.signal import measure
@@ -53,7 +54,8 @@ def transcribe_job(project: Project, media_dir: Path, key: str) -> TranscribeJob
     return TranscribeJob(
         job_id=job_id_for(key),
         audio_path=str((media_dir / take.media).resolve()),
-        text=line_text(project, take),
+        # what the listener should hear: lexicon aliases said, emphasis and timing tags gone
+        text=heard_text(project, project.lines[take.line_id].speaker_id, line_text(project, take)),
         language=line_language(project, take),
         line_id=take.line_id,
     )

@@ -453,3 +453,11 @@ def test_a_broken_user_lexicon_is_named(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "home" / "lexicon.csv").write_text("word,alias\nfine,ok\n", encoding="utf-8")
     with ProjectFile.open(tmp_path / "p") as pf:
         assert [e.grapheme for e in pf.project.user_lexicon] == ["fine"]
+
+
+def test_take_checks_expect_the_alias_not_the_written_word() -> None:
+    from studio.qa.check import transcribe_job
+
+    project = _rendered("I'm *AFK* [pause 1s] now.")
+    project.lexicon["a"] = make_entry("AFK", "away from keyboard", entry_id="a")
+    assert transcribe_job(project, Path("/media"), "k0").text == "I'm away from keyboard now."
