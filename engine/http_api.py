@@ -54,6 +54,8 @@ from typing import Any
 import numpy as np
 
 from engine.backends.base import Capabilities
+from engine.ffmpeg import FfmpegMissing, ffmpeg_exe
+from engine.higgs.prompt import SYSTEM_TEXT
 from engine.protocol import ContextTurn, GenerationParams, RenderJob, VoiceSpec
 
 SPEECH_FORMATS: dict[str, str] = {
@@ -69,7 +71,7 @@ MAX_AUDIO_BYTES = 50 * 1024 * 1024
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 KINDS = ("dialogue", "humming", "music")
 PRESETS_CONFIG = "config.json"
-DEFAULT_SYSTEM = "Generate audio following instruction."
+DEFAULT_SYSTEM = SYSTEM_TEXT
 SCENE_START, SCENE_END = "<|scene_desc_start|>", "<|scene_desc_end|>"
 _SPEAKER_LINE = re.compile(r"^\s*SPEAKER(\d+)\s*:\s*(.+?)\s*$")
 
@@ -671,10 +673,8 @@ def encode_audio(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:
 
 def _mp3(audio: np.ndarray, sample_rate: int) -> bytes:
     try:
-        import imageio_ffmpeg
-
-        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception:  # noqa: BLE001 - no ffmpeg: libsndfile's own MP3 writer
+        ffmpeg = ffmpeg_exe()
+    except FfmpegMissing:  # no ffmpeg: libsndfile's own MP3 writer
         import soundfile
 
         buffer = io.BytesIO()

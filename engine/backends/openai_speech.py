@@ -73,6 +73,7 @@ from engine.backends.base import (
     RenderResult,
     result_of,
 )
+from engine.higgs.prompt import DEFAULT_SCENE, SYSTEM_TEXT
 from engine.protocol import RenderJob, VoiceSpec
 
 DEFAULT_KEY_ENV = "CHORUS_OPENAI_API_KEY"
@@ -86,8 +87,7 @@ DEFAULT_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
 REST_S = 2.0  # a failing endpoint rests this long (doubling per failure, up to MAX_REST_S) if others are up
 MAX_REST_S = 60.0
-DEFAULT_SYSTEM_PROMPT = "Generate audio following instruction."
-DEFAULT_SCENE = "Audio is recorded from a quiet room."
+DEFAULT_SYSTEM_PROMPT = SYSTEM_TEXT  # the Higgs prompt constants live once, in engine.higgs.prompt
 SCENE_START, SCENE_END = "<|scene_desc_start|>", "<|scene_desc_end|>"
 STOP_TOKENS = ["<|eot_id|>", "<|end_of_text|>", "<|audio_eos|>"]  # as vLLM's higgs-audio example sends
 SAMPLE_RATE = 24000  # what Higgs servers answer; each take keeps the rate the server sent

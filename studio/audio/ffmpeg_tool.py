@@ -8,7 +8,6 @@ Thread contract: every function starts its own subprocess and may be called from
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import subprocess
@@ -22,17 +21,15 @@ class FfmpegError(AudioError):
     """ffmpeg is missing or failed; the message carries ffmpeg's own last words."""
 
 
-@functools.cache
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg executable bundled with imageio-ffmpeg."""
+    """Path of the bundled ffmpeg (the one lookup lives in :mod:`engine.ffmpeg`)."""
+    from engine.ffmpeg import FfmpegMissing
+    from engine.ffmpeg import ffmpeg_exe as lookup
+
     try:
-        import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise FfmpegError("imageio-ffmpeg is not installed, so ffmpeg is unavailable") from exc
-    try:
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except RuntimeError as exc:  # pragma: no cover
-        raise FfmpegError(f"the bundled ffmpeg could not be found: {exc}") from exc
+        return lookup()
+    except FfmpegMissing as exc:
+        raise FfmpegError(str(exc)) from exc
 
 
 def tail(text: str, lines: int = 3) -> str:
