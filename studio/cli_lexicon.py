@@ -334,7 +334,7 @@ def register(sub: Any) -> None:
     def action(
         name: str, help_text: str, func: Callable[[argparse.Namespace], int]
     ) -> argparse.ArgumentParser:
-        a = actions.add_parser(name, help=help_text)
+        a: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
         a.add_argument("project", metavar="PROJECT")
         a.set_defaults(func=func)
         return a
