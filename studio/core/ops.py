@@ -305,6 +305,48 @@ def set_fades(clip_id: str, fade_in: float | None = None, fade_out: float | None
     return Update("clip", clip_id, tuple(changes.items()), "Fade")
 
 
+def set_line_notes(line_id: str, notes: str) -> Update:
+    """A line's production notes (they do not change its take)."""
+    return Update("line", line_id, _fields(notes=notes), "Edit notes")
+
+
+def change_scene(line_id: str, scene_id: str) -> Update:
+    """Move a line to another scene; it goes stale (the scene description is part of its take)."""
+    return Update(
+        "line", line_id, _fields(scene_id=scene_id, status=LineStatus.STALE, status_detail=""), "Change scene"
+    )
+
+
+def select_take(line_id: str, key: str, status: LineStatus, detail: str = "") -> Update:
+    """Make ``key`` the line's take, with the status its take check gives it."""
+    return Update("line", line_id, _fields(selected_take=key, status=status, status_detail=detail), "Select take")
+
+
+def set_language_takes(line_id: str, language_takes: Any) -> Update:
+    """The line's selected takes per target language (see studio.core.workflow.with_language_take)."""
+    return Update("line", line_id, _fields(language_takes=language_takes), "Select take")
+
+
+_CLIP_FIELDS = frozenset({"start", "source_in", "source_out", "duration", "gain_db", "fade_in", "fade_out", "pinned", "track_id"})
+
+
+def set_clip(clip_id: str, label: str = "Edit clip", **changes: Any) -> Update:
+    """Clip fields set together (the Inspector's boxes, a trim drag): start, source_in/out, duration,
+    gain_db, fades, pinned, track_id."""
+    unknown = set(changes) - _CLIP_FIELDS
+    if unknown:
+        raise EditError(f"unknown clip field(s): {', '.join(sorted(unknown))}")
+    return Update("clip", clip_id, tuple(changes.items()), label)
+
+
+def move_marker(marker_id: str, time: float) -> Update:
+    return Update("marker", marker_id, _fields(time=round(max(0.0, time), 4)), "Move marker")
+
+
+def rename_marker(marker_id: str, title: str) -> Update:
+    return Update("marker", marker_id, _fields(title=title), "Rename marker")
+
+
 def set_track(track_id: str, **changes: Any) -> Update:
     """Track settings: gain_db, pan, mute, solo, name, ducking."""
     allowed = {f.name for f in dataclasses.fields(Track)} - {"id"}

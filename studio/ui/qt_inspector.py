@@ -262,7 +262,7 @@ class QtInspector(QScrollArea):
     def _commit_notes(self) -> None:
         line = self._line()
         if line is not None and self.line_notes.text() != line.notes:
-            self.doc.edit(ops.Update("line", line.id, (("notes", self.line_notes.text()),), "Edit notes"))
+            self.doc.edit(ops.set_line_notes(line.id, self.line_notes.text()))
 
     def _clip_edit(self, label: str, **changes: Any) -> None:
         _, clip_id, _ = self.current()
@@ -272,7 +272,7 @@ class QtInspector(QScrollArea):
         if all(getattr(clip, k) == v for k, v in changes.items()):
             return
         self.doc.edit(
-            ops.Update("clip", clip_id, tuple(changes.items()), label),
+            ops.set_clip(clip_id, label, **changes),
             label,
             merge_key=f"inspector:{clip_id}:{label}",
         )

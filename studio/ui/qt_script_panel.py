@@ -283,23 +283,14 @@ class QtScriptModel(QAbstractTableModel):
             scene_id = str(value)
             if scene_id == line.scene_id:
                 return False
-            return self.doc.edit(
-                ops.Update(
-                    "line",
-                    line.id,
-                    (("scene_id", scene_id), ("status", LineStatus.STALE), ("status_detail", "")),
-                    "Change scene",
-                )
-            )
+            return self.doc.edit(ops.change_scene(line.id, scene_id))
         if col == COL_TAKE and self.language:
             if str(value) not in self.takes_shown(line) or str(value) == workflow.selected_take_key(
                 self.doc.project, line, self.language
             ):
                 return False
             language_takes = workflow.with_language_take(line, self.language, str(value))
-            return self.doc.edit(
-                ops.Update("line", line.id, (("language_takes", language_takes),), "Select take")
-            )
+            return self.doc.edit(ops.set_language_takes(line.id, language_takes))
         if col == COL_TAKE:
             return select_take(self.doc, line.id, str(value))
         return False
@@ -442,11 +433,7 @@ def select_take(doc: QtDocument, line_id: str, key: str) -> bool:
     from studio.core.layout import layout_ops
 
     with doc.macro("Select take"):
-        ok = doc.edit(
-            ops.Update(
-                "line", line_id, (("selected_take", key), ("status", status), ("status_detail", detail))
-            )
-        )
+        ok = doc.edit(ops.select_take(line_id, key, status, detail))
         if ok:
             doc.edit(layout_ops(project))
     return ok

@@ -855,7 +855,7 @@ class QtTimelineCanvas(QWidget):
                 if (new.start, new.duration) != (old.start, old.duration):
                     fields = ("start", "source_in", "source_out", "duration", "fade_in", "fade_out", "pinned")
                     edits.append(
-                        ops.Update("clip", cid, tuple((f, getattr(new, f)) for f in fields), "Trim clip")
+                        ops.set_clip(cid, "Trim clip", **{f: getattr(new, f) for f in fields})
                     )
             elif new.fade_in != old.fade_in or new.fade_out != old.fade_out:
                 edits.append(ops.set_fades(cid, fade_in=new.fade_in, fade_out=new.fade_out))

@@ -172,7 +172,7 @@ class QtTimelineRuler(QWidget):
             self._drag_marker = None
             self._drag_marker_t = None
             if new_t is not None and abs(new_t - original) > 1e-4 and marker_id in self.doc.project.markers:
-                self.doc.edit(ops.Update("marker", marker_id, (("time", round(new_t, 4)),), "Move marker"))
+                self.doc.edit(ops.move_marker(marker_id, new_t))
             self.update()
         self._seeking = False
 
@@ -192,7 +192,7 @@ class QtTimelineRuler(QWidget):
         title = title.strip()
         if not title or title == marker.title:
             return False
-        return self.doc.edit(ops.Update("marker", marker_id, (("title", title),), "Rename marker"))
+        return self.doc.edit(ops.rename_marker(marker_id, title))
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         t = max(0.0, self.scale.t(event.pos().x()))
