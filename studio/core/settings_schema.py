@@ -34,7 +34,7 @@ class SettingError(ValueError):
 class Param:
     key: str
     label: str
-    kind: str  # text | int | float | bool | choice | lines
+    kind: str  # text | int | float | bool | choice | lines | numbers (a JSON object of name → number)
     default: Any
     tip: str = ""
     choices: tuple[str, ...] = ()
@@ -52,6 +52,8 @@ class Param:
             return f"{self.kind} {_num(self.lo)}…{_num(self.hi)}"
         if self.kind == "lines":
             return "URL [concurrency], comma- or newline-separated"
+        if self.kind == "numbers":
+            return 'JSON object of name → number, e.g. {"max_wer": 0.3}'
         return "text"
 
     def parse(self, text: str) -> Any:
@@ -80,6 +82,8 @@ class Param:
             return raw
         if self.kind == "lines":
             return parse_endpoints(raw)
+        if self.kind == "numbers":
+            return parse_numbers(self.key, raw)
         return raw
 
 
@@ -103,6 +107,30 @@ def parse_endpoints(text: str) -> list[dict[str, Any]]:
             entry["concurrency"] = int(parts[1])
         out.append(entry)
     return out
+
+
+def parse_numbers(key: str, text: str) -> tuple[tuple[str, float], ...]:
+    """``'{"max_wer": 0.3}'`` → (("max_wer", 0.3),) sorted by name; "" or "{}" = no overrides."""
+    if not text.strip():
+        return ()
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SettingError(f"{key} takes a JSON object of name → number: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingError(f'{key} takes a JSON object of name → number, e.g. {{"max_wer": 0.3}}')
+    out = []
+    for name, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingError(f"{key}: {name} must be a number, not {value!r}")
+        out.append((str(name), float(value)))
+    return tuple(sorted(out))
+
+
+def numbers_text(value: Any) -> str:
+    """Name → number pairs as the JSON object a user writes ("" for none)."""
+    pairs = dict(value or ())
+    return json.dumps(pairs) if pairs else ""
 
 
 def endpoints_text(value: Any) -> str:
@@ -155,6 +183,13 @@ BACKENDS: dict[str, tuple[str, tuple[Param, ...]]] = {
     ),
 }
 
+# Take checks (studio.qa): the threshold names are studio.qa.scores.DEFAULT_THRESHOLDS (unknown ones are ignored).
+QA_PARAMS: tuple[Param, ...] = (
+    Param("qa_check", "Check every new take", "bool", True, "Transcribe each new take and score it against the script"),
+    Param("qa_retries", "Re-rolls of a suspect take", "int", -1, "-1 = the backend's default (2 for Higgs and remote, 0 for Piper)", lo=-1, hi=20),
+    Param("qa_thresholds", "Check thresholds", "numbers", (), 'Overrides of the defaults, e.g. {"max_wer": 0.3, "max_trailing_silence": 2}'),
+)
+
 PROJECT_PARAMS: tuple[Param, ...] = (
     Param("title", "Title", "text", "Untitled"),
     Param("artist", "Artist", "text", ""),
@@ -170,6 +205,7 @@ PROJECT_PARAMS: tuple[Param, ...] = (
     Param("lead_in", "Lead-in (s)", "float", 0.0, lo=0.0, hi=600.0),
     Param("master_gain_db", "Master gain (dB)", "float", 0.0, lo=-60.0, hi=24.0),
     Param("level_match_speakers", "Match speaker levels", "bool", False),
+    *QA_PARAMS,
 )
 _INT_CHOICES = {"sample_rate", "channels"}
 
@@ -187,7 +223,7 @@ def setting_rows(settings: ProjectSettings) -> list[SettingRow]:
     """Every setting with its current value, default and what it accepts (project, then backend)."""
     known = {f.name for f in fields(ProjectSettings)}
     rows = [
-        SettingRow(p.key, getattr(settings, p.key), p.default, p.allowed(), "project")
+        SettingRow(p.key, _shown(p, getattr(settings, p.key)), _shown(p, p.default), p.allowed(), "project")
         for p in PROJECT_PARAMS
         if p.key in known
     ]
@@ -195,6 +231,10 @@ def setting_rows(settings: ProjectSettings) -> list[SettingRow]:
     for p in BACKENDS.get(settings.backend, ("", ()))[1]:
         rows.append(SettingRow(p.key, options.get(p.key, p.default), p.default, p.allowed(), settings.backend))
     return rows
+
+
+def _shown(param: Param, value: Any) -> Any:
+    return dict(value or ()) if param.kind == "numbers" else value
 
 
 def backend_param(backend: str, key: str) -> Param | None:
