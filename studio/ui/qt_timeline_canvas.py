@@ -44,6 +44,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
+from studio.audio.gains import fade_in_curve, fade_out_curve
 from studio.core import ops
 from studio.core.model import Clip, LineStatus, Track, TrackKind, new_id
 from studio.render import peaks as peaks_mod
@@ -70,6 +71,26 @@ def _rgba(colour: str, alpha: int = 255) -> QColor:
     c = QColor(colour)
     c.setAlpha(alpha)
     return c
+
+
+FADE_POINTS = 24  # segments of a drawn fade curve
+
+
+def fade_outlines(
+    x0: float, x1: float, fade_in_px: float, fade_out_px: float, top: float, bottom: float
+) -> list[list[tuple[float, float]]]:
+    """The fade-in and fade-out curves of a clip in widget coordinates (Qt-free maths): the mixer's
+    equal-power gains (:mod:`studio.audio.gains`), so the timeline draws what the mix plays."""
+    curves: list[list[tuple[float, float]]] = []
+    height = bottom - top
+    if fade_in_px >= 1:
+        gains = fade_in_curve(0, FADE_POINTS + 1, FADE_POINTS)
+        curves.append([(x0 + fade_in_px * i / FADE_POINTS, bottom - float(g) * height) for i, g in enumerate(gains)])
+    if fade_out_px >= 1:
+        gains = fade_out_curve(0, FADE_POINTS + 1, FADE_POINTS)
+        start = x1 - fade_out_px
+        curves.append([(start + fade_out_px * i / FADE_POINTS, bottom - float(g) * height) for i, g in enumerate(gains)])
+    return curves
 
 
 @dataclass
@@ -518,15 +539,13 @@ class QtTimelineCanvas(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         fi = min(clip.fade_in * pps, x1 - x0)
         fo = min(clip.fade_out * pps, x1 - x0)
-        if fi >= 1:
-            painter.drawPolygon(QPolygonF([QPointF(x0, top), QPointF(x0 + fi, top), QPointF(x0, bottom)]))
-        if fo >= 1:
-            painter.drawPolygon(QPolygonF([QPointF(x1 - fo, top), QPointF(x1, top), QPointF(x1, bottom)]))
+        curves = [[QPointF(x, y) for x, y in c] for c in fade_outlines(x0, x1, fi, fo, top, bottom)]
+        for curve in curves:  # shade the part the fade takes away (above the curve)
+            corner = QPointF(curve[0].x(), top) if curve[0].y() > curve[-1].y() else QPointF(curve[-1].x(), top)
+            painter.drawPolygon(QPolygonF([*curve, corner]))
         painter.setPen(QPen(_rgba("#ffffff", 150), 1))
-        if fi >= 1:
-            painter.drawLine(QPointF(x0, bottom), QPointF(x0 + fi, top))
-        if fo >= 1:
-            painter.drawLine(QPointF(x1 - fo, top), QPointF(x1, bottom))
+        for curve in curves:
+            painter.drawPolyline(QPolygonF(curve))
         if handles and x1 - x0 >= 4 * HANDLE_PX:  # fade handles on the selected or hovered clip
             painter.setPen(QPen(QColor("#0d0f12"), 1))
             painter.setBrush(QColor("#ffffff"))
@@ -1002,18 +1021,19 @@ class QtTimelineCanvas(QWidget):
         )
         self.import_audio(files, self.snap(max(0.0, self.scale.t(pos.x())), set())[0], track)
 
-    def import_audio(self, files: list[Path], at: float, track: Track | None = None) -> list[str]:
+    def import_audio(
+        self, files: list[Path], at: float, track: Track | None = None, kind: TrackKind | None = None
+    ) -> list[str]:
         """Copy audio files into the project's media and place them at ``at`` (one after another).
 
-        ``track`` None: a new SFX track (or Music for files longer than a minute). One undo step.
+        ``track`` None: a new track of ``kind`` (default: music for music-like files, see
+        :func:`studio.core.ops.kind_for_audio`, SFX otherwise). One undo step.
         """
         from studio.audio.decode import audio_info
         from studio.audio.errors import DecodeError
         from studio.core.store import ProjectError
 
-        edits: list[ops.Op] = []
-        clip_ids: list[str] = []
-        cursor = at
+        items: list[tuple[str, float]] = []
         for path in files:
             try:
                 info = audio_info(path)
@@ -1021,27 +1041,18 @@ class QtTimelineCanvas(QWidget):
             except (DecodeError, ProjectError, OSError) as exc:
                 self.doc.report_failure(f"Cannot import {path.name}: {exc}")
                 continue
-            if track is None:
-                kind = TrackKind.MUSIC if info.duration > 60 else TrackKind.SFX
-                track = Track(new_id("trk"), "Music" if kind == TrackKind.MUSIC else "SFX", kind)
-                edits.append(ops.Insert(track, None, "Add track"))
-            clip = Clip(
-                new_id("clip"),
-                track.id,
-                media,
-                start=cursor,
-                source_out=info.duration,
-                duration=info.duration,
-                pinned=True,
-            )
-            edits.append(ops.Insert(clip, None, "Import audio"))
-            clip_ids.append(clip.id)
-            cursor += info.duration
-        if edits:
-            label = "Import audio" if len(clip_ids) == 1 else f"Import {len(clip_ids)} audio files"
-            self.doc.edit(ops.Batch(tuple(edits), label))
-            self.doc.select(clips=clip_ids)
-        return clip_ids
+            if kind is None and track is None:
+                kind = ops.kind_for_audio(path.name, info.duration)
+            items.append((media, info.duration))
+        if not items:
+            return []
+        edit, clip_ids = ops.place_audio(
+            self.doc.project, items, at, track_id=track.id if track is not None else "", kind=kind
+        )
+        if self.doc.edit(edit):
+            self.doc.select(lines=(), clips=clip_ids)
+            return clip_ids
+        return []
 
 
 def _waveform_image(

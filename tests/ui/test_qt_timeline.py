@@ -326,3 +326,17 @@ def test_peaks_are_stored_beside_the_media(timeline):
     panel.peaks.wait_idle()
     assert (doc.media_dir / f"{clip.media}.peaks.npz").is_file()
     assert np.isfinite(panel.peaks.get(clip.media).levels[0].max).all()
+
+
+def test_fades_are_drawn_with_the_mixers_equal_power_curve():
+    import math
+
+    from studio.ui.qt_timeline_canvas import FADE_POINTS, fade_outlines
+
+    fade_in, fade_out = fade_outlines(0.0, 200.0, 40.0, 80.0, 10.0, 110.0)
+    mid_in, mid_out = fade_in[FADE_POINTS // 2], fade_out[FADE_POINTS // 2]
+    # halfway through a fade the mixer plays sin(π/4) ≈ 0.707 of the level (a straight line would be 0.5)
+    assert mid_in == pytest.approx((20.0, 110.0 - 100.0 * math.sin(math.pi / 4)))
+    assert mid_out == pytest.approx((160.0, 110.0 - 100.0 * math.cos(math.pi / 4)))
+    assert fade_in[0] == (0.0, 110.0) and fade_in[-1] == pytest.approx((40.0, 10.0))
+    assert fade_out[0] == pytest.approx((120.0, 10.0)) and fade_out[-1] == pytest.approx((200.0, 110.0))
