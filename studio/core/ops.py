@@ -22,6 +22,7 @@ from studio.core.model import (
     LineStatus,
     ScriptLine,
     Track,
+    TrackKind,
     new_id,
     record_kind,
 )
@@ -362,3 +363,106 @@ def set_settings(**changes: Any) -> SetSettings:
     if unknown:
         raise EditError(f"unknown project setting(s): {', '.join(sorted(unknown))}")
     return SetSettings(tuple(changes.items()))
+
+
+# ---- tracks --------------------------------------------------------------------------------------
+
+# Tracks a user may add or turn into: dialogue tracks are made by the layout, one per speaker.
+USER_TRACK_KINDS = (TrackKind.MUSIC, TrackKind.SFX, TrackKind.HUMMING)
+MUSIC_LIKE_SECONDS = 20.0  # imported audio at least this long is music by default (a jingle is not)
+_MUSIC_WORDS = ("music", "bed", "theme", "song", "loop", "score", "ambience", "ambient", "intro", "outro")
+
+
+def kind_for_audio(name: str, duration: float) -> TrackKind:
+    """The track kind an imported file goes on by default: music for music-like files (long, or named
+    like music), sound effects otherwise."""
+    lowered = name.lower()
+    if duration >= MUSIC_LIKE_SECONDS or any(word in lowered for word in _MUSIC_WORDS):
+        return TrackKind.MUSIC
+    return TrackKind.SFX
+
+
+def _unique_track_name(project: Project, name: str) -> str:
+    taken = {t.name for t in project.tracks.values()}
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} {n}" in taken:
+        n += 1
+    return f"{name} {n}"
+
+
+def add_track(project: Project, kind: TrackKind, name: str = "") -> Insert:
+    """A new music / SFX / humming track (a unique name from the kind unless given)."""
+    kind = TrackKind(kind)
+    if kind not in USER_TRACK_KINDS:
+        raise EditError("dialogue tracks are made per speaker when lines are rendered")
+    base = name.strip() or ("SFX" if kind == TrackKind.SFX else kind.value.capitalize())
+    track = Track(new_id("trk"), _unique_track_name(project, base), kind)
+    return Insert(track, None, f"Add {kind.value} track")
+
+
+def rename_track(project: Project, track_id: str, name: str) -> Update:
+    name = name.strip()
+    if track_id not in project.tracks:
+        raise EditError(f"no track with id {track_id!r}")
+    if not name:
+        raise EditError("a track needs a name")
+    return Update("track", track_id, _fields(name=name), "Rename track")
+
+
+def _line_clips(project: Project, track_id: str) -> list[Clip]:
+    return [c for c in project.clips.values() if c.track_id == track_id and c.line_id]
+
+
+def change_track_kind(project: Project, track_id: str, kind: TrackKind) -> Update:
+    """Make a music / SFX / humming track another of those kinds (music and humming duck under dialogue)."""
+    kind = TrackKind(kind)
+    track = project.tracks.get(track_id)
+    if track is None:
+        raise EditError(f"no track with id {track_id!r}")
+    if kind not in USER_TRACK_KINDS or track.kind == TrackKind.DIALOGUE or _line_clips(project, track_id):
+        raise EditError("a dialogue track keeps its kind: its clips are script lines")
+    ducking = dataclasses.replace(track.ducking, enabled=kind != TrackKind.SFX)
+    return Update("track", track_id, _fields(kind=kind, ducking=ducking), "Change track kind")
+
+
+def delete_track(project: Project, track_id: str) -> Batch:
+    """Delete a music / SFX / humming track and the clips on it (one undo step). A track that holds
+    script lines' clips cannot be deleted: the layout would only put them back."""
+    if track_id not in project.tracks:
+        raise EditError(f"no track with id {track_id!r}")
+    if _line_clips(project, track_id):
+        raise EditError("this track holds script lines: delete or move the lines instead")
+    edits: list[Op] = [Delete("clip", c.id) for c in project.clips.values() if c.track_id == track_id]
+    edits.append(Delete("track", track_id))
+    return Batch(tuple(edits), "Delete track")
+
+
+def place_audio(
+    project: Project,
+    items: list[tuple[str, float]],
+    at: float,
+    *,
+    track_id: str = "",
+    kind: TrackKind | None = None,
+) -> tuple[Batch, list[str]]:
+    """Imported media (``(media name, duration)`` each) placed one after another from ``at`` on the
+    track ``track_id``, or on a new track of ``kind``. Returns the edit and the new clip ids."""
+    edits: list[Op] = []
+    if track_id:
+        if track_id not in project.tracks:
+            raise EditError(f"no track with id {track_id!r}")
+    else:
+        insert = add_track(project, kind or TrackKind.MUSIC)
+        edits.append(insert)
+        track_id = insert.record.id
+    clip_ids: list[str] = []
+    cursor = max(0.0, at)
+    for media, duration in items:
+        clip = Clip(new_id("clip"), track_id, media, start=cursor, source_out=duration, duration=duration, pinned=True)
+        edits.append(Insert(clip, None, "Import audio"))
+        clip_ids.append(clip.id)
+        cursor += duration
+    label = "Import audio" if len(clip_ids) == 1 else f"Import {len(clip_ids)} audio files"
+    return Batch(tuple(edits), label), clip_ids

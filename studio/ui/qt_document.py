@@ -187,7 +187,18 @@ class QtDocument(QObject):
         clips: tuple[str, ...] | list[str] | None = None,
         track: str | None = None,
     ) -> None:
-        """Set any of the three selections; emits ``selectionChanged`` once if anything changed."""
+        """Set any of the three selections; emits ``selectionChanged`` once if anything changed.
+
+        One selection at a time: selecting lines drops selected clips that voice other things, and
+        selecting clips drops selected lines those clips do not voice (the Inspector never shows a
+        line beside another thing's clip)."""
+        project = self.project
+        if lines is not None and clips is None:
+            keep = set(lines)
+            clips = tuple(c for c in self._selected_clips if c in project.clips and project.clips[c].line_id in keep)
+        elif clips is not None and lines is None:
+            voiced = {project.clips[c].line_id for c in clips if c in project.clips}
+            lines = tuple(i for i in self._selected_lines if i in voiced)
         changed = False
         if lines is not None and tuple(lines) != self._selected_lines:
             self._selected_lines = tuple(lines)

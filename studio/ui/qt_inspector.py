@@ -164,7 +164,7 @@ class QtInspector(QScrollArea):
         project = self.doc.project
         clip_id = next((c for c in self.doc.selected_clips if c in project.clips), None)
         line_id = next((i for i in self.doc.selected_lines if i in project.lines), None)
-        if line_id is None and clip_id is not None:
+        if clip_id is not None:  # one selection: a clip is shown with its own line, never another's
             line_id = project.clips[clip_id].line_id or None
         if clip_id is None and line_id is not None and len(self.doc.selected_lines) == 1:
             clip = next((c for c in project.clips.values() if c.line_id == line_id), None)

@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -36,6 +37,7 @@ from studio import paths
 from studio.core.store import ProjectError, ProjectFile
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_export_dialog import QtExportDialog
+from studio.ui.qt_import_audio import AudioPlacement, QtImportAudioDialog, default_kind
 from studio.ui.qt_inspector import QtInspector
 from studio.ui.qt_mixer import QtMixerPanel
 from studio.ui.qt_peak_store import QtPeakStore
@@ -623,11 +625,27 @@ class QtMainWindow(QMainWindow):
             self, "Import audio", "", "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aiff)"
         )
         if files:
-            canvas = self.view.timeline.canvas
-            track = self.view.doc.project.tracks.get(self.view.doc.selected_track)
-            if track is not None and track.kind.value == "dialogue":
-                track = None
-            canvas.import_audio([Path(f) for f in files], canvas.playhead, track)
+            self.import_audio([Path(f) for f in files])
+
+    def choose_audio_place(self, files: list[Path]) -> AudioPlacement | None:
+        """Ask which track and where imported audio goes. Tests replace this."""
+        assert self.view is not None
+        doc, canvas = self.view.doc, self.view.timeline.canvas
+        dialog = QtImportAudioDialog(doc.project, default_kind(files), canvas.playhead, doc.selected_track, self)
+        try:
+            return dialog.placement() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+
+    def import_audio(self, files: list[Path]) -> list[str]:
+        """Import audio files onto the track the user picks (new music track by default for music)."""
+        if self.view is None or not files:
+            return []
+        place = self.choose_audio_place(files)
+        if place is None:
+            return []
+        track = self.view.doc.project.tracks.get(place.track_id) if place.track_id else None
+        return self.view.timeline.canvas.import_audio(files, place.at, track, place.kind)
 
     def export_dialog(self) -> QtExportDialog | None:
         if self.view is None:

@@ -9,12 +9,25 @@ Thread contract: GUI thread only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QContextMenuEvent, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core import ops
-from studio.core.model import Track
+from studio.core.model import Track, TrackKind
 from studio.core.project import Change
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
@@ -48,6 +61,59 @@ class QtTrackEditor:
         }.get(names, f"Track settings ({track.name})")
         key = f"track:{track_id}:{names}:{self._serial}" if merge else ""
         return self.doc.edit(ops.set_track(track_id, **changes), label, merge_key=key)
+
+    def _named(self, make: Callable[[], ops.Op]) -> bool:
+        try:
+            return self.doc.edit(make())
+        except ops.EditError as exc:
+            self.doc.report_failure(str(exc))
+            return False
+
+    def add_track(self, kind: TrackKind) -> str:
+        """A new music / SFX / humming track, selected; its id ("" if refused)."""
+        try:
+            insert = ops.add_track(self.doc.project, kind)
+        except ops.EditError as exc:
+            self.doc.report_failure(str(exc))
+            return ""
+        if not self.doc.edit(insert):
+            return ""
+        self.doc.select(track=insert.record.id)
+        return str(insert.record.id)
+
+    def rename(self, track_id: str, name: str) -> bool:
+        return self._named(lambda: ops.rename_track(self.doc.project, track_id, name))
+
+    def change_kind(self, track_id: str, kind: TrackKind) -> bool:
+        return self._named(lambda: ops.change_track_kind(self.doc.project, track_id, kind))
+
+    def delete(self, track_id: str) -> bool:
+        return self._named(lambda: ops.delete_track(self.doc.project, track_id))
+
+    def menu(self, track: Track | None, parent: QWidget) -> QMenu:
+        """The track context menu: add a track; rename, change kind or delete this one."""
+        menu = QMenu(parent)
+        for kind in ops.USER_TRACK_KINDS:
+            menu.addAction(f"Add {kind.value} track", partial(self.add_track, kind))
+        if track is None:
+            return menu
+        menu.addSeparator()
+        menu.addAction(f"Rename “{track.name}”…", lambda: self._ask_rename(track, parent))
+        user_track = track.kind != TrackKind.DIALOGUE
+        kinds = menu.addMenu("Change kind")
+        kinds.setEnabled(user_track)
+        for kind in ops.USER_TRACK_KINDS:
+            action = kinds.addAction(kind.value.capitalize(), partial(self.change_kind, track.id, kind))
+            action.setCheckable(True)
+            action.setChecked(kind == track.kind)
+        delete = menu.addAction("Delete track", lambda: self.delete(track.id))
+        delete.setEnabled(user_track)
+        return menu
+
+    def _ask_rename(self, track: Track, parent: QWidget) -> None:
+        name, ok = QInputDialog.getText(parent, "Rename track", "Name", text=track.name)
+        if ok:
+            self.rename(track.id, name)
 
 
 class QtTrackHeader(QFrame):
@@ -140,6 +206,21 @@ class QtTrackHeader(QFrame):
         if not self.editor.set(self.row.track.id, merge=merge, **changes):
             self.set_row(self.row)  # refused: show the model's value again
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        """Clicking a header selects its track (the Inspector then shows it)."""
+        if self.row.track is not None:
+            self.editor.doc.select(track=self.row.track.id, clips=(), lines=())
+        super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.row.track is not None:
+            self.editor._ask_rename(self.row.track, self)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if self.row.track is not None:
+            self.editor.doc.select(track=self.row.track.id, clips=(), lines=())
+        self.editor.menu(self.row.track, self).exec(event.globalPos())
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(qt_theme.PANEL))
@@ -222,6 +303,9 @@ class QtTrackHeaders(QWidget):
                 row.track = change.new
                 row.name = change.new.name
                 header.set_row(row)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        self.editor.menu(None, self).exec(event.globalPos())  # below the last track: add one
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
