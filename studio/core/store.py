@@ -58,8 +58,13 @@ class ProjectLocked(ProjectError):
         self.holder = holder
 
 
-def connect(path: Path) -> sqlite_utils.Database:
-    """The one place a project database is opened: WAL, synchronous=NORMAL, a busy timeout."""
+def connect(path: Path, *, read_only: bool = False) -> sqlite_utils.Database:
+    """The one place a project database is opened: WAL, synchronous=NORMAL, a busy timeout.
+    ``read_only`` opens it with SQLite's read-only mode and changes nothing in the file."""
+    if read_only:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        return sqlite_utils.Database(conn)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True)
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -222,8 +227,8 @@ class ProjectFile:
             _lock(root)
         db: sqlite_utils.Database | None = None
         try:
-            db = connect(db_path)
-            project, order = _load(db)
+            db = connect(db_path, read_only=read_only)
+            project, order = _load_read_only(db) if read_only else _load(db)
         except BaseException as exc:
             if db is not None:  # don't leave the database open behind a refusal
                 db.conn.close()
@@ -392,6 +397,24 @@ class ProjectFile:
                 self.db.table("meta").upsert(
                     {"key": "settings", "value": settings_to_json(project.settings)}, pk="key"
                 )
+
+
+def _load_read_only(db: sqlite_utils.Database) -> tuple[Project, dict[str, int]]:
+    """Load without writing: a project of an older schema is upgraded in a memory copy, not on disk
+    (``chorus info`` on a shipped or shared project leaves its file as it was)."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+    except (sqlite3.Error, ValueError):
+        return _load(db)  # let _load report what is wrong
+    if version >= SCHEMA_VERSION:
+        return _load(db)
+    memory = sqlite_utils.Database(memory=True)
+    try:
+        db.conn.backup(memory.conn)
+        return _load(memory)
+    finally:
+        memory.conn.close()
 
 
 def _load(db: sqlite_utils.Database) -> tuple[Project, dict[str, int]]:

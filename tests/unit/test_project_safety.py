@@ -129,3 +129,18 @@ def test_clean_lists_exactly_the_unreferenced_media(tmp_path: Path) -> None:
     chorus("clean", str(root))
     assert not any((root / "media" / n).exists() for n in stray)
     assert all((root / "media" / n).exists() for n in (take_a, take_b, music, clip))
+
+
+def test_reading_an_older_project_leaves_its_file_as_it_was(tmp_path: Path) -> None:
+    import hashlib
+    import shutil
+
+    source = Path(__file__).resolve().parents[1] / "data" / "projects" / "schema1.chorus"
+    copy = tmp_path / "old.chorus"
+    shutil.copytree(source, copy)
+    before = hashlib.sha256((copy / "project.db").read_bytes()).hexdigest()
+    with ProjectFile.open(copy, read_only=True) as pf:
+        assert pf.project.lines  # upgraded in memory
+    assert "Lines" in chorus("info", str(copy)).stdout or chorus("info", str(copy)).returncode == 0
+    assert hashlib.sha256((copy / "project.db").read_bytes()).hexdigest() == before
+    assert not (copy / ".chorus-lock").exists() and not (copy / "backups").exists()
