@@ -119,6 +119,7 @@ class QtMainWindow(QMainWindow):
             ("inspector", "Inspector"),
             ("voices", "Voice bank"),
             ("lexicon", "Lexicon"),
+            ("takes", "Takes"),
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
@@ -172,6 +173,7 @@ class QtMainWindow(QMainWindow):
         self.splitDockWidget(d["queue"], d["inspector"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["inspector"], d["voices"])
         self.tabifyDockWidget(d["voices"], d["lexicon"])
+        self.tabifyDockWidget(d["lexicon"], d["takes"])
         d["inspector"].raise_()
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self._default_sizes()
@@ -437,6 +439,7 @@ class QtMainWindow(QMainWindow):
         self.docks["queue"].setWidget(queue)
         self.docks["inspector"].setWidget(inspector)
         self._install_lexicon(doc, script)
+        self._install_takes(doc, script)
         for action in (self.a_render_sel, self.a_speakers, self.a_import_script):
             script.toolbar.addAction(action)
         self._transport_slot = transport
@@ -491,6 +494,24 @@ class QtMainWindow(QMainWindow):
         self.lexicon_panel = panel
         self.a_add_pronunciation = install_script_lexicon(script, doc, audition)
 
+    def _install_takes(self, doc: QtDocument, script: QtScriptPanel) -> None:
+        """The Takes dock (studio.ui.qt_takes_view): the selected line's takes, scores, A/B, pick;
+        opened from the script table's toolbar (Takes…)."""
+        from studio.ui.qt_takes_view import QtTakesView
+
+        panel = QtTakesView(doc, output_factory=self.stream_factory)
+        panel.message.connect(self.show_message)
+        self.docks["takes"].setWidget(panel)
+        doc.destroyed.connect(panel.player.stop)
+        doc.destroyed.connect(panel.deleteLater)  # closing the project closes its panel
+        self.takes_view = panel
+        dock = self.docks["takes"]
+        action = script.toolbar.addAction("Takes…")
+        action.setObjectName("showTakes")
+        action.setToolTip("Every take of the selected line: scores, play A/B, pick, favourite, delete unused")
+        action.triggered.connect(dock.show)
+        action.triggered.connect(dock.raise_)
+
     def close_project(self) -> None:
         view, self.view = self.view, None
         if view is None:
@@ -499,7 +520,7 @@ class QtMainWindow(QMainWindow):
         view.playback.close()
         view.controller.shutdown(wait=True)
         view.peaks.shutdown()
-        for name in ("script", "mixer", "queue", "inspector", "lexicon"):
+        for name in ("script", "mixer", "queue", "inspector", "lexicon", "takes"):
             self.docks[name].setWidget(_placeholder("No project open."))
         self.setCentralWidget(_placeholder("Open a project (File ▸ Open) or create one (File ▸ New)."))
         if self._transport_slot is not None:

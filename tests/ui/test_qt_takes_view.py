@@ -131,3 +131,13 @@ def test_model_to_view_follows_scores_and_selection(takes):
     assert view.table.item(row, COL_VERDICT).text() == "ok"
     doc.select(lines=["EP12_021"] if "EP12_021" in doc.project.lines else [doc.project.line_order[0]])
     assert view.line_id != LINE
+
+
+def test_main_window_has_a_takes_dock_following_the_script(make_window, rendered_podcast):
+    window = make_window(rendered_podcast)
+    view = window.docks["takes"].widget()
+    assert isinstance(view, QtTakesView)
+    window.view.doc.select(lines=[LINE])
+    assert view.line_id == LINE and len(view.keys()) == 1
+    action = window.view.script.toolbar.findChild(type(window.view.script.toolbar.actions()[0]), "showTakes")
+    assert action is not None
