@@ -10,6 +10,7 @@ Thread contract: GUI thread only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QTimer
@@ -27,6 +28,8 @@ class QtScriptLanguageBar(QWidget):
 
     def __init__(self, doc: QtDocument, model: Any, view: QTableView, parent: Any = None) -> None:
         super().__init__(parent)
+        # Other row rules of the table (the find bar's, …): a row shows only when every rule keeps it.
+        self.row_filters: list[Callable[[int], bool]] = []
         self.setObjectName("scriptLanguageBar")
         self.doc = doc
         self.model = model
@@ -129,6 +132,8 @@ class QtScriptLanguageBar(QWidget):
         last = rows - 1 if last < 0 else min(last, rows - 1)
         for row in range(first, last + 1):
             line = project.lines.get(self.model.line_id(row))
-            hidden = bool(wanted) and (line is None or line.stage.value != wanted)
+            hidden = (bool(wanted) and (line is None or line.stage.value != wanted)) or not all(
+                keep(row) for keep in self.row_filters
+            )
             if self.view.isRowHidden(row) != hidden:
                 self.view.setRowHidden(row, hidden)

@@ -574,8 +574,7 @@ class QtScriptPanel(QWidget):
         self.view.setShowGrid(False)
         self.view.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.AnyKeyPressed
+            | QAbstractItemView.EditTrigger.EditKeyPressed  # F2; typing never overwrites a line
         )
         self.view.setDragEnabled(True)
         self.view.setAcceptDrops(True)
@@ -632,7 +631,13 @@ class QtScriptPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
+        from studio.ui.qt_script_find import QtScriptFindBar, QtScriptSorter
+
+        self.find_bar = QtScriptFindBar(doc, self.model, self.view, self.language_bar.apply_filter, self)
+        self.language_bar.row_filters.append(self.find_bar.matches)
+        self.sorter = QtScriptSorter(self.model, self.view)
         layout.addWidget(self.language_bar)
+        layout.addWidget(self.find_bar)
         layout.addWidget(self.view)
 
         self._syncing = False

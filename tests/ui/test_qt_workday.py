@@ -82,3 +82,53 @@ def test_clicking_a_track_header_selects_the_track(make_window, rendered_podcast
     qtbot.mouseClick(header, Qt.MouseButton.LeftButton)
     assert window.view.doc.selected_track == track_id
     assert window.view.inspector.track_box.isVisibleTo(window.view.inspector)
+
+
+# ---- 3. find / filter bar, sortable columns that never reorder the script, no type-to-overwrite
+
+
+def test_find_filter_sort_and_typing_never_overwrites(make_window, rendered_podcast, qtbot):
+    from PySide6.QtCore import Qt
+
+    from studio.ui.qt_script_panel import COL_ID, COL_TEXT
+
+    window = make_window(rendered_podcast)
+    panel, doc = window.view.script, window.view.doc
+    script_order = list(doc.project.line_order)
+    row = panel.model.row_of("EP12_020")
+    panel.view.setFocus()
+    panel.view.setCurrentIndex(panel.model.index(row, COL_TEXT))
+    before = doc.project.lines["EP12_020"].text
+    qtbot.keyClicks(panel.view, "trout")
+    qtbot.keyClick(panel.view, Qt.Key.Key_Return)
+    assert doc.project.lines["EP12_020"].text == before  # typing on a row does not replace its text
+
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert panel.find_bar.isVisibleTo(panel) and panel.find_bar.text.hasFocus()
+    panel.find_bar.text.setText("theo")
+    def shown_ids() -> set[str]:
+        return {panel.model.line_id(r) for r in range(panel.model.rowCount()) if not panel.view.isRowHidden(r)}
+
+    qtbot.waitUntil(lambda: shown_ids() != set(script_order))
+    shown = shown_ids()
+    assert "EP12_020" in shown and all("theo" in (doc.project.lines[i].text + i).casefold() for i in shown)
+    panel.find_bar.text.clear()
+    theo = next(s.id for s in doc.project.speakers.values() if s.name == "Theo")
+    panel.find_bar.speaker.setCurrentIndex(panel.find_bar.speaker.findData(theo))
+    panel.find_bar.speaker.activated.emit(0)
+    shown = [panel.model.line_id(r) for r in range(panel.model.rowCount()) if not panel.view.isRowHidden(r)]
+    assert shown and all(doc.project.lines[i].speaker_id == theo for i in shown)
+    panel.language_bar.set_stage_filter("locked")  # the stage filter combines with the find bar
+    assert all(panel.view.isRowHidden(r) for r in range(panel.model.rowCount()))
+    panel.language_bar.set_stage_filter("")
+    qtbot.keyClick(panel.find_bar.text, Qt.Key.Key_Escape)
+    assert not panel.find_bar.isVisibleTo(panel)
+    assert not any(panel.view.isRowHidden(r) for r in range(panel.model.rowCount()))
+
+    panel.sorter.clicked(COL_TEXT)
+    texts = [doc.project.lines[panel.model.line_id(r)].text.casefold() for r in panel.sorter.shown_order()]
+    assert texts == sorted(texts) and doc.project.line_order == script_order  # the script keeps its order
+    panel.sorter.clicked(COL_TEXT)
+    panel.sorter.clicked(COL_TEXT)  # third click: script order again
+    assert [panel.model.line_id(r) for r in panel.sorter.shown_order()] == script_order
+    assert panel.sorter.column == -1 and COL_ID == 0
