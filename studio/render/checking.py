@@ -140,7 +140,12 @@ class TakeChecker:
 def engine_args(project: Any) -> list[str]:
     """Engine command-line arguments for take checks: the Whisper model named by the backend option
     ``asr_model`` (a size name, repo id or folder; default the bundled tiny.en)."""
-    model = str(project.settings.backend_options_dict().get("asr_model", "") or "")
+    return asr_args(project.settings.backend_options_dict())
+
+
+def asr_args(options: dict[str, Any]) -> list[str]:
+    """:func:`engine_args` from the backend options alone (what an engine client factory is given)."""
+    model = str(options.get("asr_model", "") or "")
     return ["--asr-model", model] if model else []
 
 

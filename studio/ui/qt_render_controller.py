@@ -22,6 +22,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.model import LineStatus
+from studio.qa.reroll import retries_for
+from studio.render.checking import TakeChecker
 from studio.render.session import JobState, RenderSession
 from studio.ui.qt_document import QtDocument
 
@@ -35,9 +37,10 @@ ClientFactory = Callable[[str, dict[str, Any]], Any]
 
 
 def default_client_factory(backend: str, options: dict[str, Any]) -> Any:
+    from studio.render.checking import asr_args
     from studio.render.client import EngineClient
 
-    return EngineClient(backend=backend, options=options)
+    return EngineClient(backend=backend, options=options, extra_args=asr_args(options))
 
 
 class QtRenderController(QObject):
@@ -57,6 +60,9 @@ class QtRenderController(QObject):
         self.doc = doc
         self.client_factory = client_factory
         self.session = RenderSession(doc.project_file, layout=False)
+        # Take checks and re-rolls, exactly as the headless render (studio.render.run) does them.
+        self.checker: TakeChecker | None = None
+        self._reported: set[str] = set()  # lines whose re-roll summary was shown
         self.client: Any = None
         self.engine_text = "Engine not started"
         self.engine_status: dict[str, Any] = {}
@@ -94,6 +100,18 @@ class QtRenderController(QObject):
             return 0
         if self.session.reused:
             self._place_timer.start()
+        self._arm_checker()
+        if self.checker is not None:
+            for job in jobs:  # a new render of a line starts a new re-roll chain
+                chain = self.checker.chains.get(job.line_id)
+                if chain is not None and not chain.pending:
+                    del self.checker.chains[job.line_id]
+                    self._reported.discard(job.line_id)
+        self._queue_jobs(jobs)
+        self.message.emit(f"Rendering {len(jobs)} line(s) with {self.doc.project.settings.backend}")
+        return len(jobs)
+
+    def _queue_jobs(self, jobs: list[Any]) -> None:
         for job in jobs:
             if job.job_id not in self.job_order:
                 self.job_order.append(job.job_id)
@@ -101,8 +119,26 @@ class QtRenderController(QObject):
         for job in jobs:
             self.progressChanged.emit(job.line_id, 0.0)
         self._submit(jobs)
-        self.message.emit(f"Rendering {len(jobs)} line(s) with {self.doc.project.settings.backend}")
-        return len(jobs)
+
+    def _arm_checker(self) -> None:
+        """Check new takes when the project says so (``qa_check``), with its current re-roll count."""
+        project = self.doc.project
+        if not project.settings.qa_check:
+            self.checker = None
+            return
+        if self.checker is None:
+            self.checker = TakeChecker(self.session, self._submit_for_checker)
+        self.checker.retries = retries_for(project)
+
+    def _submit_for_checker(self, jobs: Any) -> None:
+        """The checker's transcribe jobs go straight to the engine; its re-rolls show in the queue."""
+        jobs = list(jobs)
+        renders = [job for job in jobs if job.job_id in self.session.jobs]
+        if renders:
+            self._queue_jobs(renders)
+        checks = [job for job in jobs if job.job_id not in self.session.jobs]
+        if checks:
+            self._submit(checks)
 
     def render_stale(self) -> int:
         return self.render(None)
@@ -152,6 +188,8 @@ class QtRenderController(QObject):
 
     @property
     def busy(self) -> bool:
+        if self.checker is not None and not self.checker.done:
+            return True
         return self._starting or any(j.state in ("queued", "rendering") for j in self.session.jobs.values())
 
     # ---- engine --------------------------------------------------------------------------
@@ -298,6 +336,9 @@ class QtRenderController(QObject):
             self.message.emit(f"Engine: {event.get('reason', '')}")
             return
         job = self.session.handle(event)
+        if self.checker is not None:
+            self.checker.handle(event, job)
+            self._report_rerolls()
         if job is None:
             return
         line_id = job.planned.line_id
@@ -308,6 +349,18 @@ class QtRenderController(QObject):
         else:
             self.progressChanged.emit(line_id, job.fraction)
         self.jobChanged.emit(job.planned.job.job_id)
+
+    def _report_rerolls(self) -> None:
+        """Say once per line what was re-rolled and why, when its chain is settled."""
+        checker = self.checker
+        if checker is None:
+            return
+        for chain in checker.chains.values():
+            if chain.rerolls and not chain.pending and chain.line_id not in self._reported:
+                self._reported.add(chain.line_id)
+                line = next((text for text in checker.summary() if text.startswith(f"{chain.line_id}:")), "")
+                if line:
+                    self.message.emit(f"Re-rolled {line}")
 
     def place(self) -> None:
         """Lay the finished takes out on the timeline (not an undo step: it follows rendering)."""

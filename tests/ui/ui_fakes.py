@@ -82,6 +82,7 @@ class FakeEngineClient:
         self._open: dict[str, None] = {}  # ordered set of jobs without a final event
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.mishear: dict[str, str] = {}  # line id -> what its takes are heard to say (default: the script)
         FakeEngineClient.instances.append(self)
 
     @property
@@ -160,6 +161,10 @@ class FakeEngineClient:
                 with self._lock:
                     self._final({"type": "cancelled", "job_id": job.job_id})
                 continue
+            if not hasattr(job, "out_path"):  # a TranscribeJob: "hears" the script (see transcribed())
+                with self._lock:
+                    self._final(transcribed(job, self.mishear.get(job.line_id, "")))
+                continue
             with self._lock:
                 self._events.append({"type": "started", "job_id": job.job_id})
                 self._events.append({"type": "progress", "job_id": job.job_id, "fraction": 0.5})
@@ -177,6 +182,20 @@ class FakeEngineClient:
                         "sample_rate": 24000,
                     }
                 )
+
+
+def transcribed(job: Any, heard: str = "") -> dict[str, Any]:
+    """The ``finished`` event of a TranscribeJob whose audio says ``heard`` (default: the job's text),
+    words spread evenly over the file."""
+    import soundfile as sf
+
+    text = heard or job.text
+    words = text.split()
+    seconds = sf.info(job.audio_path).duration
+    step = seconds / max(1, len(words))
+    timed = [[w, round(i * step, 3), round((i + 1) * step, 3)] for i, w in enumerate(words)]
+    transcript = {"text": text, "words": timed, "model": "fake"}
+    return {"type": "finished", "job_id": job.job_id, "transcript": transcript, "expected": job.text, "heard": text}
 
 
 # ---- a fake sound card --------------------------------------------------------------------------
