@@ -462,7 +462,7 @@ class QtMainWindow(QMainWindow):
         controller.progressChanged.connect(timeline.model.set_progress)
         controller.message.connect(self.show_message)
         doc.message.connect(self.show_message)
-        doc.editFailed.connect(lambda text: self.show_message(text, 8000))
+        doc.editFailed.connect(self._edit_failed)
         doc.editEnded.connect(self._snapshot_timer.start)
         doc.undo_stack.indexChanged.connect(self._update_undo_actions)
         doc.undo_stack.cleanChanged.connect(self._update_undo_actions)
@@ -471,7 +471,7 @@ class QtMainWindow(QMainWindow):
 
         self.settings.add_recent(doc.root)
         self._update_title()
-        doc.changed.connect(lambda change: self._update_title() if change.kind == "settings" else None)
+        doc.changed.connect(self._on_doc_change)
         self._update_actions()
         missing = doc.project.missing_media
         if missing:
@@ -534,6 +534,13 @@ class QtMainWindow(QMainWindow):
             obj.deleteLater()
         self._update_title()
         self._update_actions()
+
+    def _edit_failed(self, text: str) -> None:
+        self.show_message(text, 8000)
+
+    def _on_doc_change(self, change: Any) -> None:
+        if change.kind == "settings":
+            self._update_title()
 
     def _update_title(self) -> None:
         if self.view is None:

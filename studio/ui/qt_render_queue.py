@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.model import LineStatus
+from studio.core.project import Change
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_render_controller import QtRenderController
@@ -230,9 +231,13 @@ class QtRenderQueuePanel(QWidget):
         self._overall_timer.timeout.connect(self._update_overall)
         controller.jobChanged.connect(self._schedule_overall)
         controller.jobsChanged.connect(self._schedule_overall)
-        doc.changed.connect(lambda change: self._show_backend() if change.kind == "settings" else None)
+        doc.changed.connect(self._on_doc_change)  # bound: disconnected when the panel is destroyed
         self._show_backend()
         self._update_overall()
+
+    def _on_doc_change(self, change: Change) -> None:
+        if change.kind == "settings":
+            self._show_backend()
 
     def _show_backend(self) -> None:
         settings = self.doc.project.settings

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.model import SPEAKER_COLOURS, Speaker, Voice, VoiceKind, new_id
+from studio.core.project import Change
 from studio.core.store import ProjectError
 from studio.render import project_edits
 from studio.render.casting import CastError, check_name, make_voice
@@ -257,8 +258,14 @@ class QtSpeakersDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(close)
-        doc.changed.connect(lambda change: self.refresh() if change.kind == "speaker" else None)
+        # A bound method, not a lambda: Qt drops the connection when the dialog is destroyed (a
+        # lambda would outlive it and touch the deleted list on the next speaker change).
+        doc.changed.connect(self._on_change)
         self.refresh()
+
+    def _on_change(self, change: Change) -> None:
+        if change.kind == "speaker":
+            self.refresh()
 
     def refresh(self) -> None:
         current = self._current()

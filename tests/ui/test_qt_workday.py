@@ -132,3 +132,39 @@ def test_find_filter_sort_and_typing_never_overwrites(make_window, rendered_podc
     panel.sorter.clicked(COL_TEXT)  # third click: script order again
     assert [panel.model.line_id(r) for r in panel.sorter.shown_order()] == script_order
     assert panel.sorter.column == -1 and COL_ID == 0
+
+
+# ---- 4. no traceback after the Speakers dialog is gone
+
+
+def test_changes_after_the_speakers_dialog_closed_raise_nothing(make_window, rendered_podcast, qtbot):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from studio.core import ops
+    from studio.ui.qt_speaker_dialog import QtSpeakersDialog
+
+    window = make_window(rendered_podcast)
+    doc = window.view.doc
+    dialog = QtSpeakersDialog(doc, window)
+    dialog.show()
+    dialog.reject()
+    dialog.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    line = doc.project.lines["EP12_020"]
+    other = next(s for s in doc.project.speakers if s != line.speaker_id)
+    assert doc.edit(ops.assign_speaker("EP12_020", other))  # raised "QListWidget already deleted" in a slot
+    speaker = doc.project.speakers[other]
+    assert doc.edit(ops.Insert(ops.dataclasses.replace(speaker, id="new_spk", name="Zed")))
+
+
+def test_no_widget_connects_a_lambda_to_the_document():
+    import re
+
+    ui = Path(__file__).resolve().parents[2] / "studio" / "ui"
+    offenders = [
+        f"{path.name}:{n}"
+        for path in sorted(ui.glob("qt_*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bdoc\.\w+\.connect\(\s*lambda", line)
+    ]
+    assert not offenders, f"connect a bound method (Qt drops it with the widget), not a lambda: {offenders}"
