@@ -59,23 +59,13 @@ def cmd_import_recording(args: argparse.Namespace) -> int:
 
 def _render_with(project: Any, pf: Any) -> Any:
     from studio.recordings.audio import RecordingError
-    from studio.render.client import EngineClient, EngineError
+    from studio.render.one_job import OneJobError, render_one
 
     def render(job: Any) -> str:
-        client = EngineClient(project.settings.backend, project.settings.backend_options_dict())
         try:
-            client.start()
-            client.submit([job])
-            for event in client.events(timeout=600):
-                if event.get("job_id") == job.job_id and event.get("type") == "finished":
-                    return str(event["path"])
-                if event.get("job_id") == job.job_id and event.get("type") in ("failed", "cancelled"):
-                    raise RecordingError(f"the patch was not rendered: {event.get('reason', event['type'])}")
-        except EngineError as exc:
-            raise RecordingError(f"the {project.settings.backend} engine did not start: {exc}") from None
-        finally:
-            client.shutdown()
-        raise RecordingError("the patch was not rendered (the engine went quiet)")
+            return render_one(project.settings.backend, project.settings.backend_options_dict(), job)
+        except OneJobError as exc:
+            raise RecordingError(f"the patch was not rendered: {exc}") from None
 
     return render
 
@@ -98,6 +88,31 @@ def cmd_patch(args: argparse.Namespace) -> int:
         pf.close()
 
 
+def cmd_recording_voice(args: argparse.Namespace) -> int:
+    """A bank voice cloned from a speaker's recording (its reference stretch, transcript, provenance)."""
+    from studio.bank.records import BankError
+    from studio.cli_voices import _bank
+    from studio.recordings.audio import RecordingError
+    from studio.recordings.voice import voice_from_recording
+
+    pf = _open(args.project, read_only=True)
+    try:
+        project = pf.project
+        speaker = project.speakers.get(args.speaker) or project.speaker_by_name(args.speaker)
+        recordings = [r for r in project.recordings.values() if speaker is not None and r.speaker_id == speaker.id]
+        if not recordings:
+            raise CliError(f"no recording of a speaker called {args.speaker!r} in the project")
+        with _bank(args) as bank:
+            try:
+                voice = voice_from_recording(pf, recordings[0].id, bank, args.name or "")
+            except (RecordingError, BankError) as exc:
+                raise CliError(str(exc)) from None
+        print(f"Added {voice.name} ({voice.id}) to the voice bank")
+        return 0
+    finally:
+        pf.close()
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("import-recording", help="import a speaker's recording: transcribed into recorded lines on its own track")
     p.add_argument("project")
@@ -111,3 +126,11 @@ def register(sub: Any) -> None:
     p.add_argument("--replace", required=True, metavar="OLD", help="the words as they are now")
     p.add_argument("--with", dest="with_", required=True, metavar="NEW", help="the new words (\"\" = cut)")
     p.set_defaults(func=cmd_patch)
+
+    p = sub.add_parser("recording-voice", help="add a bank voice cloned from a speaker's recording (with provenance)")
+    p.add_argument("project")
+    p.add_argument("speaker", help="the recorded speaker's name")
+    p.add_argument("--name", help="the new voice's name (default: SPEAKER (recorded))")
+    p.add_argument("--bank", metavar="PATH", help="voice bank folder (default: $CHORUS_VOICE_BANK or the data folder)")
+    p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_recording_voice)

@@ -53,6 +53,7 @@ from studio.ui.qt_transport import QtTransport
 from studio.ui.qt_voice_bank import make_voice_bank_panel
 
 STATE_VERSION = 1
+TIMELINE_MIN_HEIGHT = 260  # ruler + two track rows + scroll bar: the least a restored layout may leave
 # Imported on a background thread soon after start: the export/mix stack (scipy.signal alone takes
 # ~0.9 s) would otherwise be imported by the first export or playback, and a worker thread running
 # a second of imports starves the GUI thread of the GIL just when the user is waiting for feedback.
@@ -262,6 +263,11 @@ class QtMainWindow(QMainWindow):
         self.a_add_line = A("&Add line", self._v(lambda v: v.script.add_line()), "Ctrl+Return")
         self.a_speakers = A("S&peakers…", self.speakers_dialog)
         self.a_settings = A("Project &settings…", self.settings_dialog, "Ctrl+,")
+        self.a_voice_from_recording = A(
+            "Create &voice from this speaker's recording",
+            self.voice_from_recording,
+            tip="Add a bank voice cloned from the selected recorded line's recording (clip, transcript, provenance)",
+        )
         self.a_backend = A("Render &backend…", lambda: self.settings_dialog("rendering"))
         self.a_render_sel = A(
             "&Render selected lines", self._v(lambda v: v.controller.render_selection()), "Ctrl+R"
@@ -319,7 +325,7 @@ class QtMainWindow(QMainWindow):
         for a in (self.a_delete, self.a_split, self.a_marker, self.a_add_line):
             m.addAction(a)
         m = bar.addMenu("&Project")
-        for a in (self.a_speakers, self.a_settings, self.a_backend):
+        for a in (self.a_speakers, self.a_settings, self.a_backend, self.a_voice_from_recording):
             m.addAction(a)
         m = bar.addMenu("&Render")
         for a in (self.a_render_sel, self.a_render_stale, self.a_new_take, self.a_stop_render):
@@ -433,6 +439,9 @@ class QtMainWindow(QMainWindow):
             doc, peaks, playback, controller, script, timeline, mixer, queue, inspector, transport
         )
         self.view = view
+        # A restored layout (saved with another window size or panel set) must leave the timeline
+        # usable: its minimum height holds the docks off it (the squeeze left one 50 px row).
+        timeline.setMinimumHeight(TIMELINE_MIN_HEIGHT)
         self.setCentralWidget(timeline)
         self.docks["script"].setWidget(script)
         self.docks["mixer"].setWidget(mixer)
@@ -745,6 +754,33 @@ class QtMainWindow(QMainWindow):
     # ---- messages ------------------------------------------------------------------------
     def show_message(self, text: str, timeout: int = 5000) -> None:
         self.statusBar().showMessage(text, timeout)
+
+    def voice_from_recording(self) -> str:
+        """A bank voice from the recording of the selected recorded line; returns its name ("" if none)."""
+        from studio.bank.records import BankError
+        from studio.recordings.audio import RecordingError
+        from studio.recordings.voice import voice_from_recording
+
+        view = self.view
+        if view is None:
+            return ""
+        doc = view.doc
+        lines = [doc.project.lines[i] for i in doc.selected_lines if i in doc.project.lines]
+        recorded = [line for line in lines if line.recording_id]
+        if not recorded:
+            self._error("Create voice", "Select a recorded line first (import a recording with File ▸ Import).")
+            return ""
+        bank = getattr(self.voice_bank, "bank", None)
+        if bank is None:
+            self._error("Create voice", "The voice bank is not open.")
+            return ""
+        try:
+            voice = voice_from_recording(doc.project_file, recorded[0].recording_id, bank)
+        except (RecordingError, BankError, OSError) as exc:
+            self._error("Create voice", str(exc))
+            return ""
+        self.show_message(f"Added {voice.name} to the voice bank (from the recording, with provenance)")
+        return str(voice.name)
 
     def ask(self, title: str, text: str) -> bool:
         """Ask the user a yes/no question. Offscreen nobody can answer: no. Tests replace this."""

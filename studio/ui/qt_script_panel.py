@@ -11,6 +11,7 @@ Thread contract: GUI thread only.
 from __future__ import annotations
 
 import contextlib
+import html
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -89,6 +90,7 @@ class QtScriptModel(QAbstractTableModel):
         self._progress: dict[str, float] = {}
         self.language = ""  # the language whose text and takes the table shows ("" = the source)
         self._status_cache: dict[str, tuple[ScriptLine, LineStatus]] = {}  # a target language's status
+        self.patcher: Any = None  # renders patches of recorded lines (studio.ui.qt_recording_edit)
         doc.changed.connect(self._on_change)
 
     # ---- language ------------------------------------------------------------------------
@@ -216,8 +218,8 @@ class QtScriptModel(QAbstractTableModel):
             speaker = project.speakers.get(line.speaker_id)
             return QColor(speaker.colour) if speaker else None
         elif role == Qt.ItemDataRole.ToolTipRole:
-            if col == COL_STATUS and line.status_detail:
-                return line.status_detail
+            if col == COL_STATUS:
+                return status_tip(project, line, self.language) or None
             if col == COL_TEXT and self.language:
                 return f"{self.language}: {workflow.line_text(project, line, self.language) or '(not translated)'}\n{project.settings.source_language}: {line.text}"
             if col in (COL_TEXT, COL_DIRECTION):
@@ -269,6 +271,12 @@ class QtScriptModel(QAbstractTableModel):
             text = str(value).strip()
             if not text or text == line.text:
                 return False
+            if line.recording_id:  # a recorded line: the text edits the audio (cuts and patches)
+                from studio.ui.qt_recording_edit import QtPatcher, edit_recorded_text
+
+                if self.patcher is None:
+                    self.patcher = QtPatcher(self.doc)
+                return edit_recorded_text(self.doc, line, text, self.patcher)
             return self.doc.edit(ops.change_text(line.id, text))
         if col == COL_DIRECTION:
             if str(value) == line.direction:
@@ -414,6 +422,22 @@ def move_lines(doc: QtDocument, line_ids: list[str], before_row: int) -> bool:
             edits.append(ops.move_line(line_id, new_index))
     label = "Move line" if len(moving) == 1 else f"Move {len(moving)} lines"
     return doc.edit(ops.Batch(tuple(edits), label))
+
+
+def status_tip(project: Any, line: ScriptLine, language: str = "") -> str:
+    """The status badge's tooltip: the check's verdict and reasons, and for a checked take whose
+    words differ, the script and the transcript with the differing words marked (HTML)."""
+    from studio.qa.check import rejudge
+    from studio.qa.diff import diff_html, diff_text
+
+    key = workflow.selected_take_key(project, line, language)
+    scores = rejudge(project, key) if key in project.takes else None
+    if scores is None:
+        return line.status_detail
+    head = html.escape(scores.summary if scores.suspect else line.status_detail or scores.summary)
+    if scores.words_checked and diff_text(scores.expected, scores.transcript).differs:
+        return f"<p>{head}</p>{diff_html(scores.expected, scores.transcript)}"
+    return head
 
 
 def select_take(doc: QtDocument, line_id: str, key: str) -> bool:
