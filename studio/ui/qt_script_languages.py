@@ -11,12 +11,14 @@ Thread contract: GUI thread only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableView, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QTableView, QWidget
 
 from studio.core import workflow
+from studio.core.line_filter import LineFilter, line_visible
 from studio.core.project import Change
 from studio.ui.qt_document import QtDocument
 
@@ -42,6 +44,10 @@ class QtScriptLanguageBar(QWidget):
         self.stage.setObjectName("scriptStageFilter")
         self.stage.setToolTip("Show only the lines at this stage")
         self.stage.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.suspect = QCheckBox("Suspect only", self)
+        self.suspect.setObjectName("scriptSuspectFilter")
+        self.suspect.setToolTip("Show only the lines whose take the check (or the engine) flagged")
+        self.rule = LineFilter()  # stage and suspect-only (studio.core.line_filter); see apply_filter
         self.counts = QLabel(self)
         self.counts.setObjectName("scriptStageCounts")
         layout = QHBoxLayout(self)
@@ -51,6 +57,7 @@ class QtScriptLanguageBar(QWidget):
         layout.addWidget(self.language)
         layout.addWidget(QLabel("Stage", self))
         layout.addWidget(self.stage)
+        layout.addWidget(self.suspect)
         layout.addWidget(self.counts, 1)
         self._fill_languages()
         self._fill_stages()
@@ -60,6 +67,7 @@ class QtScriptLanguageBar(QWidget):
         self._recount.timeout.connect(self._refresh_counts)
         self.language.currentIndexChanged.connect(self._language_chosen)
         self.stage.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.suspect.toggled.connect(lambda _on: self.apply_filter())
         doc.changed.connect(self._on_change)
         model.modelReset.connect(self.apply_filter)
         model.rowsInserted.connect(lambda _p, first, last: self.apply_filter(first, last))
@@ -125,15 +133,18 @@ class QtScriptLanguageBar(QWidget):
             self._recount.start()
 
     def apply_filter(self, first: int = 0, last: int = -1, *_: Any) -> None:
-        """Hide the rows whose stage is not the chosen one (rows ``first``…``last``; default all)."""
+        """The one place rows are hidden: a row shows when :func:`~studio.core.line_filter.line_visible`
+        passes it (stage, suspect only) and every rule in ``row_filters`` (the find bar) keeps it
+        (rows ``first``…``last``; default all)."""
         wanted = self.stage_filter()
         project = self.doc.project
         rows = self.model.rowCount(QModelIndex())
         last = rows - 1 if last < 0 else min(last, rows - 1)
+        self.rule = rule = replace(self.rule, stage=wanted, suspect_only=self.suspect.isChecked())
+        status_of = getattr(self.model, "_status", None)  # the shown language's status
         for row in range(first, last + 1):
             line = project.lines.get(self.model.line_id(row))
-            hidden = (bool(wanted) and (line is None or line.stage.value != wanted)) or not all(
-                keep(row) for keep in self.row_filters
-            )
+            status = status_of(line) if line is not None and status_of is not None else None
+            hidden = not line_visible(rule, line, status=status) or not all(keep(row) for keep in self.row_filters)
             if self.view.isRowHidden(row) != hidden:
                 self.view.setRowHidden(row, hidden)
