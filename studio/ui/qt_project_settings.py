@@ -32,10 +32,13 @@ from PySide6.QtWidgets import (
 
 from studio.core.settings_schema import (
     BACKENDS,
+    QA_PARAMS,
     Param,
     SettingError,
     endpoints_text,
+    numbers_text,
     parse_endpoints,
+    parse_numbers,
 )
 from studio.render.project_edits import change_settings
 from studio.ui.qt_document import QtDocument
@@ -168,8 +171,11 @@ class QtProjectSettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addStretch(1)
         tabs.addTab(rendering, "Rendering")
+        tabs.addTab(self._checks_tab(s), "Checks")
         if tab == "rendering":
             tabs.setCurrentIndex(1)
+        elif tab == "checks":
+            tabs.setCurrentIndex(2)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -179,6 +185,28 @@ class QtProjectSettingsDialog(QDialog):
         root = QVBoxLayout(self)
         root.addWidget(tabs)
         root.addWidget(buttons)
+
+    def _checks_tab(self, s: Any) -> QWidget:
+        """Take checks (studio.qa): on/off, re-rolls, threshold overrides (settings_schema.QA_PARAMS)."""
+        params = {p.key: p for p in QA_PARAMS}
+        page = QWidget()
+        form = QFormLayout(page)
+        self.qa_check = QCheckBox(params["qa_check"].label)
+        self.qa_check.setToolTip(params["qa_check"].tip)
+        self.qa_check.setChecked(bool(s.qa_check))
+        self.qa_retries = QSpinBox()
+        self.qa_retries.setRange(int(params["qa_retries"].lo), int(params["qa_retries"].hi))
+        self.qa_retries.setSpecialValueText("backend default")
+        self.qa_retries.setToolTip(params["qa_retries"].tip)
+        self.qa_retries.setValue(int(s.qa_retries))
+        self.qa_thresholds = QLineEdit(numbers_text(s.qa_thresholds))
+        self.qa_thresholds.setObjectName("qaThresholds")
+        self.qa_thresholds.setPlaceholderText('{"max_wer": 0.3}')
+        self.qa_thresholds.setToolTip(params["qa_thresholds"].tip)
+        form.addRow("", self.qa_check)
+        form.addRow(params["qa_retries"].label, self.qa_retries)
+        form.addRow(params["qa_thresholds"].label, self.qa_thresholds)
+        return page
 
     @staticmethod
     def _seconds(value: float, hi: float = 10.0) -> QDoubleSpinBox:
@@ -212,6 +240,9 @@ class QtProjectSettingsDialog(QDialog):
             "level_match_speakers": self.level_match.isChecked(),
             "backend": backend,
             "backend_options": tuple(sorted(options.items(), key=lambda kv: kv[0])),
+            "qa_check": self.qa_check.isChecked(),
+            "qa_retries": self.qa_retries.value(),
+            "qa_thresholds": parse_numbers("qa_thresholds", self.qa_thresholds.text()),
         }
         return {k: v for k, v in wanted.items() if _json(getattr(old, k)) != _json(v)}
 

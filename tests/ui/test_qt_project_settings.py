@@ -61,3 +61,23 @@ def test_gaps_relayout_the_timeline(qtbot, rendered_podcast):
     doc.undo_stack.undo()
     assert next(c for c in doc.project.clips.values() if c.line_id == "EP12_020").start == second.start
     doc.close()
+
+
+def test_checks_tab_sets_qa_settings_and_reverse(qtbot, podcast):
+    from studio.core import ops
+
+    doc = QtDocument.open(podcast)
+    doc.project.apply(ops.set_settings(qa_retries=3, qa_thresholds=(("max_wer", 0.4),)))
+    dialog = QtProjectSettingsDialog(doc, tab="checks")
+    qtbot.addWidget(dialog)
+    assert dialog.qa_check.isChecked() and dialog.qa_retries.value() == 3
+    assert dialog.qa_thresholds.text() == '{"max_wer": 0.4}'
+    dialog.qa_check.setChecked(False)
+    dialog.qa_retries.setValue(-1)
+    dialog.qa_thresholds.setText('{"max_pause": 3}')
+    dialog.accept()
+    s = doc.project.settings
+    assert (s.qa_check, s.qa_retries, s.qa_thresholds) == (False, -1, (("max_pause", 3.0),))
+    doc.undo_stack.undo()
+    assert doc.project.settings.qa_retries == 3
+    doc.close()
