@@ -15,10 +15,9 @@ from studio.cli_common import CliError, _open
 
 
 def _asr_client(project: Any) -> Any:
-    from studio.render.client import EngineClient
+    from studio.render.one_job import asr_client
 
-    model = str(project.settings.backend_options_dict().get("asr_model", "") or "")
-    return EngineClient("piper", {"workers": 0}, extra_args=["--asr-model", model] if model else [])
+    return asr_client(project.settings.backend_options_dict())
 
 
 def cmd_import_recording(args: argparse.Namespace) -> int:

@@ -143,10 +143,24 @@ def import_recording(
     if not speaker_name.strip():
         raise RecordingError("a recording needs a speaker name")
     began = time.monotonic()
-    words, levels, rate, duration = transcribe_in_chunks(
-        source, transcribe, progress=progress, cancelled=cancelled, chunk_s=chunk_s
-    )
-    seconds = time.monotonic() - began
+    heard = transcribe_in_chunks(source, transcribe, progress=progress, cancelled=cancelled, chunk_s=chunk_s)
+    batch, result = import_batch(pf, source, speaker_name, heard, time.monotonic() - began, model)
+    pf.project.apply(batch)
+    return result
+
+
+def import_batch(
+    pf: Any,
+    source: Path,
+    speaker_name: str,
+    heard: tuple[list[Word], list[float], int, float],
+    seconds: float,
+    model: str = "",
+) -> tuple[ops.Batch, ImportResult]:
+    """The one edit that adds a transcribed recording (``heard`` = :func:`transcribe_in_chunks`'s
+    result) as recorded lines on the speaker's track, and what it adds. Applying it is the caller's
+    (the studio pushes it on the undo stack)."""
+    words, levels, rate, duration = heard
     if not words:
         raise RecordingError(f"no speech was heard in {source.name}")
     project = pf.project
@@ -185,8 +199,8 @@ def import_recording(
             duration=round(seg.end - seg.start, 6), line_id=line_id, pinned=True,
         )))
         line_ids.append(line_id)
-    project.apply(ops.Batch(tuple(edits), f"Import recording {source.name}"))
-    return ImportResult(recording.id, track.id, speaker.id, tuple(line_ids), len(words), duration, seconds)
+    result = ImportResult(recording.id, track.id, speaker.id, tuple(line_ids), len(words), duration, seconds)
+    return ops.Batch(tuple(edits), f"Import recording {source.name}"), result
 
 
 def line_start(line: ScriptLine) -> float | None:

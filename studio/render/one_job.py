@@ -33,3 +33,12 @@ def render_one(backend: str, options: dict[str, Any], job: Any, timeout_s: float
     finally:
         client.shutdown()
     raise OneJobError("the job was not rendered (the engine went quiet)")
+
+
+def asr_client(options: dict[str, Any]) -> Any:
+    """An engine client that only transcribes (a Piper engine without worker processes), with the
+    project's ``asr_model`` option if set. Start it, use it, shut it down."""
+    from studio.render.client import EngineClient
+
+    model = str(options.get("asr_model", "") or "")
+    return EngineClient("piper", {"workers": 0}, extra_args=["--asr-model", model] if model else [])

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -251,6 +252,11 @@ class QtMainWindow(QMainWindow):
         self.a_import_script = A("&Import script…", self.import_script_dialog, "Ctrl+I")
         self.a_export_script = A("Export &script…", self.export_script_dialog)
         self.a_import_audio = A("Import &audio…", self.import_audio_dialog)
+        self.a_import_recording = A(
+            "Import &recording…",
+            self.import_recording_dialog,
+            tip="A speaker's recording, transcribed into recorded lines you can edit by text",
+        )
         self.a_export = A("&Export…", self.export_dialog, "Ctrl+E")
         self.a_close = A("&Close project", self.close_project, QKeySequence.StandardKey.Close)
         self.a_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -312,6 +318,7 @@ class QtMainWindow(QMainWindow):
             self.a_import_script,
             self.a_export_script,
             self.a_import_audio,
+            self.a_import_recording,
             self.a_export,
         ):
             m.addAction(a)
@@ -359,6 +366,7 @@ class QtMainWindow(QMainWindow):
         has = self.view is not None
         for action in (
             self.a_save_copy, self.a_import_script, self.a_export_script, self.a_import_audio, self.a_export,
+            self.a_import_recording, self.a_voice_from_recording,
             self.a_close, self.a_delete, self.a_split, self.a_marker, self.a_add_line, self.a_speakers,
             self.a_settings, self.a_backend, self.a_render_sel, self.a_render_stale, self.a_new_take,
             self.a_stop_render, self.a_play, self.a_stop, self.a_home, self.a_end, self.a_zoom_in,
@@ -654,6 +662,36 @@ class QtMainWindow(QMainWindow):
             self._error("Cannot export the script", str(exc))
             return
         self.show_message(f"Wrote {Path(path).name}")
+
+    def import_recording_dialog(self) -> None:
+        if self.view is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a speaker's recording", "", "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.aiff)"
+        )
+        if not path:
+            return
+        names = [s.name for s in self.view.doc.project.speakers.values()]
+        speaker, ok = QInputDialog.getItem(
+            self, "Import recording", f"Who speaks in {Path(path).name}? (a new name adds a speaker)", names or [""], 0, True
+        )
+        if ok and speaker.strip():
+            self.import_recording(Path(path), speaker.strip())
+
+    def import_recording(self, path: Path, speaker: str, factory: Any = None) -> Any:
+        """Transcribe ``path`` in the engine (worker thread, progress in the status bar) and add it as
+        ``speaker``'s recorded lines; returns the importer (tests wait on it)."""
+        from studio.ui.qt_recording_import import QtRecordingImporter
+
+        assert self.view is not None
+        importer = QtRecordingImporter(self.view.doc, factory)
+        importer.progress.connect(lambda f: self.show_message(f"Transcribing {path.name}: {f:.0%}", 0))
+        importer.failed.connect(lambda text: self._error("Import recording", text))
+        importer.imported.connect(
+            lambda r: self.show_message(f"{len(r.line_ids)} recorded lines, {r.words} words from {path.name}", 10000)
+        )
+        importer.start(path, speaker)
+        return importer
 
     def import_audio_dialog(self) -> None:
         if self.view is None:
