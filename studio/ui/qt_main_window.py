@@ -55,6 +55,7 @@ from studio.ui.qt_voice_bank import make_voice_bank_panel
 
 STATE_VERSION = 1
 TIMELINE_MIN_HEIGHT = 260  # ruler + two track rows + scroll bar: the least a restored layout may leave
+TIMELINE_MIN_SHARE = 0.3  # … and at least this share of the window's height
 # Imported on a background thread soon after start: the export/mix stack (scipy.signal alone takes
 # ~0.9 s) would otherwise be imported by the first export or playback, and a worker thread running
 # a second of imports starves the GUI thread of the GIL just when the user is waiting for feedback.
@@ -197,13 +198,41 @@ class QtMainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1600, 1000)
-        self._restored = state is not None and self.restoreState(state, STATE_VERSION)
+        # The dock state is applied once the window is shown at its restored size (see showEvent):
+        # restored before that, the docks took the space of a window that did not exist yet.
+        self._pending_state = state
+        self._restored = state is not None
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        if self._pending_state is not None:
+            state, self._pending_state = self._pending_state, None
+            QTimer.singleShot(0, lambda: self._apply_state(state))
         if not self._restored and not self._sized:
             self._sized = True
             QTimer.singleShot(0, self._default_sizes)
+
+    def _apply_state(self, state: Any) -> None:
+        if not self.restoreState(state, STATE_VERSION):
+            self._restored = False
+            self._default_sizes()
+        self.ensure_usable_layout()
+
+    def ensure_usable_layout(self) -> None:
+        """Give the timeline back its share when a restored layout squeezed it (docks sized for
+        another window or for the empty placeholders): the docks beside it shrink to their default."""
+        central = self.centralWidget()
+        if self.view is None or central is None or not self.isVisible():
+            return
+        self.layout().activate()  # the docks' new contents are laid out before measuring
+        if central.height() >= max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_MIN_SHARE)):
+            return
+        d = self.docks
+        h = max(self.height(), 700)
+        beside = [d[n] for n in ("script", "mixer") if d[n].isVisible() and not d[n].isFloating()]
+        if beside:
+            self.resizeDocks(beside, [int(h * 0.36)] * len(beside), Qt.Orientation.Vertical)
+            self.layout().activate()
 
     def save_layout(self) -> None:
         self.settings.save_window_state(self.saveGeometry(), self.saveState(STATE_VERSION))
@@ -451,6 +480,7 @@ class QtMainWindow(QMainWindow):
         # usable: its minimum height holds the docks off it (the squeeze left one 50 px row).
         timeline.setMinimumHeight(TIMELINE_MIN_HEIGHT)
         self.setCentralWidget(timeline)
+        QTimer.singleShot(0, self.ensure_usable_layout)
         self.docks["script"].setWidget(script)
         self.docks["mixer"].setWidget(mixer)
         self.docks["queue"].setWidget(queue)

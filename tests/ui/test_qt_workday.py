@@ -168,3 +168,20 @@ def test_no_widget_connects_a_lambda_to_the_document():
         if re.search(r"\bdoc\.\w+\.connect\(\s*lambda", line)
     ]
     assert not offenders, f"connect a bound method (Qt drops it with the widget), not a lambda: {offenders}"
+
+
+# ---- 5. a restored layout keeps the timeline usable
+
+
+def test_timeline_keeps_its_share_after_reopen_and_restart(make_window, rendered_podcast, qtbot):
+    def usable(window) -> bool:
+        return window.centralWidget().height() >= 0.3 * window.height()
+
+    window = make_window(rendered_podcast)
+    qtbot.waitUntil(lambda: usable(window))
+    window.close()  # saves the layout
+    again = make_window(rendered_podcast)  # a restart: the saved dock state is restored
+    qtbot.waitUntil(lambda: usable(again), timeout=2000)
+    again.close_project()
+    assert again.open_project(rendered_podcast)  # closing and reopening the project
+    qtbot.waitUntil(lambda: usable(again), timeout=2000)
