@@ -224,7 +224,9 @@ class QtMainWindow(QMainWindow):
         central = self.centralWidget()
         if self.view is None or central is None or not self.isVisible():
             return
-        self.layout().activate()  # the docks' new contents are laid out before measuring
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # the docks' new contents are laid out before measuring
         if central.height() >= max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_MIN_SHARE)):
             return
         d = self.docks
@@ -232,7 +234,8 @@ class QtMainWindow(QMainWindow):
         beside = [d[n] for n in ("script", "mixer") if d[n].isVisible() and not d[n].isFloating()]
         if beside:
             self.resizeDocks(beside, [int(h * 0.36)] * len(beside), Qt.Orientation.Vertical)
-            self.layout().activate()
+            if layout is not None:
+                layout.activate()
 
     def save_layout(self) -> None:
         self.settings.save_window_state(self.saveGeometry(), self.saveState(STATE_VERSION))
