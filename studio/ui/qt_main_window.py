@@ -52,6 +52,7 @@ from studio.ui.qt_speaker_dialog import QtSpeakersDialog
 from studio.ui.qt_timeline import QtTimelinePanel
 from studio.ui.qt_transport import QtTransport
 from studio.ui.qt_voice_bank import make_voice_bank_panel
+from studio.ui.qt_wheel import install_wheel_guard
 
 STATE_VERSION = 1
 TIMELINE_MIN_HEIGHT = 260  # ruler + two track rows + scroll bar: the least a restored layout may leave
@@ -110,6 +111,7 @@ class QtMainWindow(QMainWindow):
         self._restored = False
         self._sized = False
         self.setWindowTitle("Chorus")
+        install_wheel_guard()  # the wheel scrolls panels; it edits a value only in a focused field
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.setCentralWidget(_placeholder("Open a project (File ▸ Open) or create one (File ▸ New)."))

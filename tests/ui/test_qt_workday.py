@@ -185,3 +185,35 @@ def test_timeline_keeps_its_share_after_reopen_and_restart(make_window, rendered
     again.close_project()
     assert again.open_project(rendered_podcast)  # closing and reopening the project
     qtbot.waitUntil(lambda: usable(again), timeout=2000)
+
+
+# ---- 6. the wheel scrolls; it edits a value only in a focused field
+
+
+def test_wheel_over_an_unfocused_spin_box_changes_nothing(make_window, rendered_podcast, qtbot):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window(rendered_podcast)
+    doc, inspector = window.view.doc, window.view.inspector
+    clip = next(c for c in doc.project.clips.values() if c.line_id == "EP12_030")
+    doc.select(clips=[clip.id])
+    window.docks["inspector"].raise_()
+    box = inspector.clip_gain
+    box.clearFocus()
+
+    def wheel() -> None:
+        centre = QPointF(box.rect().center())
+        event = QWheelEvent(
+            centre, QPointF(box.mapToGlobal(centre.toPoint())), QPoint(), QPoint(0, 120),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+        )
+        QApplication.sendEvent(box, event)
+
+    wheel()
+    assert doc.project.clips[clip.id].gain_db == clip.gain_db and not box.hasFocus()
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    wheel()
+    assert doc.project.clips[clip.id].gain_db != clip.gain_db  # focused: the wheel edits
