@@ -386,8 +386,14 @@ def finished_ops(
 def refresh_status(project: Project, media_dir: Path) -> ops.Batch:
     """Mark lines stale whose selected take no longer matches (voice changed, file missing …), and
     stale lines done whose selected take matches again (an edit undone, a lexicon entry removed)."""
+    return refresh_lines(project, media_dir, project.ordered_lines())
+
+
+def refresh_lines(project: Project, media_dir: Path, lines: Any) -> ops.Batch:
+    """:func:`refresh_status` for some lines (the ones an edit touched): one rule for every caller —
+    a line is stale exactly when its selected take's key no longer matches what it would render."""
     edits: list[Any] = []
-    for line in project.ordered_lines():
+    for line in lines:
         if line.status in (LineStatus.QUEUED, LineStatus.RENDERING) or (
             line.status == LineStatus.STALE and line.selected_take
         ):

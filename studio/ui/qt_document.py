@@ -25,10 +25,15 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from studio.core import ops
 from studio.core.ops import EditError
 from studio.core.project import Change, Project
+from studio.core.model import LineStatus
 from studio.core.store import ProjectError, ProjectFile
+from studio.render.takes import refresh_lines
 
 # QUndoCommand.id() of commands that may merge (consecutive nudges of the same thing).
 MERGE_ID = 0x43484F
+
+
+RENDERING = (LineStatus.QUEUED, LineStatus.RENDERING)  # the render owns these lines' status
 
 
 class QtEditCommand(QUndoCommand):
@@ -101,6 +106,7 @@ class QtDocument(QObject):
         self._selected_track = ""
         self._unsubscribe = project_file.project.subscribe(self._on_change)
         self._closed = False
+        self._touched: set[str] | None = None  # lines changed by the edit being applied
 
     @classmethod
     def open(cls, path: str | Path, parent: QObject | None = None) -> QtDocument:
@@ -135,8 +141,16 @@ class QtDocument(QObject):
         if self.project_file.read_only:
             self.report_failure(f"{self.title} is open read-only (another program is writing it): not changed")
             return False
+        touched: set[str] = set()
+        self._touched = touched
         try:
             inverse = self.project.apply(op)
+            if touched:  # a line's status follows its take key (one rule: studio.render.takes)
+                lines = [self.project.lines[i] for i in touched if i in self.project.lines]
+                fix = refresh_lines(self.project, self.media_dir, [x for x in lines if x.status not in RENDERING])
+                if fix.ops:
+                    inverse = ops.Batch((self.project.apply(fix), inverse), str(getattr(op, "label", "Edit")))
+                    op = ops.Batch((op, fix), str(getattr(op, "label", "Edit")))
         except (EditError, KeyError, ValueError, ProjectError) as exc:
             self.report_failure(str(exc))
             return False
@@ -145,6 +159,8 @@ class QtDocument(QObject):
                 f"The edit could not be written to project.db yet ({exc}); it is kept in memory"
             )
             return False
+        finally:
+            self._touched = None
         text = str(label or getattr(op, "label", "Edit"))
         self.undo_stack.push(QtEditCommand(self, op, inverse, text, merge_key))
         return True
@@ -214,6 +230,8 @@ class QtDocument(QObject):
 
     # ---- change propagation --------------------------------------------------------------
     def _on_change(self, change: Change) -> None:
+        if self._touched is not None and change.kind == "line" and change.action == "update":
+            self._touched.add(change.id)
         if change.kind == "edit":
             self.editEnded.emit()
             return

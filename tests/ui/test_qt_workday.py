@@ -217,3 +217,25 @@ def test_wheel_over_an_unfocused_spin_box_changes_nothing(make_window, rendered_
     qtbot.waitUntil(box.hasFocus)
     wheel()
     assert doc.project.clips[clip.id].gain_db != clip.gain_db  # focused: the wheel edits
+
+
+# ---- 8. status derives from the take key, one rule everywhere
+
+
+def test_speaker_away_and_back_is_current_again(make_window, rendered_podcast):
+    from studio.core import ops
+    from studio.core.model import LineStatus
+    from studio.render.takes import plan_render
+
+    window = make_window(rendered_podcast)
+    doc = window.view.doc
+    line = doc.project.lines["EP12_020"]
+    other = next(s for s in doc.project.speakers if s != line.speaker_id)
+    assert doc.edit(ops.assign_speaker(line.id, other))
+    assert doc.project.lines[line.id].status == LineStatus.STALE
+    assert doc.edit(ops.assign_speaker(line.id, line.speaker_id))
+    assert doc.project.lines[line.id].status == LineStatus.DONE  # its take is current again
+    assert line.id not in {j.line_id for j in plan_render(doc.project, doc.media_dir).jobs}
+    doc.undo_stack.undo()
+    assert doc.project.lines[line.id].status == LineStatus.STALE
+    assert line.id in {j.line_id for j in plan_render(doc.project, doc.media_dir).jobs}
