@@ -23,9 +23,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from studio.core import ops
+from studio.core.model import LineStatus
 from studio.core.ops import EditError
 from studio.core.project import Change, Project
-from studio.core.model import LineStatus
 from studio.core.store import ProjectError, ProjectFile
 from studio.render.takes import refresh_lines
 
