@@ -47,10 +47,13 @@ def cmd_import_recording(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
         print(
             f"{len(result.line_ids)} recorded lines, {result.words} words, {result.duration:.1f} s of audio "
-            f"for {args.speaker} (transcribed in {time.monotonic() - began:.1f} s)"
+            f"for {', '.join(args.speaker)} (transcribed in {time.monotonic() - began:.1f} s)"
         )
+        project = pf.project
         for line_id in result.line_ids:
-            print(f"  {line_id}  {pf.project.lines[line_id].text}")
+            line = project.lines[line_id]
+            who = project.speakers[line.speaker_id].name if line.speaker_id in project.speakers else "?"
+            print(f"  {line_id}  {who}: {line.text}")
         return 0
     finally:
         pf.close()
@@ -116,7 +119,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser("import-recording", help="import a speaker's recording: transcribed into recorded lines on its own track")
     p.add_argument("project")
     p.add_argument("file")
-    p.add_argument("--speaker", required=True, help="speaker name (found or added)")
+    p.add_argument(
+        "--speaker", required=True, action="append",
+        help="speaker name (found or added); repeat it for a mixed file of several speakers (first voice heard = first name)",
+    )
     p.set_defaults(func=cmd_import_recording)
 
     p = sub.add_parser("patch", help="fix words of a recorded line: cut them (--with \"\") or re-speak them in the speaker's voice")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ class ImportResult:
     words: int
     duration: float
     seconds: float  # wall time of the transcription
+    recording_ids: tuple[str, ...] = ()  # one per speaker of a mixed file (the first is recording_id)
 
 
 def transcribe_in_chunks(
@@ -128,7 +129,7 @@ def transcribe_in_chunks(
 def import_recording(
     pf: Any,
     path: str | Path,
-    speaker_name: str,
+    speaker_name: str | Sequence[str],
     transcribe: Transcribe,
     *,
     progress: Callable[[float], None] = lambda f: None,
@@ -136,11 +137,13 @@ def import_recording(
     chunk_s: float = CHUNK_S,
     model: str = "",
 ) -> ImportResult:
-    """Import ``path`` as ``speaker_name``'s recorded track (module docstring); one undo step."""
+    """Import ``path`` as ``speaker_name``'s recorded track (module docstring); one undo step.
+    Several names: a mixed recording of those speakers (see :func:`import_batch`)."""
     source = Path(path).expanduser()
     if not source.is_file():
         raise RecordingError(f"no such recording: {source}")
-    if not speaker_name.strip():
+    given = speaker_name.split(",") if isinstance(speaker_name, str) else list(speaker_name)
+    if not any(n.strip() for n in given):
         raise RecordingError("a recording needs a speaker name")
     began = time.monotonic()
     heard = transcribe_in_chunks(source, transcribe, progress=progress, cancelled=cancelled, chunk_s=chunk_s)
@@ -152,37 +155,60 @@ def import_recording(
 def import_batch(
     pf: Any,
     source: Path,
-    speaker_name: str,
+    speaker_name: str | Sequence[str],
     heard: tuple[list[Word], list[float], int, float],
     seconds: float,
     model: str = "",
 ) -> tuple[ops.Batch, ImportResult]:
     """The one edit that adds a transcribed recording (``heard`` = :func:`transcribe_in_chunks`'s
     result) as recorded lines on the speaker's track, and what it adds. Applying it is the caller's
-    (the studio pushes it on the undo stack)."""
+    (the studio pushes it on the undo stack).
+
+    Several names (a list, or "Maya, Theo") mean one mixed file: each line is given to a speaker by
+    :func:`studio.recordings.speakers.assign_speakers` (first voice heard = first name); each speaker
+    gets a track and a recording record of the same file with a reference stretch of their own."""
     words, levels, rate, duration = heard
     if not words:
         raise RecordingError(f"no speech was heard in {source.name}")
+    names = [n.strip() for n in (speaker_name.split(",") if isinstance(speaker_name, str) else speaker_name)]
+    names = [n for n in names if n]
+    if not names:
+        raise RecordingError("a recording needs a speaker name")
     project = pf.project
     media = pf.add_media(source)
-    edits: list[Any] = []
-    speaker = project.speaker_by_name(speaker_name.strip())
-    if speaker is None:
-        colour = SPEAKER_COLOURS[len(project.speakers) % len(SPEAKER_COLOURS)]
-        speaker = Speaker(new_id("spk"), speaker_name.strip(), colour)
-        edits.append(ops.Insert(speaker))
-    track = Track(new_id("trk"), f"{speaker.name} (recorded)", TrackKind.DIALOGUE, speaker_id=speaker.id)
-    edits.append(ops.Insert(track))
-    ref_in, ref_out, _text = reference_span(words, duration)
+    segs = segments(words, duration)
+    if len(names) > 1:
+        from studio.recordings.audio import read_span
+        from studio.recordings.speakers import assign_speakers
+
+        parts = [read_span(source, seg.words[0].start, seg.words[-1].end) for seg in segs]
+        who = assign_speakers(parts, len(names))
+    else:
+        who = [0] * len(segs)
     room_in, room_out = room_tone_span(levels, FRAME_S, words)
-    recording = Recording(
-        new_id("rec"), source.name, media, speaker.id, track.id, round(duration, 6), rate,
-        ref_in, ref_out, room_in, room_out, model,
-    )
-    edits.append(ops.Insert(recording))
+    edits: list[Any] = []
+    made: dict[int, tuple[Speaker, Track, Recording]] = {}
+    for index in sorted(set(who)):
+        name = names[index]
+        speaker = project.speaker_by_name(name)
+        if speaker is None:
+            colour = SPEAKER_COLOURS[(len(project.speakers) + len(made)) % len(SPEAKER_COLOURS)]
+            speaker = Speaker(new_id("spk"), name, colour)
+            edits.append(ops.Insert(speaker))
+        track = Track(new_id("trk"), f"{speaker.name} (recorded)", TrackKind.DIALOGUE, speaker_id=speaker.id)
+        edits.append(ops.Insert(track))
+        own = [w for seg, k in zip(segs, who, strict=True) if k == index for w in seg.words]
+        ref_in, ref_out, _text = reference_span(own, duration)
+        recording = Recording(
+            new_id("rec"), source.name, media, speaker.id, track.id, round(duration, 6), rate,
+            ref_in, ref_out, room_in, room_out, model,
+        )
+        edits.append(ops.Insert(recording))
+        made[index] = (speaker, track, recording)
     order = [(line_start(project.lines[i]), i) for i in project.line_order]
     line_ids: list[str] = []
-    for seg in segments(words, duration):
+    for seg, index in zip(segs, who, strict=True):
+        speaker, track, recording = made[index]
         line_id = new_id("line")
         entries = [("", "", seg.start, seg.end, SPAN)]
         entries += [(w.text, "", w.start, w.end, k) for k, w in enumerate(seg.words)]
@@ -199,7 +225,11 @@ def import_batch(
             duration=round(seg.end - seg.start, 6), line_id=line_id, pinned=True,
         )))
         line_ids.append(line_id)
-    result = ImportResult(recording.id, track.id, speaker.id, tuple(line_ids), len(words), duration, seconds)
+    first_speaker, first_track, first_recording = made[min(made)]
+    result = ImportResult(
+        first_recording.id, first_track.id, first_speaker.id, tuple(line_ids), len(words), duration, seconds,
+        recording_ids=tuple(r.id for _s, _t, r in made.values()),
+    )
     return ops.Batch(tuple(edits), f"Import recording {source.name}"), result
 
 

@@ -84,9 +84,18 @@ def reference_span(words: list[Word], duration: float) -> tuple[float, float, st
             score = confidence - abs(length - REF_BEST_S) / 50
             if best is None or score > best[0]:
                 best = (score, words[i].start, words[j].end, " ".join(w.text for w in span))
-    if best is None:
-        text = " ".join(w.text for w in words if w.end <= REF_MAX_S)
-        return 0.0, min(duration, REF_MAX_S), text
+    if best is None:  # nothing 5 s long: the longest run of words without a long pause (≤ 15 s)
+        if not words:
+            return 0.0, min(duration, REF_MAX_S), ""
+        runs: list[list[Word]] = [[words[0]]]
+        for word in words[1:]:
+            if word.start - runs[-1][-1].end > 1.0:
+                runs.append([])
+            runs[-1].append(word)
+        run = max(runs, key=lambda r: r[-1].end - r[0].start)
+        kept = [w for w in run if w.end <= run[0].start + REF_MAX_S]
+        start, end = max(0.0, kept[0].start - 0.1), min(duration, kept[-1].end + 0.1)
+        return round(start, 3), round(end, 3), " ".join(w.text for w in kept)
     start, end = max(0.0, best[1] - 0.1), min(duration, best[2] + 0.1)
     return round(start, 3), round(end, 3), best[3]
 
