@@ -708,7 +708,7 @@ class QtMainWindow(QMainWindow):
             return
         names = [s.name for s in self.view.doc.project.speakers.values()]
         speaker, ok = QInputDialog.getItem(
-            self, "Import recording", f"Who speaks in {Path(path).name}? (a new name adds a speaker)", names or [""], 0, True
+            self, "Import recording", f"Who speaks in {Path(path).name}? A new name adds a speaker; several (\"Maya, Theo\") split a mixed file.", names or [""], 0, True
         )
         if ok and speaker.strip():
             self.import_recording(Path(path), speaker.strip())
