@@ -24,7 +24,7 @@ from studio.core import ops
 from studio.core.layout import layout_ops
 from studio.core.model import LineStatus
 from studio.core.store import ProjectFile
-from studio.render.takes import PlannedJob, finished_ops, plan_render, refresh_status
+from studio.render.takes import PlannedJob, failed_ops, finished_ops, plan_render, refresh_status
 
 
 @dataclass
@@ -134,7 +134,7 @@ class RenderSession:
         elif kind == "failed" and job.state not in ("done", "cancelled"):
             job.state = "failed"
             job.reason = str(event.get("reason", "unknown error"))
-            self.project.apply(ops.set_line_status(line_id, LineStatus.FAILED, job.reason))
+            self.project.apply(failed_ops(self.project, self.media_dir, line_id, job.reason))
         elif kind == "cancelled" and job.state in ("queued", "rendering"):
             job.state = "cancelled"
             self.project.apply(ops.set_line_status(line_id, LineStatus.STALE))

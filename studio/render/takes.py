@@ -383,6 +383,20 @@ def finished_ops(
     return ops.Batch(tuple(edits), "Take rendered")
 
 
+def failed_ops(project: Project, media_dir: Path, line_id: str, reason: str) -> ops.Batch:
+    """A line's render failed. If its selected take is not current (rendered for another voice, speaker
+    or text), it leaves the timeline: a failed line never plays or exports someone else's voice. The
+    take stays in the line's history, to pick again by hand."""
+    edits: list[Any] = [ops.set_line_status(line_id, LineStatus.FAILED, reason)]
+    line = project.lines.get(line_id)
+    if line is not None and line.selected_take and not line_is_current(project, line, media_dir):
+        clip = project.clip_for_line(line_id)
+        if clip is not None:
+            edits.append(ops.Delete("clip", clip.id))
+        edits.append(ops.select_take(line_id, "", LineStatus.FAILED, reason))
+    return ops.Batch(tuple(edits), "Render failed")
+
+
 def refresh_status(project: Project, media_dir: Path) -> ops.Batch:
     """Mark lines stale whose selected take no longer matches (voice changed, file missing …), and
     stale lines done whose selected take matches again (an edit undone, a lexicon entry removed)."""

@@ -40,7 +40,7 @@ from studio.core.model import SPEAKER_COLOURS, Speaker, Voice, VoiceKind, new_id
 from studio.core.project import Change
 from studio.core.store import ProjectError
 from studio.render import project_edits
-from studio.render.casting import CastError, check_name, make_voice
+from studio.render.casting import CastError, backend_warning, check_name, make_voice
 from studio.ui.qt_document import QtDocument
 
 VOICE_KINDS = (
@@ -132,6 +132,12 @@ class QtSpeakerDialog(QDialog):
         self.error = QLabel()
         self.error.setObjectName("transportWarning")
         self.error.setWordWrap(True)
+        # What the project's backend cannot speak, said while choosing (not when its lines fail).
+        self.backend_note = QLabel()
+        self.backend_note.setObjectName("transportWarning")
+        self.backend_note.setWordWrap(True)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -145,10 +151,19 @@ class QtSpeakerDialog(QDialog):
         top.addRow("Voice", self.kind)
         layout.addLayout(top)
         layout.addWidget(self.pages)
+        layout.addWidget(self.backend_note)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
     # ---- inputs --------------------------------------------------------------------------
+    def _kind_changed(self, *_: object) -> None:
+        """A new voice kind: the last error was about the old one; say what the backend can't do."""
+        self.error.clear()
+        backend = self.doc.project.settings.backend
+        warning = backend_warning(backend, Voice(kind=VoiceKind(self.kind.currentData())))
+        self.backend_note.setText(f"⚠ {warning}" if warning else "")
+        self.backend_note.setVisible(bool(warning))
+
     def _show_colour(self) -> None:
         self.colour_button.setText(self._colour)
         text = "#000" if QColor(self._colour).lightness() > 140 else "#fff"
@@ -288,6 +303,9 @@ class QtSpeakersDialog(QDialog):
         dialog = QtSpeakerDialog(self.doc, speaker, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             save_speaker(self.doc, dialog.speaker)
+            warning = backend_warning(self.doc.project.settings.backend, dialog.speaker.voice)
+            if warning:
+                self.doc.message.emit(f"{dialog.speaker.name}: {warning}")
         dialog.deleteLater()
 
     def _remove(self) -> None:

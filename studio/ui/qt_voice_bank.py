@@ -49,6 +49,7 @@ from studio.bank.embed import EmbedStatus, bank_status
 from studio.bank.packs import PACK_SUFFIX, export_pack, export_presets, import_path
 from studio.bank.records import TAG_FIELDS, BankError
 from studio.bank.store import Conflict, ImportResult, VoiceBank
+from studio.render.casting import backend_warning
 from studio.ui.qt_bank_jobs import QtJobRunner, describe_failure, with_bank
 from studio.ui.qt_clip_editor import confirm
 from studio.ui.qt_document import QtDocument
@@ -390,7 +391,13 @@ class QtVoiceBankPanel(QWidget):
         speaker = self.doc.project.speakers.get(speaker_id)
         voice = self.bank.get(voice_id)
         who = speaker.name if speaker is not None else speaker_id
-        if changed:
+        warning = (
+            backend_warning(self.doc.project.settings.backend, speaker.voice) if speaker is not None else ""
+        )
+        if changed and warning:  # said now, not when the lines fail to render
+            self.set_status(f"{who} now speaks with {voice.name}. ⚠ {warning}", error=True)
+            self.voiceAssigned.emit(speaker_id, voice_id)
+        elif changed:
             self.set_status(f"{who} now speaks with {voice.name} (its lines will re-render)")
             self.voiceAssigned.emit(speaker_id, voice_id)
         else:

@@ -491,3 +491,16 @@ def test_the_panel_renders_with_a_project_open(make_panel, bank, tmp_path):
     image.save(str(tmp_path / "voice_bank.png"))
     panel.set_document(None)
     doc.close()
+
+
+def test_a_clip_voice_dropped_on_a_piper_project_warns_at_once(make_panel, bank, tmp_path):
+    """Issue 19 item 7: the warning comes at assignment, naming what the backend can't do and what can."""
+    doc = QtDocument(project_with_speakers(tmp_path))
+    assert doc.project.settings.backend == "piper"
+    panel = make_panel(bank)
+    panel.set_document(doc)
+    assert panel.assign("s1", voice_id(bank, "Ada"))
+    assert panel.status_is_error and "piper cannot speak a cloned voice" in panel.status.text()
+    assert "higgs" in panel.status.text()
+    panel.set_document(None)
+    doc.close()

@@ -239,3 +239,54 @@ def test_speaker_away_and_back_is_current_again(make_window, rendered_podcast):
     doc.undo_stack.undo()
     assert doc.project.lines[line.id].status == LineStatus.STALE
     assert line.id in {j.line_id for j in plan_render(doc.project, doc.media_dir).jobs}
+
+
+# ---- 7. voices the backend can't speak are flagged at assignment, not at render
+
+
+def test_speaker_dialog_warns_about_the_backend_and_forgets_the_old_kinds_error(qtbot, rendered_podcast):
+    from studio.core.model import VoiceKind
+    from studio.ui.qt_document import QtDocument
+    from studio.ui.qt_speaker_dialog import QtSpeakerDialog
+
+    doc = QtDocument.open(rendered_podcast)
+    assert doc.project.settings.backend == "piper"
+    dialog = QtSpeakerDialog(doc, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name.setText("Zed")
+    dialog.kind.setCurrentIndex(dialog.kind.findData(VoiceKind.CLIP))
+    dialog.accept()  # no clip chosen: refused with a reason
+    assert dialog.error.text() and dialog.isVisible()
+    assert "piper cannot speak" in dialog.backend_note.text() and dialog.backend_note.isVisibleTo(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData(VoiceKind.SMART))
+    assert dialog.error.text() == ""  # the clip error was about the other kind (item 11)
+    assert "higgs" in dialog.backend_note.text()
+    dialog.kind.setCurrentIndex(dialog.kind.findData(VoiceKind.PIPER))
+    assert not dialog.backend_note.isVisibleTo(dialog)
+    dialog.close()
+    doc.close()
+
+
+def test_a_failed_line_never_plays_the_old_speakers_take(rendered_podcast):
+    from studio.core import ops
+    from studio.core.model import LineStatus
+    from studio.core.store import ProjectFile
+    from studio.render.takes import failed_ops
+
+    with ProjectFile.open(rendered_podcast) as pf:
+        project = pf.project
+        line = project.lines["EP12_020"]
+        assert project.clip_for_line(line.id) is not None
+        other = next(s for s in project.speakers if s != line.speaker_id)
+        project.apply(ops.assign_speaker(line.id, other))
+        project.apply(failed_ops(project, pf.media_dir, line.id, "piper cannot clone"))
+        failed = project.lines[line.id]
+        assert failed.status == LineStatus.FAILED and failed.selected_take == ""
+        assert project.clip_for_line(line.id) is None  # nothing of the old voice on the timeline / in the mix
+        assert line.selected_take in failed.takes  # kept in its history
+        # a line whose take is still current keeps it when a re-render fails
+        keep = project.lines["EP12_030"]
+        project.apply(failed_ops(project, pf.media_dir, keep.id, "engine died"))
+        assert project.lines[keep.id].selected_take == keep.selected_take
+        assert project.clip_for_line(keep.id) is not None
