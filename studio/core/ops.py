@@ -33,6 +33,9 @@ class EditError(ValueError):
     """An operation that cannot be applied to this project (unknown id, bad value)."""
 
 
+EMPTY_TEXT = "A line needs text: to drop the line, remove it (Remove in the Script panel)"
+
+
 class _Applies:
     """Every op applies itself: ``Project.apply(op)`` calls ``op.apply_to(project)``, so the project
     module never imports this one (ops depend on the project, not the other way round)."""
@@ -199,7 +202,10 @@ def remove_line(project: Project, line_id: str) -> Batch:
 
 
 def change_text(line_id: str, text: str) -> Update:
-    """Edit a line's text; the line goes stale (its selected take no longer says this)."""
+    """Edit a line's text; the line goes stale (its selected take no longer says this). Empty text
+    is refused (EditError, with the reason to show)."""
+    if not text.strip():
+        raise EditError(EMPTY_TEXT)
     return Update(
         "line",
         line_id,

@@ -244,7 +244,11 @@ class QtInspector(QScrollArea):
     def _commit_text(self, text: str) -> None:
         line = self._line()
         text = text.strip()
-        if self._updating or line is None or not text or text == line.text:
+        if self._updating or line is None or text == line.text:
+            return
+        if not text:  # say why, and keep the box in agreement with the line
+            self.doc.report_failure(ops.EMPTY_TEXT)
+            self.line_text.setPlainText(line.text)
             return
         self.doc.edit(ops.change_text(line.id, text))
 

@@ -269,7 +269,10 @@ class QtScriptModel(QAbstractTableModel):
             )
         if col == COL_TEXT:
             text = str(value).strip()
-            if not text or text == line.text:
+            if text == line.text:
+                return False
+            if not text:  # say why, and the cell shows the line's text again
+                self.doc.report_failure(ops.EMPTY_TEXT)
                 return False
             if line.recording_id:  # a recorded line: the text edits the audio (cuts and patches)
                 from studio.ui.qt_recording_edit import QtPatcher, edit_recorded_text

@@ -290,3 +290,25 @@ def test_a_failed_line_never_plays_the_old_speakers_take(rendered_podcast):
         project.apply(failed_ops(project, pf.media_dir, keep.id, "engine died"))
         assert project.lines[keep.id].selected_take == keep.selected_take
         assert project.clip_for_line(keep.id) is not None
+
+
+# ---- 9. empty text is refused with a reason; widget and data agree
+
+
+def test_empty_text_is_refused_with_a_reason(make_window, rendered_podcast, qtbot):
+    from studio.core import ops
+    from studio.ui.qt_script_panel import COL_TEXT
+
+    window = make_window(rendered_podcast)
+    doc, panel, inspector = window.view.doc, window.view.script, window.view.inspector
+    before = doc.project.lines["EP12_020"].text
+    with pytest.raises(ops.EditError, match="needs text"):
+        ops.change_text("EP12_020", "  ")
+    with qtbot.waitSignal(doc.editFailed) as failed:
+        assert not panel.model.setData(panel.model.index(panel.model.row_of("EP12_020"), COL_TEXT), "   ")
+    assert "needs text" in failed.args[0] and "needs text" in window.statusBar().currentMessage()
+    doc.select(lines=["EP12_020"])
+    inspector.line_text.setPlainText("")
+    with qtbot.waitSignal(doc.editFailed):
+        inspector._commit_text(inspector.line_text.toPlainText())
+    assert inspector.line_text.toPlainText() == before == doc.project.lines["EP12_020"].text
