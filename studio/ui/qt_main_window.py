@@ -884,8 +884,19 @@ class QtMainWindow(QMainWindow):
 
     # ---- closing -------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Nothing to save (every edit is already in the project file): stop, store the layout."""
+        """Nothing to save (every edit is already in the project file): stop, store the layout.
+        While lines are rendering, ask first (finished takes are kept either way)."""
+        if self.view is not None and self.view.controller.busy:
+            left = sum(1 for j in self.view.controller.session.jobs.values() if j.state in ("queued", "rendering"))
+            if not self.ask(
+                "Close while rendering?",
+                f"{left} line(s) are still rendering. Close anyway and stop them?\n\n"
+                "Finished takes are kept; the stopped lines stay stale and render next time.",
+            ):
+                event.ignore()
+                return
         self.save_layout()
+        self.statusBar().clearMessage()  # "Rendering N line(s)…" does not outlive the render
         self.close_project()
         self.voice_bank.shutdown()
         super().closeEvent(event)

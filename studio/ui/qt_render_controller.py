@@ -67,6 +67,10 @@ class QtRenderController(QObject):
         self.engine_text = "Engine not started"
         self.engine_status: dict[str, Any] = {}
         self.job_order: list[str] = []
+        # The jobs of the current run (since the queue was last idle): the overall bar and the
+        # "Rendered …" message count these, one per line, not every job of the session.
+        self.run_jobs: list[str] = []
+        self._announce = False
         self._client_key: tuple[str, str] | None = None
         self._starting = False
         self._start_future: Future[Any] | None = None
@@ -112,9 +116,14 @@ class QtRenderController(QObject):
         return len(jobs)
 
     def _queue_jobs(self, jobs: list[Any]) -> None:
+        if not self._announce:  # a new run
+            self.run_jobs = []
+        self._announce = True
         for job in jobs:
             if job.job_id not in self.job_order:
                 self.job_order.append(job.job_id)
+            if job.job_id not in self.run_jobs:
+                self.run_jobs.append(job.job_id)
         self.jobsChanged.emit()
         for job in jobs:
             self.progressChanged.emit(job.line_id, 0.0)
@@ -185,6 +194,33 @@ class QtRenderController(QObject):
 
     def job(self, job_id: str) -> JobState | None:
         return self.session.jobs.get(job_id)
+
+    def run_summary(self) -> tuple[int, int, int, float]:
+        """(done, failed, left, fraction) of the current run, one per line (its latest job)."""
+        latest: dict[str, JobState] = {}
+        for job_id in self.run_jobs:
+            job = self.session.jobs.get(job_id)
+            if job is not None:
+                latest[job.planned.line_id] = job
+        states = [j.state for j in latest.values()]
+        left = sum(1 for s in states if s in ("queued", "rendering"))
+        fractions = [1.0 if j.state in ("done", "failed", "cancelled") else j.fraction for j in latest.values()]
+        fraction = sum(fractions) / len(fractions) if fractions else 1.0
+        return states.count("done"), states.count("failed"), left, fraction
+
+    def _announce_end(self) -> None:
+        """Replace "Rendering N line(s)…" by what the run did, once it is over."""
+        if not self._announce or self.busy or self._pending:
+            return
+        self._announce = False
+        done, failed, _, _ = self.run_summary()
+        cancelled = len({self.session.jobs[j].planned.line_id for j in self.run_jobs if j in self.session.jobs}) - done - failed
+        parts = [f"Rendered {done} line(s)"]
+        if failed:
+            parts.append(f"{failed} failed (see the render queue)")
+        if cancelled > 0:
+            parts.append(f"{cancelled} stopped")
+        self.message.emit(" · ".join(parts))
 
     @property
     def busy(self) -> bool:
@@ -300,6 +336,7 @@ class QtRenderController(QObject):
         if now - self._last_status > STATUS_EVERY_S:
             self._last_status = now
             client.request_status()
+        self._announce_end()
         if not self.busy and not self._pending:
             self._timer.setInterval(POLL_MS * 10)  # idle: keep an eye on the engine, gently
         else:

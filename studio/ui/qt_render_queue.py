@@ -258,15 +258,12 @@ class QtRenderQueuePanel(QWidget):
             self._overall_timer.start()
 
     def _update_overall(self, *_: Any) -> None:
-        session = self.controller.session
-        jobs = list(session.jobs.values())
-        active = [j for j in jobs if j.state in ("queued", "rendering")]
-        if not active:
-            done = sum(1 for j in jobs if j.state == "done")
-            failed = sum(1 for j in jobs if j.state == "failed")
-            self.overall.setValue(1000 if jobs else 0)
-            self.overall.setFormat(f"{done} done, {failed} failed" if jobs else "idle")
+        # The current run, one per line (a retried line counts once), as its rows show it.
+        done, failed, left, fraction = self.controller.run_summary()
+        if not left:
+            any_jobs = bool(self.controller.run_jobs)
+            self.overall.setValue(1000 if any_jobs else 0)
+            self.overall.setFormat(f"{done} done, {failed} failed" if any_jobs else "idle")
             return
-        fraction = session.fraction
         self.overall.setValue(int(fraction * 1000))
-        self.overall.setFormat(f"{len(active)} line(s) left · {fraction * 100:.0f} %")
+        self.overall.setFormat(f"{left} line(s) left · {fraction * 100:.0f} %")

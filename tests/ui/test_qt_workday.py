@@ -312,3 +312,41 @@ def test_empty_text_is_refused_with_a_reason(make_window, rendered_podcast, qtbo
     with qtbot.waitSignal(doc.editFailed):
         inspector._commit_text(inspector.line_text.toPlainText())
     assert inspector.line_text.toPlainText() == before == doc.project.lines["EP12_020"].text
+
+
+# ---- 10. closing mid-render asks; 11. messages that tell the truth
+
+
+def test_closing_mid_render_asks_and_the_render_message_ends(make_window, podcast, qtbot):
+    from ui_fakes import FakeEngineClient
+
+    window = make_window(podcast, client_factory=lambda b, o: FakeEngineClient(b, o, delay=0.3))
+    controller = window.view.controller
+    asked: list[str] = []
+    window.ask = lambda title, text: asked.append(text) is not None  # "no, keep it open"
+    assert controller.render(None) > 0
+    assert window.statusBar().currentMessage().startswith("Rendering")
+    window.close()
+    assert asked and "still rendering" in asked[0] and window.isVisible() and window.view is not None
+    controller.cancel()
+    qtbot.waitUntil(lambda: not controller.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not window.statusBar().currentMessage().startswith("Rendering"), timeout=3000)
+    assert "Rendered" in window.statusBar().currentMessage()
+    asked.clear()
+    window.close()  # idle: closes without a question
+    assert not asked and not window.isVisible()
+
+
+def test_the_queue_counts_each_line_of_the_run_once(make_window, rendered_podcast, qtbot):
+    from studio.core import ops
+
+    window = make_window(rendered_podcast)
+    doc, controller, queue = window.view.doc, window.view.controller, window.view.queue
+    doc.edit(ops.change_text("EP12_020", "A new line of text."))
+    assert controller.render(["EP12_020"]) == 1
+    qtbot.waitUntil(lambda: not controller.busy, timeout=10000)
+    assert controller.render(["EP12_020"], new_take=True) == 1  # a second run: only its own line
+    qtbot.waitUntil(lambda: not controller.busy, timeout=10000)
+    queue._update_overall()
+    assert queue.overall.format() == "1 done, 0 failed" and controller.run_summary()[:3] == (1, 0, 0)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Rendered 1 line"), timeout=3000)
