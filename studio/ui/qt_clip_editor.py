@@ -377,9 +377,16 @@ class QtClipEditor(QFrame):
         if " ".join(text.split()) == self.clip.transcript:
             return
         try:
-            self.bank.set_transcript(self.voice_id, self.clip.clip_id, text)
+            voice = self.bank.set_transcript(self.voice_id, self.clip.clip_id, text)
         except BankError as exc:
             self.report(f"Cannot change the transcript: {exc}", True)
+            return
+        saved = next((c for c in voice.clips if c.clip_id == self.clip.clip_id), None)
+        if saved is not None:  # the warnings follow the saved transcript ("no transcript" goes)
+            self.clip = saved
+            self.notes.setText("\n".join(f"⚠ {n}" for n in saved.notes()))
+            self.notes.setVisible(bool(saved.notes()))
+            self.report(f"Saved the transcript of {saved.original_name or 'the clip'}", False)
 
     def make_primary(self) -> None:
         if self.detached:

@@ -504,3 +504,20 @@ def test_a_clip_voice_dropped_on_a_piper_project_warns_at_once(make_panel, bank,
     assert "higgs" in panel.status.text()
     panel.set_document(None)
     doc.close()
+
+
+def test_no_transcript_warning_goes_when_the_transcript_is_saved(make_panel, bank, tmp_path):
+    """Issue 19 item 11: "⚠ no transcript" must not outlive the transcript being saved."""
+    panel = make_panel(bank)
+    gruff = voice_id(bank, "Gruff")
+    panel.select_voice(gruff)
+    panel.details.add_clip_files([write_clip(tmp_path / "bare.wav", 4.0, 5)])
+    assert panel.jobs.wait_idle()
+    assert "no transcript" in panel.status.text()
+    editor = panel.details.clip_editors[0]
+    assert "no transcript" in editor.notes.text()
+    editor.transcript.setText("Get out of my tavern.")
+    editor.transcript.editingFinished.emit()
+    editor = panel.details.clip_editors[0]
+    assert "no transcript" not in editor.notes.text() and not editor.notes.isVisibleTo(editor)
+    assert "no transcript" not in panel.status.text()
