@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,6 +268,26 @@ def _cast_ops(project: Project, script: ParsedScript) -> tuple[list[Any], dict[s
     return ops, speaker_ids, scene_ids
 
 
+LINE_ID_STEP = 10  # generated ids leave room to insert lines between: L010, L020 …
+
+
+def _line_numbers(taken: set[str]) -> Iterator[str]:
+    """Short sequential ids (``L010``, ``L020`` …) after the highest such id the project has, for lines
+    the script does not name (readable in tables and file names, unlike random ids)."""
+    highest = max((int(i[1:]) for i in taken if len(i) > 1 and i[0] == "L" and i[1:].isdigit()), default=0)
+    n = highest // LINE_ID_STEP * LINE_ID_STEP
+    while True:
+        n += LINE_ID_STEP
+        candidate = f"L{n:03d}"
+        if candidate not in taken:
+            yield candidate
+
+
+def new_line_id(taken: Any) -> str:
+    """The next short sequential line id (``L010`` …) not in ``taken``."""
+    return next(_line_numbers(set(taken)))
+
+
 def script_to_ops(project: Project, script: ParsedScript) -> Batch:
     """One undoable edit that adds ``script`` to the end of ``project``'s script.
 
@@ -279,8 +299,9 @@ def script_to_ops(project: Project, script: ParsedScript) -> Batch:
     """
     ops, speaker_ids, scene_ids = _cast_ops(project, script)
     taken = set(project.lines)
+    numbers = _line_numbers(taken)
     for line in script.lines:
-        line_id = line.id if line.id and line.id not in taken else new_id("line")
+        line_id = line.id if line.id and line.id not in taken else next(numbers)
         taken.add(line_id)
         record = ScriptLine(
             id=line_id,

@@ -84,6 +84,20 @@ def make_voice(
     return Voice(kind=kind, settings=old.settings, bank_voice_id=old.bank_voice_id)
 
 
+def voice_summary(voice: Voice) -> str:
+    """A few words that tell two speakers' voices apart in a list: "Piper #3", "clip ada.wav",
+    "profile: Female, 30s …", "smart"."""
+    if voice.kind == VoiceKind.PIPER:
+        model = Path(voice.piper_model).stem if voice.piper_model else "Piper"
+        return f"{model} #{voice.variant}"
+    if voice.kind == VoiceKind.CLIP:
+        return f"clip {voice.clip_media[:10]}…" if len(voice.clip_media) > 12 else f"clip {voice.clip_media or '(none)'}"
+    if voice.kind == VoiceKind.PROFILE:
+        text = " ".join(voice.profile.split())
+        return f"profile: {text[:28]}…" if len(text) > 30 else f"profile: {text}"
+    return voice.kind.value
+
+
 def backend_warning(backend: str, voice: Voice) -> str:
     """"" if ``backend`` can speak ``voice``; else a sentence naming what can (shown at assignment)."""
     able = BACKEND_VOICES.get(backend)

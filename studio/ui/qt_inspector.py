@@ -139,6 +139,7 @@ class QtInspector(QScrollArea):
         form.addRow("Pan", self.track_pan)
         form.addRow("", self.track_duck)
         form.addRow("Duck depth", self.track_duck_depth)
+        self.track_form = form
         layout.addWidget(self.track_box)
         layout.addStretch(1)
 
@@ -229,8 +230,8 @@ class QtInspector(QScrollArea):
                 self.track_gain.setValue(track.gain_db)
                 self.track_pan.setValue(track.pan)
                 duckable = track.kind in (TrackKind.MUSIC, TrackKind.HUMMING)
-                self.track_duck.setVisible(duckable)
-                self.track_duck_depth.setVisible(duckable)
+                self.track_form.setRowVisible(self.track_duck, duckable)  # label and field together
+                self.track_form.setRowVisible(self.track_duck_depth, duckable)
                 self.track_duck.setChecked(track.ducking.enabled)
                 self.track_duck_depth.setValue(track.ducking.depth_db)
         finally:

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import ops, workflow
-from studio.core.model import LineStage, LineStatus, ScriptLine, new_id
+from studio.core.model import LineStage, LineStatus, ScriptLine
 from studio.core.project import Change
 from studio.render.takes import line_recipe
 from studio.ui import qt_theme
@@ -483,7 +483,9 @@ def add_line_after(doc: QtDocument, after: str | None, text: str = "New line") -
     speaker = ref.speaker_id if ref else next(iter(project.speakers), "")
     scene = ref.scene_id if ref else ""
     index = project.line_index(ref.id) + 1 if ref and after else None
-    line = ScriptLine(new_id("line"), speaker, text, scene_id=scene)
+    from studio.core.script_formats import new_line_id
+
+    line = ScriptLine(new_line_id(project.lines), speaker, text, scene_id=scene)
     doc.edit(ops.add_line(line, index))
     return line.id
 
@@ -581,6 +583,9 @@ def _swatch(colour: str) -> Any:
 # ---- the panel ---------------------------------------------------------------------------------
 
 
+ID_COLUMN_MIN, ID_COLUMN_MAX = 60, 220  # px
+
+
 class QtScriptPanel(QWidget):
     """Toolbar + table. ``import_files`` is called with paths of script files dropped on the table."""
 
@@ -663,6 +668,9 @@ class QtScriptPanel(QWidget):
         self.find_bar = QtScriptFindBar(doc, self.model, self.view, self.language_bar.apply_filter, self)
         self.language_bar.row_filters.append(self.find_bar.matches)
         self.sorter = QtScriptSorter(self.model, self.view)
+        self.model.modelReset.connect(self.fit_id_column)
+        self.model.rowsInserted.connect(lambda *_: self.fit_id_column())
+        self.fit_id_column()
         layout.addWidget(self.language_bar)
         layout.addWidget(self.find_bar)
         layout.addWidget(self.view)
@@ -707,6 +715,17 @@ class QtScriptPanel(QWidget):
         return out
 
     # ---- actions -------------------------------------------------------------------------
+    def fit_id_column(self) -> None:
+        """The ID column as wide as the longest id (within bounds): "TAVERN_0…" is no id at all."""
+        ids = [self.model.line_id(r) for r in range(self.model.rowCount())]
+        if not ids:
+            return
+        metrics = self.view.fontMetrics()
+        longest = max(metrics.horizontalAdvance(i) for i in ids[:5000])
+        width = max(ID_COLUMN_MIN, min(ID_COLUMN_MAX, longest + 24))
+        if width > self.view.columnWidth(COL_ID):
+            self.view.setColumnWidth(COL_ID, width)
+
     def selected_line_ids(self) -> list[str]:
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
         return [self.model.line_id(r) for r in rows]

@@ -40,7 +40,7 @@ from studio.core.model import SPEAKER_COLOURS, Speaker, Voice, VoiceKind, new_id
 from studio.core.project import Change
 from studio.core.store import ProjectError
 from studio.render import project_edits
-from studio.render.casting import CastError, backend_warning, check_name, make_voice
+from studio.render.casting import CastError, backend_warning, check_name, make_voice, voice_summary
 from studio.ui.qt_document import QtDocument
 
 VOICE_KINDS = (
@@ -287,7 +287,7 @@ class QtSpeakersDialog(QDialog):
         self.list.clear()
         for speaker in self.doc.project.speakers.values():
             count = sum(1 for line in self.doc.project.lines.values() if line.speaker_id == speaker.id)
-            item = QListWidgetItem(f"{speaker.name}  ·  {speaker.voice.kind.value}  ·  {count} lines")
+            item = QListWidgetItem(f"{speaker.name}  ·  {voice_summary(speaker.voice)}  ·  {count} lines")
             item.setData(Qt.ItemDataRole.UserRole, speaker.id)
             item.setData(Qt.ItemDataRole.DecorationRole, QColor(speaker.colour))
             self.list.addItem(item)

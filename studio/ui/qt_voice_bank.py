@@ -49,7 +49,7 @@ from studio.bank.embed import EmbedStatus, bank_status
 from studio.bank.packs import PACK_SUFFIX, export_pack, export_presets, import_path
 from studio.bank.records import TAG_FIELDS, BankError
 from studio.bank.store import Conflict, ImportResult, VoiceBank
-from studio.render.casting import backend_warning
+from studio.render.casting import backend_warning, voice_summary
 from studio.ui.qt_bank_jobs import QtJobRunner, describe_failure, with_bank
 from studio.ui.qt_clip_editor import confirm
 from studio.ui.qt_document import QtDocument
@@ -355,7 +355,7 @@ class QtVoiceBankPanel(QWidget):
         rows = []
         for speaker in doc.project.speakers.values():
             voice = speaker.voice
-            text = f"{speaker.name} — {voice.kind.value}"
+            text = f"{speaker.name} — {voice_summary(voice)}"
             tip = f"{speaker.name}: {voice.kind.value} voice"
             if voice.bank_voice_id:
                 try:

@@ -333,7 +333,7 @@ def test_dragging_a_voice_onto_a_speaker_embeds_it_in_one_undo_step(make_panel, 
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert doc.project.speakers["s1"].voice == Voice(VoiceKind.PIPER, variant=1)
-    assert "Maya — piper" in panel.speakers.item(0).text()
+    assert "Maya — Piper #1" in panel.speakers.item(0).text()  # the variant tells two hosts apart
 
     # a drag that carries no voice is refused
     empty = QMimeData()  # kept alive: the event only points at it

@@ -350,3 +350,26 @@ def test_the_queue_counts_each_line_of_the_run_once(make_window, rendered_podcas
     queue._update_overall()
     assert queue.overall.format() == "1 done, 0 failed" and controller.run_summary()[:3] == (1, 0, 0)
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Rendered 1 line"), timeout=3000)
+
+
+# ---- 12. layout: every label has its field; ids readable; two hosts look different
+
+
+def test_layout_details(make_window, rendered_podcast, tmp_path):
+    from studio.core.model import TrackKind as Kind
+    from studio.core.script_formats import new_line_id
+    from studio.ui.qt_script_panel import COL_ID
+
+    window = make_window(rendered_podcast)
+    doc, inspector, panel = window.view.doc, window.view.inspector, window.view.script
+    sfx = window.view.timeline.headers.editor.add_track(Kind.SFX)
+    doc.select(track=sfx, clips=(), lines=())
+    depth_label = inspector.track_form.labelForField(inspector.track_duck_depth)
+    assert not depth_label.isVisibleTo(inspector) and not inspector.track_duck_depth.isVisibleTo(inspector)
+    longest = max(panel.view.fontMetrics().horizontalAdvance(i) for i in doc.project.lines)
+    assert panel.view.columnWidth(COL_ID) >= longest + 8  # "EP12_020", not "EP12_0…"
+    assert new_line_id({"L010", "L020", "line_x"}) == "L030" and new_line_id(set()) == "L010"
+    from studio.render.casting import voice_summary
+
+    a, b = (s.voice for s in list(doc.project.speakers.values())[:2])
+    assert voice_summary(a) != voice_summary(b)
