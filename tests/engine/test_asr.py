@@ -108,6 +108,14 @@ def test_transcribe_jobs_cancel(asr_host: HostHarness, piper_takes: dict[str, Pa
     jobs = [TranscribeJob(f"c{i}", str(piper_takes["welcome"])).to_dict() for i in range(3)]
     h.send("submit", jobs=jobs)
     h.send("cancel", job_ids=["c1", "c2"])
-    events = h.until(lambda e: e.get("job_id") == "c0" and e["type"] == "finished")
-    seen = [(e["type"], e.get("job_id")) for e in events]
-    assert ("cancelled", "c1") in seen and ("cancelled", "c2") in seen
+    ends: dict[str, str] = {}
+
+    def all_ended(e: dict) -> bool:
+        if e.get("type") in ("finished", "cancelled", "failed"):
+            ends[e["job_id"]] = e["type"]
+        return len(ends) == 3
+
+    h.until(all_ended)
+    # c0 is transcribed; c1 and c2 end cancelled, whether the cancel found them queued or already
+    # packed into one Whisper window with c0 (their results are then dropped)
+    assert ends == {"c0": "finished", "c1": "cancelled", "c2": "cancelled"}
