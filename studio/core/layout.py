@@ -6,6 +6,11 @@ project settings: between lines of the same speaker, between turns of different 
 scenes. A clip the user moved by hand (``pinned``) stays where it is; the lines after it follow on
 from its end.
 
+The timeline speaks one language (``ProjectSettings.timeline_language``, "" = the source): each line's
+clip is its selected take in that language, and a line with no take in it has no clip (see
+:func:`lines_without_take`). :func:`set_timeline_language` switches it in one undoable edit, so
+playback and the mix, both built on clips, follow.
+
 Thread contract: pure functions of the project; call on the project's thread.
 """
 
@@ -16,6 +21,7 @@ from typing import Any
 from studio.core import ops
 from studio.core.model import Clip, LineKind, ScriptLine, Track, TrackKind, new_id
 from studio.core.project import Project, ProjectSettings
+from studio.core.workflow import check_language, is_source, project_languages, selected_take_key
 
 _KIND_TRACK = {LineKind.HUMMING: TrackKind.HUMMING, LineKind.MUSIC: TrackKind.MUSIC}
 
@@ -53,8 +59,27 @@ def _track_for(project: Project, kind: TrackKind, speaker_id: str, created: dict
     return track
 
 
-def layout_ops(project: Project) -> ops.Batch:
-    """The edits that place every line with a selected take; empty Batch if nothing moves."""
+def timeline_language(project: Project) -> str:
+    """The language the timeline speaks: a target language, or "" for the source (also when the
+    setting names a language the project no longer has)."""
+    code = project.settings.timeline_language
+    if is_source(project, code) or code not in project.settings.target_languages:
+        return ""
+    return code
+
+
+def lines_without_take(project: Project, language: str | None = None) -> list[str]:
+    """Ids of the lines (script order) with no selected take in ``language`` (None: the timeline's)."""
+    code = timeline_language(project) if language is None else language
+    return [
+        line.id for line in project.ordered_lines() if project.takes.get(selected_take_key(project, line, code)) is None
+    ]
+
+
+def layout_ops(project: Project, language: str | None = None) -> ops.Batch:
+    """The edits that place every line's selected take in ``language`` (None: the timeline's language);
+    a line without one loses its clip. Empty Batch if nothing moves."""
+    code = timeline_language(project) if language is None else language
     settings = project.settings
     created: dict[Any, Track] = {}
     edits: list[Any] = []
@@ -64,9 +89,12 @@ def layout_ops(project: Project) -> ops.Batch:
     prev_scene: str | None = None
     clip_of_line = {c.line_id: c for c in project.clips.values() if c.line_id}
     for line in project.ordered_lines():
-        take = project.takes.get(line.selected_take) if line.selected_take else None
+        key = selected_take_key(project, line, code)
+        take = project.takes.get(key) if key else None
         clip = clip_of_line.get(line.id)
         if take is None:
+            if clip is not None:  # no take (in this language): the line is silent here
+                edits.append(ops.Delete("clip", clip.id))
             continue
         gap = gap_before(settings, line, prev_speaker, prev_scene)
         if line.scene_id != prev_scene:
@@ -116,3 +144,21 @@ def layout_ops(project: Project) -> ops.Batch:
         prev_scene = line.scene_id
     new_tracks = [ops.Insert(t) for t in created.values() if t.id not in project.tracks]
     return ops.Batch(tuple(new_tracks + edits), "Lay out timeline")
+
+
+def set_timeline_language(project: Project, language: str) -> ops.Batch:
+    """One undoable edit: the timeline speaks ``language`` ("" or the source code = the source) — the
+    setting and the relayout together. Raises EditError for a language the project does not have."""
+    code = check_language(language) if language.strip() else ""
+    if code and code not in project_languages(project):
+        known = ", ".join(project_languages(project))
+        raise ops.EditError(f"the project has no language {code!r}; its languages are {known}")
+    code = "" if is_source(project, code) else code
+    name = code or project.settings.source_language
+    edits: list[Any] = []
+    if project.settings.timeline_language != code:
+        edits.append(ops.SetSettings((("timeline_language", code),), "Timeline language"))
+    layout = layout_ops(project, code)
+    if layout.ops:
+        edits.append(layout)
+    return ops.Batch(tuple(edits), f"Timeline in {name}")

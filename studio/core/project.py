@@ -47,6 +47,7 @@ class ProjectSettings:
     level_match_speakers: bool = False
     source_language: str = "en"  # ISO 639-1 code of the lines' ``text``
     target_languages: tuple[str, ...] = ()  # languages the lines are translated into and voiced in
+    timeline_language: str = ""  # the language the timeline (and so playback and the mix) speaks; "" = source
     qa_check: bool = True  # check every new take: transcribe it and score it (studio.qa)
     qa_retries: int = -1  # re-rolls of a suspect take, -1 = the backend's default (studio.qa.reroll)
     qa_thresholds: tuple[tuple[str, float], ...] = ()  # overrides of studio.qa.scores.DEFAULT_THRESHOLDS

@@ -205,6 +205,13 @@ PROJECT_PARAMS: tuple[Param, ...] = (
     Param("lead_in", "Lead-in (s)", "float", 0.0, lo=0.0, hi=600.0),
     Param("master_gain_db", "Master gain (dB)", "float", 0.0, lo=-60.0, hi=24.0),
     Param("level_match_speakers", "Match speaker levels", "bool", False),
+    Param(
+        "timeline_language",
+        "Timeline language",
+        "text",
+        "",
+        "The language the timeline, playback and the mix speak: a target language; empty = the source",
+    ),
     *QA_PARAMS,
 )
 _INT_CHOICES = {"sample_rate", "channels"}
@@ -257,6 +264,8 @@ def parse_change(settings: ProjectSettings, key: str, text: str) -> dict[str, An
         value = project_param.parse(text)
         if key in _INT_CHOICES:
             value = int(value)
+        if key == "timeline_language":
+            value = _timeline_language(settings, str(value))
         changes: dict[str, Any] = {key: value}
         if key == "backend" and value != settings.backend:
             kept = {k: v for k, v in settings.backend_options if backend_param(str(value), k) is not None}
@@ -279,6 +288,17 @@ def parse_change(settings: ProjectSettings, key: str, text: str) -> dict[str, An
     options = settings.backend_options_dict()
     options[option] = param.parse(text)
     return {"backend_options": tuple(sorted(options.items(), key=lambda kv: kv[0]))}
+
+
+def _timeline_language(settings: ProjectSettings, text: str) -> str:
+    """A project language code ("" for the source); SettingError for one the project does not have."""
+    code = text.strip().lower().replace("_", "-")
+    if not code or code == settings.source_language:
+        return ""
+    if code not in settings.target_languages:
+        known = ", ".join((settings.source_language, *settings.target_languages))
+        raise SettingError(f"timeline_language: the project has no language {code!r}; its languages are {known}")
+    return code
 
 
 def display(value: Any) -> str:

@@ -22,7 +22,7 @@ from studio.render.takes import refresh_status
 
 Edit = Callable[[Any], bool]
 RENDER_KEYS = frozenset({"backend", "backend_options"})
-LAYOUT_KEYS = frozenset({"gap_same_speaker", "gap_new_speaker", "gap_new_scene", "lead_in"})
+LAYOUT_KEYS = frozenset({"gap_same_speaker", "gap_new_speaker", "gap_new_scene", "lead_in", "timeline_language"})
 
 
 def apply_now(project: Project) -> Edit:
