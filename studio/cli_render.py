@@ -200,37 +200,78 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_project(project_path: str, out: Path | None, **options: Any) -> int:
-    """Mix and export (see ``chorus export --help``)."""
-    from studio.audio.errors import ExportError
-    from studio.audio.export import ExportRequest, run_export
+def export_project(project_path: str, out: Path | None, language: str | None = None, **options: Any) -> int:
+    """Mix and export (see ``chorus export --help``); ``language``: mix the timeline in that language
+    (a project language, or ``all`` for one mix per language named with its code)."""
+    if language is not None:
+        return _export_languages(project_path, out, language, options)
+    pf = _open(project_path, read_only=True)
+    try:
+        return _export_mix(pf.project, pf.media_path, out, options)
+    finally:
+        pf.close()
+
+
+def _export_languages(project_path: str, out: Path | None, language: str, options: dict[str, Any]) -> int:
+    """One mix per asked language: the project's timeline laid out in it, on a copy (the project's own
+    timeline language is left as it is). With ``all``, files and folders get the language's code."""
+    from studio.core.layout import lines_without_take, set_timeline_language
+    from studio.core.ops import EditError
+    from studio.core.workflow import project_languages
 
     pf = _open(project_path, read_only=True)
     try:
-        project = pf.project
-        fields = {k: v for k, v in options.items() if v is not None}
-        fields.setdefault("preset", project.settings.export_preset)
-        try:
-            request = ExportRequest.build(out=out, **fields)
-        except (TypeError, ValueError, ExportError) as exc:
-            raise CliError(str(exc)) from None
-        if project.missing_media:
-            print(
-                f"warning: {len(project.missing_media)} media file(s) are missing; their clips are silent",
-                file=sys.stderr,
-            )
-        bar = ProgressBar(1)
-        try:
-            result = run_export(project, pf.media_path, request, _CliState(bar))
-        except ExportError as exc:
-            raise CliError(str(exc)) from None
-        finally:
-            bar.close()
-        for line in result.summary_lines():
-            print(line)
+        known = project_languages(pf.project)
+        codes = list(known) if language == "all" else [language.strip().lower()]
+        for code in codes:
+            copy = pf.project.snapshot()
+            try:
+                copy.apply(set_timeline_language(copy, code))
+            except EditError as exc:
+                raise CliError(f"{exc} (add one with `chorus languages PROJECT --target CODE`)") from None
+            missing = len(lines_without_take(copy))
+            if missing:
+                print(f"{code}: {missing} line(s) have no {code} take and are left out of the mix", file=sys.stderr)
+            named = dict(options)
+            target = out
+            if len(codes) > 1:
+                target = out.with_name(f"{out.stem}.{code}{out.suffix}") if out is not None else None
+                for key in ("stems", "lines_dir"):
+                    if named.get(key) is not None:
+                        named[key] = Path(named[key]) / code
+            if len(codes) > 1:
+                print(f"Language {code}:")
+            _export_mix(copy, pf.media_path, target, named)
         return 0
     finally:
         pf.close()
+
+
+def _export_mix(project: Any, media_path: Any, out: Path | None, options: dict[str, Any]) -> int:
+    from studio.audio.errors import ExportError
+    from studio.audio.export import ExportRequest, run_export
+
+    fields = {k: v for k, v in options.items() if v is not None}
+    fields.setdefault("preset", project.settings.export_preset)
+    try:
+        request = ExportRequest.build(out=out, **fields)
+    except (TypeError, ValueError, ExportError) as exc:
+        raise CliError(str(exc)) from None
+    if project.missing_media:
+        print(
+            f"warning: {len(project.missing_media)} media file(s) are missing; their clips are silent",
+            file=sys.stderr,
+        )
+    bar = ProgressBar(1)
+    try:
+        result = run_export(project, media_path, request, _CliState(bar))
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        bar.close()
+    for line in result.summary_lines():
+        print(line)
+    return 0
 
 
 class _CliState:
@@ -293,9 +334,12 @@ def export_with_profile(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.profile:
         return export_with_profile(args)
+    if args.language and len(args.language) > 1:
+        raise CliError("without --profile, --language takes one language code (or 'all': one mix per language)")
     return export_project(
         args.project,
         Path(args.out) if args.out else None,
+        language=args.language[0] if args.language else None,
         format=args.format,
         preset=args.preset,
         bitrate=args.bitrate,
@@ -354,7 +398,11 @@ def register(sub: Any) -> None:
         help="per-line WAVs in a game engine's layout, one folder per language, with manifests (OUT is a folder)",
     )
     p.add_argument(
-        "--language", nargs="+", metavar="CODE", help="with --profile: only these languages (default: all)"
+        "--language",
+        nargs="+",
+        metavar="CODE",
+        help="mix the timeline in this language ('all': one mix per language, OUT named with the code); "
+        "with --profile: only these languages (default: all)",
     )
     p.add_argument("--sample-rate", type=int, help="with --profile: the files' sample rate")
     p.add_argument("--line-lufs", type=float, help="with --profile: each line's loudness target (LUFS)")
