@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -251,10 +252,14 @@ class ProjectFile:
         project.user_lexicon = user_lexicon
         if not read_only:
             opened._backup_if_due(on_open=True)
+        try:  # one listing of media/, not a stat per clip and take
+            present = {entry.name for entry in os.scandir(opened.media_dir) if entry.is_file()}
+        except OSError:
+            present = set()
         project.missing_media = {
             name
             for name in [c.media for c in project.clips.values()] + [t.media for t in project.takes.values()]
-            if name and not (opened.media_dir / name).is_file()
+            if name and name not in present
         }
         return opened
 
