@@ -32,10 +32,10 @@ from studio.core.project import Project
 # "direction" (the line's direction field, e.g. "whispering").
 BACKEND_FEATURES: Mapping[str, frozenset[str]] = {
     "piper": frozenset({"pause", "rate", "phonemes"}),
-    # Higgs: the direction field belongs in the per-line scene description (higgs_scene_description,
-    # to be wired by the Higgs backend); until then it is reported as ignored.
-    "higgs": frozenset(),
-    "openai": frozenset(),
+    # Higgs (local, or the Higgs servers behind the OpenAI-compatible backend) performs the direction
+    # field from the job's scene description (higgs_scene_description, used by studio.render.takes).
+    "higgs": frozenset({"direction"}),
+    "openai": frozenset({"direction"}),
 }
 FEATURE_LABELS: Mapping[str, str] = {
     "direction": "direction",

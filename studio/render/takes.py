@@ -30,7 +30,14 @@ from studio.core import ops
 from studio.core.lexicon import entry_identity
 from studio.core.model import LineKind, LineStage, LineStatus, ScriptLine, Speaker, Take, VoiceKind
 from studio.core.project import Project
-from studio.core.speech_text import EngineText, engine_text, features_of, ignored_summary
+from studio.core.speech_text import (
+    BACKEND_FEATURES,
+    EngineText,
+    engine_text,
+    features_of,
+    higgs_scene_description,
+    ignored_summary,
+)
 from studio.core.workflow import (
     is_source,
     line_text,
@@ -322,12 +329,20 @@ def build_job(
         out_path=str(media_dir / take_file_name(key)),
         speakers=speakers,
         speaker=0,
-        scene_description=scene.description if scene else "",
+        scene_description=_scene_for(project, scene.description if scene else "", line, speaker),
         kind=line.kind.value,
         params=generation_params(project, speaker, seed),
         context=turns,
         line_id=line.id,
     )
+
+
+def _scene_for(project: Project, scene: str, line: ScriptLine, speaker: Speaker | None) -> str:
+    """The job's scene description: Higgs (local or behind a server) performs the line's direction
+    from it ("… Maya is whispering."); other backends get the scene as it is."""
+    if "direction" in BACKEND_FEATURES.get(project.settings.backend, frozenset()) and line.direction.strip():
+        return higgs_scene_description(scene, line.direction, speaker.name if speaker else "")
+    return scene
 
 
 def finished_ops(

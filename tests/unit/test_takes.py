@@ -161,3 +161,14 @@ def test_the_studio_and_the_engine_name_the_same_default_higgs_model() -> None:
     from studio.core.settings_schema import HIGGS_DEFAULT_MODEL
 
     assert HIGGS_DEFAULT_MODEL == DEFAULT_MODEL
+
+
+def test_higgs_performs_the_direction_through_the_scene_description(pf: ProjectFile) -> None:
+    p = pf.project
+    p.apply(ops.change_direction("L0", "whispering"))
+    piper_job = next(j for j in RenderSession(pf).prepare(["L0"]))
+    assert piper_job.scene_description == "a quiet room"
+    p.apply(ops.set_settings(backend="higgs"))
+    p.apply(ops.Update("speaker", "a", (("voice", Voice(VoiceKind.SMART)),)))
+    job = next(j for j in RenderSession(pf).prepare(["L0"], new_take=True))
+    assert job.scene_description == "a quiet room Alice is whispering."
