@@ -2,6 +2,10 @@
 shows (the source or a target language), which stage's lines it lists, and how many lines stand at
 each stage (draft → ready → rendered → approved → locked, :mod:`studio.core.workflow`).
 
+The language switch is also the timeline's: choosing a language is one undoable edit
+(:func:`studio.core.layout.set_timeline_language`) that lays the timeline out in it, so playback and
+the mix speak it too; undo (or ``chorus settings … timeline_language``) moves the switch back.
+
 Filtering hides table rows (the model keeps every line, so selection and drag and drop still speak
 of the project's order). Counts are recomputed once per burst of changes, not once per change.
 
@@ -18,6 +22,7 @@ from PySide6.QtCore import QModelIndex, QTimer
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QTableView, QWidget
 
 from studio.core import workflow
+from studio.core.layout import lines_without_take, set_timeline_language, timeline_language
 from studio.core.line_filter import LineFilter, line_visible
 from studio.core.project import Change
 from studio.ui.qt_document import QtDocument
@@ -38,7 +43,9 @@ class QtScriptLanguageBar(QWidget):
         self.view = view
         self.language = QComboBox(self)
         self.language.setObjectName("scriptLanguage")
-        self.language.setToolTip("The language whose text and takes the table shows and edits")
+        self.language.setToolTip(
+            "The language whose text and takes the table shows and edits, and the timeline plays and mixes"
+        )
         self.language.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.stage = QComboBox(self)
         self.stage.setObjectName("scriptStageFilter")
@@ -50,11 +57,14 @@ class QtScriptLanguageBar(QWidget):
         self.rule = LineFilter()  # stage and suspect-only (studio.core.line_filter); see apply_filter
         self.counts = QLabel(self)
         self.counts.setObjectName("scriptStageCounts")
+        self.timeline_note = QLabel(self)  # lines the timeline leaves out: no take in its language
+        self.timeline_note.setObjectName("scriptTimelineNote")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 4)
         layout.setSpacing(6)
         layout.addWidget(QLabel("Language", self))
         layout.addWidget(self.language)
+        layout.addWidget(self.timeline_note)
         layout.addWidget(QLabel("Stage", self))
         layout.addWidget(self.stage)
         layout.addWidget(self.suspect)
@@ -92,17 +102,35 @@ class QtScriptLanguageBar(QWidget):
 
     # ---- filling ---------------------------------------------------------------------------
     def _fill_languages(self) -> None:
+        """The project's languages, the timeline's chosen (filling never edits the project)."""
         project = self.doc.project
-        current = self.current_language() or project.settings.source_language
+        current = timeline_language(project) or project.settings.source_language
+        items = [
+            (f"{code} (source)" if workflow.is_source(project, code) else code, code)
+            for code in workflow.project_languages(project)
+        ]
         self.language.blockSignals(True)
-        self.language.clear()
-        for code in workflow.project_languages(project):
-            label = f"{code} (source)" if workflow.is_source(project, code) else code
-            self.language.addItem(label, code)
+        if items != [(self.language.itemText(i), self.language.itemData(i)) for i in range(self.language.count())]:
+            self.language.clear()
+            for label, code in items:
+                self.language.addItem(label, code)
         self.language.setCurrentIndex(max(0, self.language.findData(current)))
         self.language.blockSignals(False)
         self.language.setEnabled(self.language.count() > 1)
-        self._language_chosen()
+        self.model.set_language(self.current_language())
+        self._refresh_timeline_note()
+
+    def _refresh_timeline_note(self) -> None:
+        project = self.doc.project
+        code = timeline_language(project) or project.settings.source_language
+        missing = len(lines_without_take(project)) if project.settings.target_languages else 0
+        self.timeline_note.setText(f"⚠ {missing} without a {code} take" if missing else "")
+        self.timeline_note.setToolTip(
+            f"{missing} line(s) have no {code} take: the timeline, playback and the mix leave them out"
+            if missing
+            else ""
+        )
+        self.timeline_note.setVisible(bool(missing))
 
     def _fill_stages(self) -> None:
         counts = workflow.status_counts(self.doc.project.ordered_lines())
@@ -121,10 +149,16 @@ class QtScriptLanguageBar(QWidget):
     def _refresh_counts(self) -> None:
         self._fill_stages()
         self.apply_filter()
+        self._refresh_timeline_note()
 
     # ---- reacting --------------------------------------------------------------------------
     def _language_chosen(self, *_: Any) -> None:
-        self.model.set_language(self.current_language())
+        """The user chose a language: the table shows it and the timeline switches (one undo step)."""
+        code = self.current_language()
+        self.model.set_language(code)
+        project = self.doc.project
+        if ("" if workflow.is_source(project, code) else code) != timeline_language(project):
+            self.doc.edit(set_timeline_language(project, code))
 
     def _on_change(self, change: Change) -> None:
         if change.kind == "settings":

@@ -301,7 +301,13 @@ class QtScriptModel(QAbstractTableModel):
             ):
                 return False
             language_takes = workflow.with_language_take(line, self.language, str(value))
-            return self.doc.edit(ops.set_language_takes(line.id, language_takes))
+            from studio.core.layout import layout_ops
+
+            with self.doc.macro("Select take"):  # the timeline follows when it speaks this language
+                ok = self.doc.edit(ops.set_language_takes(line.id, language_takes))
+                if ok:
+                    self.doc.edit(layout_ops(self.doc.project))
+            return ok
         if col == COL_TAKE:
             return select_take(self.doc, line.id, str(value))
         return False

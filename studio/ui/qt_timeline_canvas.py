@@ -46,7 +46,9 @@ from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from studio.audio.gains import fade_in_curve, fade_out_curve
 from studio.core import ops
+from studio.core.layout import timeline_language
 from studio.core.model import Clip, LineStatus, Track, TrackKind, new_id
+from studio.core.workflow import line_text
 from studio.render import peaks as peaks_mod
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
@@ -461,8 +463,12 @@ class QtTimelineCanvas(QWidget):
                 painter.drawRect(body.adjusted(-0.5, -0.5, 0.5, 0.5))
 
     def _clip_label(self, clip: Clip, line: Any) -> str:
-        """The words first (the track already says who speaks); the line id closes the label."""
+        """The words first (the track already says who speaks); the line id closes the label. A timeline
+        in a target language says which, with the line's words in it."""
         if line is not None:
+            language = timeline_language(self.doc.project)
+            if language:
+                return f"{language}: {line_text(self.doc.project, line, language) or line.text}  ·  {line.id}"
             return f"{line.text}  ·  {line.id}"
         track = self.doc.project.tracks.get(clip.track_id)
         return track.name if track is not None else "clip"
