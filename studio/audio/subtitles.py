@@ -4,7 +4,8 @@ Each clip that voices a script line (``clip.line_id``) on a track that is not mu
 from the clip's start to its end, carrying the line's text and, optionally, the speaker's name
 (SRT: ``Name: text``; WebVTT: a ``<v Name>`` voice span). Text is wrapped to
 :data:`MAX_LINE_CHARS` characters and at most two lines per cue; longer lines are split into
-consecutive cues, with time shared out by the number of characters.
+consecutive cues, with time shared out by the number of characters. The text is in the language the
+timeline speaks (``studio.core.layout.timeline_language``), so a mix in French gets French subtitles.
 
 Thread contract: pure functions over a project snapshot.
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from studio.core.layout import timeline_language
 from studio.core.project import Project
+from studio.core.workflow import line_text, selected_take_key
 
 MAX_LINE_CHARS = 42
 MAX_LINES = 2
@@ -38,12 +41,13 @@ def _split(text: str) -> list[str]:
 def build_cues(project: Project, speakers: bool = True) -> list[Cue]:
     """Cues for every placed line clip, in timeline order."""
     cues: list[Cue] = []
+    language = timeline_language(project)
     for clip in sorted(project.clips.values(), key=lambda c: (c.start, c.id)):
         if not clip.line_id or clip.line_id not in project.lines:
             continue
         duration = clip.duration
         if duration <= 0:  # "to the end of the file": the take's length
-            take = project.takes.get(project.lines[clip.line_id].selected_take)
+            take = project.takes.get(selected_take_key(project, project.lines[clip.line_id], language))
             duration = (take.duration - clip.source_in) if take is not None else 0.0
         if duration <= 0:
             continue
@@ -51,11 +55,12 @@ def build_cues(project: Project, speakers: bool = True) -> list[Cue]:
         if track is None or track.mute:
             continue
         line = project.lines[clip.line_id]
-        if not line.text.strip():
+        text = line_text(project, line, language) or line.text
+        if not text.strip():
             continue
         speaker = project.speakers.get(line.speaker_id)
         name = speaker.name if (speakers and speaker is not None) else ""
-        parts = _split(line.text)
+        parts = _split(text)
         total_chars = sum(len(p) for p in parts) or 1
         t = clip.start
         for i, part in enumerate(parts):

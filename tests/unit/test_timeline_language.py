@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from studio.audio.export import ExportRequest, run_export
+from studio.audio.subtitles import build_cues
 from studio.audio.synthetic import ProjectBuilder, tone
 from studio.core import ops
 from studio.core.codec import settings_from_json, settings_to_json
@@ -34,7 +35,9 @@ def two_languages(tmp_path: Path, french: int = 3) -> ProjectBuilder:
             fr_media = b.media(tone(FR_HZ, 0.8, RATE), RATE, f"fr_{lid}.wav")
             key = f"take_{lid}_fr"
             b.project.takes[key] = Take(key, lid, fr_media, 0.8, RATE, language="fr")
-            b.project.lines[lid] = replace(line, language_takes=(("fr", key),), takes=(*line.takes, key))
+            b.project.lines[lid] = replace(
+                line, language_takes=(("fr", key),), takes=(*line.takes, key), translations=(("fr", f"Ligne {i + 1}"),)
+            )
     b.project.apply(layout_ops(b.project))
     return b
 
@@ -108,3 +111,4 @@ def test_the_mix_speaks_the_timeline_language(tmp_path: Path) -> None:
     assert result.duration == pytest.approx(3 * 0.8 + 2 * gap, abs=0.02)
     assert len(data) / rate == pytest.approx(3 * 0.8 + 2 * gap, abs=0.02)
     assert _dominant_hz(data[: int(0.8 * rate)], rate) == pytest.approx(FR_HZ, abs=5)
+    assert [c.text for c in build_cues(p)] == ["Ligne 1", "Ligne 2", "Ligne 3"]  # subtitles in French too
