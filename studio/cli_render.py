@@ -213,43 +213,35 @@ def export_project(project_path: str, out: Path | None, language: str | None = N
 
 
 def _export_languages(project_path: str, out: Path | None, language: str, options: dict[str, Any]) -> int:
-    """One mix per asked language: the project's timeline laid out in it, on a copy (the project's own
-    timeline language is left as it is). With ``all``, files and folders get the language's code."""
-    from studio.core.layout import lines_without_take, set_timeline_language
+    """One mix per asked language: the timeline laid out in it on a copy (the project's own timeline
+    language is left as it is). With ``all``, files and folders are named with the language's code."""
+    from studio.audio.export_languages import in_language
     from studio.core.ops import EditError
     from studio.core.workflow import project_languages
 
     pf = _open(project_path, read_only=True)
     try:
-        known = project_languages(pf.project)
-        codes = list(known) if language == "all" else [language.strip().lower()]
+        codes = list(project_languages(pf.project)) if language == "all" else [language.strip().lower()]
         for code in codes:
-            copy = pf.project.snapshot()
             try:
-                copy.apply(set_timeline_language(copy, code))
+                copy, missing = in_language(pf.project, code)
             except EditError as exc:
                 raise CliError(f"{exc} (add one with `chorus languages PROJECT --target CODE`)") from None
-            missing = len(lines_without_take(copy))
             if missing:
                 print(f"{code}: {missing} line(s) have no {code} take and are left out of the mix", file=sys.stderr)
-            named = dict(options)
-            target = out
-            if len(codes) > 1:
-                target = out.with_name(f"{out.stem}.{code}{out.suffix}") if out is not None else None
-                for key in ("stems", "lines_dir"):
-                    if named.get(key) is not None:
-                        named[key] = Path(named[key]) / code
             if len(codes) > 1:
                 print(f"Language {code}:")
-            _export_mix(copy, pf.media_path, target, named)
+            _export_mix(copy, pf.media_path, out, options, code if len(codes) > 1 else "")
         return 0
     finally:
         pf.close()
 
 
-def _export_mix(project: Any, media_path: Any, out: Path | None, options: dict[str, Any]) -> int:
+def _export_mix(project: Any, media_path: Any, out: Path | None, options: dict[str, Any], named: str = "") -> int:
+    """Mix and export ``project``; ``named``: a language code the files are named with."""
     from studio.audio.errors import ExportError
     from studio.audio.export import ExportRequest, run_export
+    from studio.audio.export_languages import for_language
 
     fields = {k: v for k, v in options.items() if v is not None}
     fields.setdefault("preset", project.settings.export_preset)
@@ -257,6 +249,8 @@ def _export_mix(project: Any, media_path: Any, out: Path | None, options: dict[s
         request = ExportRequest.build(out=out, **fields)
     except (TypeError, ValueError, ExportError) as exc:
         raise CliError(str(exc)) from None
+    if named:
+        request = for_language(request, named)
     if project.missing_media:
         print(
             f"warning: {len(project.missing_media)} media file(s) are missing; their clips are silent",

@@ -60,7 +60,9 @@ def test_export_one_language_and_all(tmp_path: Path, capsys: pytest.CaptureFixtu
     with ProjectFile.open(project, read_only=True) as pf:
         assert pf.project.settings.timeline_language == ""  # the project's own timeline is untouched
 
-    assert main(["export", str(project), str(tmp_path / "mix.wav"), "--language", "all", "--preset", "none"]) == 0
+    mix = str(tmp_path / "mix.wav")
+    assert main(["export", str(project), mix, "--language", "all", "--preset", "none", "--subtitles", "srt"]) == 0
+    assert (tmp_path / "mix.en.srt").is_file() and (tmp_path / "mix.fr.srt").is_file()
     out = capsys.readouterr().out
     assert "Language en:" in out and "Language fr:" in out
     assert _hz(tmp_path / "mix.en.wav")[0] == pytest.approx(220, abs=5)
