@@ -81,12 +81,20 @@ def _run_export(project: Any, resolve: Any, fields: dict[str, Any], state: _JobS
     fields = dict(fields)
     profile = str(fields.pop("profile", "") or "")
     language = str(fields.pop("language", "") or "")
+    mix_languages = tuple(fields.pop("mix_languages", ()) or ())
     results: list[Any] = []
     lines_dir = fields["lines_dir"]
     if profile:
         fields["lines_dir"] = None
     if any(fields[k] for k in ("output", "stems_dir", "lines_dir", "srt", "vtt")):
-        results.append(run(ExportJob(project, resolve, ExportRequest(**fields)), state))
+        if mix_languages:  # one mix (and its subtitles, stems …) per language, named with its code
+            from studio.audio.export_languages import for_language, in_language
+
+            for code in mix_languages:
+                copy, _missing = in_language(project, code)
+                results.append(run(ExportJob(copy, resolve, for_language(ExportRequest(**fields), code)), state))
+        else:
+            results.append(run(ExportJob(project, resolve, ExportRequest(**fields)), state))
     if profile and lines_dir is not None:
         from studio.audio.profiles import export_profile, get_profile
 
@@ -168,12 +176,27 @@ class QtExportDialog(QDialog):
         self.preset.setCurrentIndex(max(0, self.preset.findData(settings.export_preset)))
         self.chapters = QCheckBox("Chapters from markers")
         self.chapters.setChecked(True)
+        from studio.core.layout import timeline_language
+        from studio.core.workflow import project_languages
+
+        self.languages = project_languages(doc.project)
+        self.mix_languages = QCheckBox(f"Every language ({', '.join(self.languages)}): one file each, NAME.fr…")
+        self.mix_languages.setObjectName("mixAllLanguages")
+        self.mix_languages.setToolTip(
+            "Mix the timeline once per language, each with that language's takes (and its subtitles). "
+            f"Unchecked, the mix speaks the timeline's language: "
+            f"{timeline_language(doc.project) or settings.source_language}"
+        )
         form.addRow("Format", self.format)
         form.addRow("File", _path_row(self.output, self._pick_output))
         form.addRow("Bit depth", self.bit_depth)
         form.addRow("Bitrate", self.bitrate)
         form.addRow("Loudness", self.preset)
         form.addRow("", self.chapters)
+        if len(self.languages) > 1:
+            form.addRow("Languages", self.mix_languages)
+        else:
+            self.mix_languages.setVisible(False)
         # stems
         self.stems_box = QGroupBox("Stems (one file per track)")
         self.stems_box.setCheckable(True)
@@ -303,6 +326,7 @@ class QtExportDialog(QDialog):
             subtitle_speakers=self.speaker_names.isChecked(),
             profile=str(self.engine_profile.currentData() or ""),
             language=str(self.lines_language.currentData() or ""),
+            mix_languages=self.languages if self.mix_languages.isChecked() and len(self.languages) > 1 else (),
         )
 
     # ---- running -------------------------------------------------------------------------

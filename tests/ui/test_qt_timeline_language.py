@@ -89,3 +89,26 @@ def test_script_language_switch_moves_the_timeline_and_back(qtbot, studio, tmp_p
     doc.edit(set_timeline_language(doc.project, "fr"))  # set elsewhere (a setting, the CLI): the switch follows
     assert bar.current_language() == "fr" and script.model.language == "fr"
     assert doc.undo_stack.count() == 1  # following the project is no edit of its own
+
+
+def test_export_dialog_mixes_every_language(qtbot, tmp_path):
+    import soundfile as sf
+
+    from studio.ui.qt_export_dialog import QtExportDialog
+
+    doc = QtDocument.open(make_project(tmp_path / "vo.chorus"))
+    dialog = QtExportDialog(doc)
+    qtbot.addWidget(dialog)
+    assert dialog.mix_languages.isVisibleTo(dialog) and "fr" in dialog.mix_languages.text()
+    dialog.format.setCurrentIndex(dialog.format.findData("wav"))
+    dialog.output.setText(str(tmp_path / "vo.wav"))
+    dialog.preset.setCurrentIndex(dialog.preset.findData("none"))
+    dialog.mix_languages.setChecked(True)
+    assert dialog.start()
+    dialog.wait(120)
+    assert dialog.error_text == ""
+    en, fr = (sf.info(str(tmp_path / f"vo.{code}.wav")).duration for code in ("en", "fr"))
+    assert en == pytest.approx(3 * 1.0 + 2 * 0.6, abs=0.05)  # three 1 s lines, two turns
+    assert fr == pytest.approx(1.6 + 0.6 + 1.6, abs=0.05)  # VO_3 has no fr take
+    assert doc.project.settings.timeline_language == ""  # the studio's timeline stays as it was
+    doc.close()
