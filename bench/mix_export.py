@@ -12,6 +12,11 @@ then, each in its own process so that peak memory is its own:
   — writing the same 24-bit WAV. It is stopped at ``--ffmpeg-cap`` seconds (its speed is then read
   from its progress and the full time extrapolated).
 
+* **ffmpeg per track (fair)**: what a skilled user builds without Chorus — each track rendered on its
+  own as one ``concat`` of its clips and the silences between them (no N-branch ``amix``), then the four
+  track files mixed with the same ducking and a **two-pass** ``loudnorm`` (measure, then apply the
+  measured values with ``linear=true``), 24-bit WAV. Wall/CPU are the sum of the steps, memory the max.
+
 * **chorus + effects**: the same export with a compressor and EQ (high-pass, presence peak) inserted on
   each dialogue track and a reverb on one of them (:mod:`studio.audio.effects`, pedalboard), beside the
   dry export above: what the inserts cost.
@@ -149,6 +154,122 @@ def ffmpeg_graph(project: Project, media_dir: Path) -> tuple[list[str], str]:
     )
     inputs = [str(media_dir / m) for m in media]
     return inputs, ";\n".join(head + lines + tail)
+
+
+def _clip_chain(clip: Any, track: Any, info: Any, label: str, out: str) -> str:
+    from studio.audio.gains import balance_gains, pan_gains
+    from studio.audio.placement import DECLICK_S
+
+    g = 10 ** ((clip.gain_db + track.gain_db) / 20)
+    if info.channels == 1:
+        cl, cr = pan_gains(track.pan)
+        pan = f"pan=stereo|c0={cl * g:.6f}*c0|c1={cr * g:.6f}*c0"
+    else:
+        bl, br = balance_gains(track.pan)
+        pan = f"pan=stereo|c0={bl * g:.6f}*c0|c1={br * g:.6f}*c1"
+    d = clip.duration
+    fin, fout = max(clip.fade_in, DECLICK_S), max(clip.fade_out, DECLICK_S)
+    return (
+        f"[{label}]atrim=start={clip.source_in}:duration={d},asetpts=PTS-STARTPTS,aresample=48000,{pan},"
+        f"afade=t=in:d={fin}:curve=qsin,afade=t=out:st={max(0.0, d - fout):.4f}:d={fout}:curve=qsin[{out}]"
+    )
+
+
+def ffmpeg_per_track(project: Project, media_dir: Path, work: Path) -> tuple[list[list[str]], Path]:
+    """The fair baseline's commands (run in order) and its output: one concat per track, then a
+    measuring and an applying ``loudnorm`` pass over the track mix (see the module docstring)."""
+    from studio.audio.ffmpeg_tool import ffmpeg_exe
+    from studio.audio.sources import SourceCache
+
+    cache = SourceCache(lambda n: media_dir / n, project.settings.sample_rate)
+    ff = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    commands: list[list[str]] = []
+    track_files: dict[str, Path] = {}
+    for track in project.tracks.values():
+        clips = sorted((c for c in project.clips.values() if c.track_id == track.id), key=lambda c: c.start)
+        if not clips:
+            continue
+        media = sorted({c.media for c in clips})
+        index = {m: i for i, m in enumerate(media)}
+        uses: dict[str, list[str]] = {m: [] for m in media}
+        parts: list[str] = []
+        chains: list[str] = []
+        at = 0.0
+        for k, clip in enumerate(clips):
+            gap = clip.start - at
+            if gap > 1e-4:
+                chains.append(f"anullsrc=r=48000:cl=stereo,atrim=duration={gap:.6f}[g{k}]")
+                parts.append(f"[g{k}]")
+            uses[clip.media].append(f"u{k}")
+            chains.append(_clip_chain(clip, track, cache.info(clip.media), f"u{k}", f"c{k}"))
+            parts.append(f"[c{k}]")
+            at = max(at, clip.start) + clip.duration
+        head = [
+            f"[{index[m]}:a]asplit={len(ls)}{''.join(f'[{x}]' for x in ls)}" if len(ls) > 1 else f"[{index[m]}:a]anull[{ls[0]}]"
+            for m, ls in uses.items()
+        ]
+        graph = ";\n".join([*head, *chains, f"{''.join(parts)}concat=n={len(parts)}:v=0:a=1[out]"])
+        script = work / f"track-{track.id}.txt"
+        script.write_text(graph)
+        out = work / f"track-{track.id}.wav"
+        cmd = list(ff)
+        for m in media:
+            cmd += ["-i", str(media_dir / m)]
+        commands.append([*cmd, "-/filter_complex", str(script), "-map", "[out]", "-c:a", "pcm_f32le", str(out)])
+        track_files[track.id] = out
+    kinds = {tid: project.tracks[tid].kind for tid in track_files}
+    ids = list(track_files)
+    inputs = [a for tid in ids for a in ("-i", str(track_files[tid]))]
+    dlg = [f"[{i}:a]" for i, tid in enumerate(ids) if kinds[tid] == "dialogue"]
+    music = [f"[{i}:a]" for i, tid in enumerate(ids) if kinds[tid] in ("music", "humming")]
+    sfx = [f"[{i}:a]" for i, tid in enumerate(ids) if kinds[tid] == "sfx"]
+    duck = next(t for t in project.tracks.values() if t.kind == "music").ducking
+
+    def bus(labels: list[str], name: str) -> str:
+        if len(labels) == 1:
+            return f"{labels[0]}anull[{name}]"
+        return f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0[{name}]"
+
+    mix = ";".join([
+        bus(dlg, "dialogue"), bus(music, "music"), bus(sfx, "sfx"), "[dialogue]asplit=2[dlg][key]",
+        f"[music][key]sidechaincompress=threshold={10 ** (duck.threshold_db / 20):.5f}:ratio=8:"
+        f"attack={duck.attack_ms}:release={duck.release_ms}[ducked]",
+        "[dlg][ducked][sfx]amix=inputs=3:normalize=0",
+    ])
+    measure = [*ff[:-2], "-loglevel", "info", *inputs, "-filter_complex",
+               f"{mix},loudnorm=I=-16:TP=-1:LRA=11:print_format=json[out]", "-map", "[out]", "-f", "null", "-"]
+    commands.append(measure)
+    final = work / "ffmpeg-fair.wav"
+    commands.append([*inputs, "-filter_complex", mix + ",loudnorm=I=-16:TP=-1:LRA=11:{measured}:linear=true,"
+                     "aresample=48000[out]", "-map", "[out]", "-c:a", "pcm_s24le", str(final)])
+    return commands, final
+
+
+def run_fair(commands: list[list[str]]) -> dict[str, Any]:
+    """Run the per-track steps; the last one gets the first pass's measured loudness."""
+    from studio.audio.ffmpeg_tool import ffmpeg_exe
+
+    total = {"wall": 0.0, "cpu": 0.0, "rss_mb": 0.0, "rc": 0, "stderr": "", "capped": False}
+    measured = ""
+    for cmd in commands:
+        if cmd and cmd[0] == "-i":  # the applying pass: fill in the measured values
+            graph = cmd[cmd.index("-filter_complex") + 1].replace("{measured}", measured)
+            cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *cmd]
+            cmd[cmd.index("-filter_complex") + 1] = graph
+        step = run_child(cmd)
+        for key in ("wall", "cpu"):
+            total[key] += step[key]
+        total["rss_mb"] = max(total["rss_mb"], step["rss_mb"])
+        if step["rc"] != 0:
+            return {**total, "rc": step["rc"], "stderr": step["stderr"][-300:]}
+        found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", step["stderr"])
+        if found:
+            m = json.loads(found.group(0))
+            measured = (
+                f"measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}:"
+                f"measured_thresh={m['input_thresh']}:offset={m['target_offset']}"
+            )
+    return total
 
 
 def run_child(cmd: list[str], cap: float | None = None) -> dict[str, Any]:
@@ -331,6 +452,25 @@ def main() -> None:
             rows.append(
                 ("ffmpeg graph", "failed", "", f"{ff['rss_mb']:.0f}", "", "", "", ff["stderr"][-200:])
             )
+    if not args.skip_ffmpeg:
+        commands, fair_out = ffmpeg_per_track(p, sp.media_dir, work)
+        fair = run_fair(commands)
+        if fair["rc"] == 0:
+            m_fair = measure_ebur128(fair_out)
+            rows.append(
+                (
+                    "ffmpeg per track (fair)",
+                    f"{fair['wall']:.1f}",
+                    f"{fair['cpu']:.1f}",
+                    f"{fair['rss_mb']:.0f}",
+                    f"{info['duration'] / fair['wall']:.0f}x",
+                    f"{m_fair.integrated_lufs:.1f}",
+                    f"{m_fair.true_peak_dbfs:.1f}",
+                    f"{len(commands) - 2} track concats + 2-pass loudnorm",
+                )
+            )
+        else:
+            rows.append(("ffmpeg per track (fair)", "failed", "", "", "", "", "", fair["stderr"][-200:]))
     head = ("", "wall s", "cpu s", "peak RSS MB", "realtime", "LUFS", "dBTP", "notes")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
