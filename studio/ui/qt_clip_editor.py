@@ -46,6 +46,11 @@ TRIM_EPSILON_S = 0.01  # a selection this close to the whole clip is no trim
 Reporter = Callable[[str, bool], None]
 
 
+# (parent, title, text) -> yes? — widgets that ask before destructive actions hold one in ``.ask``
+# (default :func:`confirm`); tests replace it to answer "no" as well as "yes".
+Asker = Callable[[QWidget, str, str], bool]
+
+
 def confirm(parent: QWidget, title: str, text: str) -> bool:
     """Ask before a destructive action; offscreen (tests, CI) there is nobody to ask: yes."""
     if QApplication.platformName() == "offscreen":
@@ -229,6 +234,7 @@ class QtClipEditor(QFrame):
         self.setObjectName("clipEditor")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.bank = bank
+        self.ask: Asker = confirm  # replaced by tests (and by callers with their own prompter)
         self.voice_id = voice_id
         self.clip = clip
         self.index = index
@@ -399,7 +405,7 @@ class QtClipEditor(QFrame):
     def remove(self) -> None:
         if self.detached:
             return
-        if not confirm(self, "Remove clip", "Remove this reference clip from the voice?"):
+        if not self.ask(self, "Remove clip", "Remove this reference clip from the voice?"):
             return
         try:
             self.bank.remove_clip(self.voice_id, self.clip.clip_id)

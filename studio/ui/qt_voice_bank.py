@@ -114,6 +114,7 @@ class QtVoiceBankPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("voiceBankPanel")
         self.bank = bank
+        self.ask = confirm  # (parent, title, text) -> yes?; tests replace it to answer no
         self.owns_bank = owns_bank
         self.input_factory = input_factory
         self.count_in_ms = count_in_ms
@@ -594,7 +595,7 @@ class QtVoiceBankPanel(QWidget):
         if self.bank is None or not ids:
             return
         names = ", ".join(self.bank.get(i).name for i in ids if self.bank.has(i))
-        if not confirm(
+        if not self.ask(
             self, "Remove voices", f"Remove {names} from the voice bank? Projects keep their copies."
         ):
             return

@@ -217,6 +217,11 @@ def test_new_and_removed_voices(make_panel, bank):
     assert bank.get(new_id).name == "New voice" and panel.current_voice_id() == new_id
     assert panel.new_voice() and bank.find("New voice 2")
     panel.select_voice(new_id)
+    asked: list[str] = []
+    panel.ask = lambda _parent, _title, text: asked.append(text) or False  # the user says no
+    panel.remove_selected()
+    assert bank.has(new_id) and "Remove New voice" in asked[0]
+    panel.ask = lambda _parent, _title, _text: True
     panel.remove_selected()
     assert not bank.has(new_id) and panel.current_voice_id() is None
 
