@@ -48,6 +48,10 @@ def cmd_languages(args: argparse.Namespace) -> int:
                 )
             except EditError as exc:
                 raise CliError(str(exc)) from None
+            from studio.core.layout import set_timeline_language, timeline_language
+
+            if pf.project.settings.timeline_language and not timeline_language(pf.project):
+                pf.project.apply(set_timeline_language(pf.project, ""))  # its language is gone: back to the source
         settings = pf.project.settings
         print(
             f"source {settings.source_language}; targets {', '.join(settings.target_languages) or '(none)'}"

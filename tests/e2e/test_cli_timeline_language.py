@@ -74,3 +74,7 @@ def test_export_one_language_and_all(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["settings", str(project), "timeline_language", "fr"]) == 0  # the studio's setting, headless
     with ProjectFile.open(project, read_only=True) as pf:
         assert [c.media for c in pf.project.clips.values()] == ["fr_1.wav"]
+    assert main(["languages", str(project), "--target", "de"]) == 0  # fr dropped: the timeline goes back to en
+    with ProjectFile.open(project, read_only=True) as pf:
+        assert pf.project.settings.timeline_language == ""
+        assert sorted(c.media for c in pf.project.clips.values()) == ["en_1.wav", "en_2.wav"]
