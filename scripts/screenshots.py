@@ -72,6 +72,71 @@ def meter_reading_at(window, seconds: float):  # type: ignore[no-untyped-def]
     return MeterReading(frame, m, s, i, 0.0)
 
 
+def workday_shots(project: Path, out: Path, home: Path) -> None:
+    """Issue 19's screenshots: the main window at 1280×800 and 1920×1080 after a reopen (the
+    restored layout), the voice bank panel, the mixer with 6 tracks and the export dialog."""
+    from studio.bank.store import VoiceBank
+    from studio.core.model import TrackKind
+    from studio.ui.qt_main_window import QtMainWindow
+    from studio.ui.qt_settings import QtStudioSettings
+
+    bank = VoiceBank.open()  # the run's own bank (CHORUS_HOME): two voices to list
+    for name, profile in (("Gruff innkeeper", "Male, 60s, gravelly, slow"), ("Bright host", "Female, 30s, warm")):
+        bank.create_voice(name, profile=profile)  # a fresh home: a fresh bank
+    bank.close()
+
+    def open_window(size: tuple[int, int]) -> QtMainWindow:
+        window = QtMainWindow(QtStudioSettings(home), stream_factory=no_sound)
+        window.resize(*size)
+        window.show()
+        if not window.open_project(project):
+            raise SystemExit(f"cannot open {project}")
+        pump(0.8)
+        return window
+
+    for size in ((1280, 800), (1920, 1080)):
+        first = open_window(size)
+        first.close()  # stores the layout, like quitting the app
+        pump(0.3)
+        window = open_window(size)  # … and starting it again: the restored layout
+        view = window.view
+        assert view is not None
+        for clip in view.doc.project.clips.values():
+            view.peaks.get(clip.media)
+        view.peaks.wait_idle(60)
+        view.timeline.zoom_fit()
+        line_id = view.doc.project.line_order[3]
+        view.doc.select(lines=[line_id])
+        pump(0.6)
+        name = out / f"workday-main-{size[0]}x{size[1]}.png"
+        window.grab().save(str(name))
+        print(f"saved {name}", flush=True)
+        if size == (1920, 1080):
+            window.docks["voices"].show()
+            window.docks["voices"].raise_()
+            pump(0.8)
+            window.docks["voices"].grab().save(str(out / "workday-voice-bank.png"))
+            print(f"saved {out / 'workday-voice-bank.png'}", flush=True)
+            editor = view.timeline.headers.editor
+            while len(view.doc.project.tracks) < 6:
+                editor.add_track(
+                    [TrackKind.SFX, TrackKind.HUMMING, TrackKind.MUSIC][len(view.doc.project.tracks) % 3]
+                )
+            pump(0.6)
+            window.docks["mixer"].grab().save(str(out / "workday-mixer-6-tracks.png"))
+            print(f"saved {out / 'workday-mixer-6-tracks.png'}", flush=True)
+            for _ in range(3):
+                view.doc.undo_stack.undo()
+            dialog = window.export_dialog()
+            assert dialog is not None
+            pump(0.6)
+            dialog.grab().save(str(out / "workday-export-dialog.png"))
+            print(f"saved {out / 'workday-export-dialog.png'}", flush=True)
+            dialog.close()
+        window.close()
+        pump(0.3)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(REPO / "docs"))
@@ -79,6 +144,9 @@ def main() -> int:
         "--scale", default="1", help="device pixel ratio of the screenshots (QT_SCALE_FACTOR)"
     )
     parser.add_argument("--size", default="1600x1000")
+    parser.add_argument(
+        "--workday", metavar="PROJECT", help="only issue 19's screenshots, of this (rendered) project's copy"
+    )
     args = parser.parse_args()
     os.environ["QT_SCALE_FACTOR"] = args.scale
     out = Path(args.out)
@@ -97,6 +165,12 @@ def main() -> int:
     from studio.ui.qt_settings import QtStudioSettings
 
     app = make_app([])
+    if args.workday:
+        shutil.rmtree(project)
+        shutil.copytree(args.workday, project, ignore=shutil.ignore_patterns("*-wal", "*-shm", ".chorus-lock"))
+        workday_shots(project, out, tmp / "home")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     window = QtMainWindow(QtStudioSettings(tmp / "home"), stream_factory=no_sound)
     window.resize(width, height)
     window.show()

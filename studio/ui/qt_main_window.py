@@ -57,6 +57,7 @@ from studio.ui.qt_wheel import install_wheel_guard
 STATE_VERSION = 1
 TIMELINE_MIN_HEIGHT = 260  # ruler + two track rows + scroll bar: the least a restored layout may leave
 TIMELINE_MIN_SHARE = 0.3  # … and at least this share of the window's height
+TIMELINE_MIN_WIDTH_SHARE = 0.45  # … and of its width
 # Imported on a background thread soon after start: the export/mix stack (scipy.signal alone takes
 # ~0.9 s) would otherwise be imported by the first export or playback, and a worker thread running
 # a second of imports starves the GUI thread of the GIL just when the user is waiting for feedback.
@@ -229,15 +230,19 @@ class QtMainWindow(QMainWindow):
         layout = self.layout()
         if layout is not None:
             layout.activate()  # the docks' new contents are laid out before measuring
-        if central.height() >= max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_MIN_SHARE)):
-            return
         d = self.docks
-        h = max(self.height(), 700)
-        beside = [d[n] for n in ("script", "mixer") if d[n].isVisible() and not d[n].isFloating()]
-        if beside:
-            self.resizeDocks(beside, [int(h * 0.36)] * len(beside), Qt.Orientation.Vertical)
-            if layout is not None:
-                layout.activate()
+        if central.height() < max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_MIN_SHARE)):
+            h = max(self.height(), 700)
+            beside = [d[n] for n in ("script", "mixer") if d[n].isVisible() and not d[n].isFloating()]
+            if beside:
+                self.resizeDocks(beside, [int(h * 0.36)] * len(beside), Qt.Orientation.Vertical)
+        # A window larger than the one the layout was saved in gives its extra width to the side
+        # column: the timeline keeps at least TIMELINE_MIN_WIDTH_SHARE of the width.
+        side = [d[n] for n in ("queue", "inspector") if d[n].isVisible() and not d[n].isFloating()]
+        if side and central.width() < int(self.width() * TIMELINE_MIN_WIDTH_SHARE):
+            self.resizeDocks(side[:1], [int(max(self.width(), 1000) * 0.24)], Qt.Orientation.Horizontal)
+        if layout is not None:
+            layout.activate()
 
     def save_layout(self) -> None:
         self.settings.save_window_state(self.saveGeometry(), self.saveState(STATE_VERSION))

@@ -249,6 +249,9 @@ class QtMixerPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.strip_area)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Strips scroll sideways only: a vertical bar would sit over the last strip and cut it.
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.strip_scroll = scroll
 
         master = QFrame()
         master.setObjectName("masterStrip")
@@ -319,6 +322,9 @@ class QtMixerPanel(QWidget):
             strip.fx.clicked.connect(lambda on, tid=track.id: self.show_effects(tid if on else ""))
             self.strip_layout.insertWidget(i, strip)
             self.strips[track.id] = strip
+        self.strip_scroll.setMinimumHeight(
+            self.strip_area.minimumSizeHint().height() + self.strip_scroll.horizontalScrollBar().sizeHint().height()
+        )
 
     def show_effects(self, track_id: str) -> None:
         """Open the effects rack on a track's chain ("" closes it)."""

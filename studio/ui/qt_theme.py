@@ -88,8 +88,8 @@ def palette() -> QPalette:
 
 def stylesheet() -> str:
     path = THEME_DIR / "dark.qss"
-    try:
-        return path.read_text(encoding="utf-8")
+    try:  # @THEME@: the theme folder, for the style sheet's images (arrows)
+        return path.read_text(encoding="utf-8").replace("@THEME@", THEME_DIR.as_posix())
     except OSError:
         return ""  # the palette alone still gives a usable dark UI
 
