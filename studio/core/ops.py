@@ -379,6 +379,11 @@ MUSIC_LIKE_SECONDS = 20.0  # imported audio at least this long is music by defau
 _MUSIC_WORDS = ("music", "bed", "theme", "song", "loop", "score", "ambience", "ambient", "intro", "outro")
 
 
+def track_kind_label(kind: TrackKind) -> str:
+    """How a track kind is named to the user: "music", "SFX", "humming", "dialogue"."""
+    return "SFX" if kind == TrackKind.SFX else TrackKind(kind).value
+
+
 def kind_for_audio(name: str, duration: float) -> TrackKind:
     """The track kind an imported file goes on by default: music for music-like files (long, or named
     like music), sound effects otherwise."""
@@ -405,7 +410,7 @@ def add_track(project: Project, kind: TrackKind, name: str = "") -> Insert:
         raise EditError("dialogue tracks are made per speaker when lines are rendered")
     base = name.strip() or ("SFX" if kind == TrackKind.SFX else kind.value.capitalize())
     track = Track(new_id("trk"), _unique_track_name(project, base), kind)
-    return Insert(track, None, f"Add {kind.value} track")
+    return Insert(track, None, f"Add {track_kind_label(kind)} track")
 
 
 def rename_track(project: Project, track_id: str, name: str) -> Update:

@@ -50,10 +50,10 @@ class QtImportAudioDialog(QDialog):
         self.track = QComboBox(self)
         self.track.setObjectName("importTrack")
         for new_kind in ops.USER_TRACK_KINDS:
-            self.track.addItem(f"New {new_kind.value} track", f"new:{new_kind.value}")
+            self.track.addItem(f"New {ops.track_kind_label(new_kind)} track", f"new:{new_kind.value}")
         for track in project.tracks.values():
             if track.kind != TrackKind.DIALOGUE:
-                self.track.addItem(f"{track.name} ({track.kind.value})", f"track:{track.id}")
+                self.track.addItem(f"{track.name} ({ops.track_kind_label(track.kind)})", f"track:{track.id}")
         chosen = self.track.findData(f"track:{selected_track}") if selected_track else -1
         self.track.setCurrentIndex(chosen if chosen >= 0 else self.track.findData(f"new:{kind.value}"))
         self.at_start = QRadioButton("At the start (0:00)", self)

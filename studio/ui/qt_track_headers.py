@@ -94,7 +94,7 @@ class QtTrackEditor:
         """The track context menu: add a track; rename, change kind or delete this one."""
         menu = QMenu(parent)
         for kind in ops.USER_TRACK_KINDS:
-            menu.addAction(f"Add {kind.value} track", partial(self.add_track, kind))
+            menu.addAction(f"Add {ops.track_kind_label(kind)} track", partial(self.add_track, kind))
         if track is None:
             return menu
         menu.addSeparator()
@@ -103,7 +103,8 @@ class QtTrackEditor:
         kinds = menu.addMenu("Change kind")
         kinds.setEnabled(user_track)
         for kind in ops.USER_TRACK_KINDS:
-            action = kinds.addAction(kind.value.capitalize(), partial(self.change_kind, track.id, kind))
+            label = ops.track_kind_label(kind)
+            action = kinds.addAction(label[0].upper() + label[1:], partial(self.change_kind, track.id, kind))
             action.setCheckable(True)
             action.setChecked(kind == track.kind)
         delete = menu.addAction("Delete track", lambda: self.delete(track.id))
