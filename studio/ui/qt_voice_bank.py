@@ -91,6 +91,9 @@ DATA_VERSION_POLL_MS = 2000
 NEW_VOICE_NAME = "New voice"
 
 
+DETAILS_MIN_HEIGHT = 300  # px: the tab bar and one clip editor
+
+
 class QtVoiceBankPanel(QWidget):
     """See the module docstring. ``bank`` None shows ``bank_error`` and nothing else."""
 
@@ -264,6 +267,8 @@ class QtVoiceBankPanel(QWidget):
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
+        # The details show at least one clip whole (wave, buttons, transcript) without resizing.
+        self.details.setMinimumHeight(DETAILS_MIN_HEIGHT)
 
         layout.addLayout(row1)
         layout.addLayout(row2)

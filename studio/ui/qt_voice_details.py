@@ -218,7 +218,9 @@ class QtVoiceDetails(QTabWidget):
         layout.addWidget(self.no_clips)
         layout.addLayout(self.clips_box)
         layout.addStretch(1)
-        self.addTab(_scrolled(page), "Clips")
+        clips = _scrolled(page)
+        clips.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # editors fit the width
+        self.addTab(clips, "Clips")
 
     def _build_generation_tab(self) -> None:
         page = QWidget()
