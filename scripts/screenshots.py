@@ -80,9 +80,15 @@ def workday_shots(project: Path, out: Path, home: Path) -> None:
     from studio.ui.qt_main_window import QtMainWindow
     from studio.ui.qt_settings import QtStudioSettings
 
-    bank = VoiceBank.open()  # the run's own bank (CHORUS_HOME): two voices to list
+    from studio.bank.clips import prepare_clip
+
+    bank = VoiceBank.open()  # the run's own bank (CHORUS_HOME, a fresh one): three voices to list
     for name, profile in (("Gruff innkeeper", "Male, 60s, gravelly, slow"), ("Bright host", "Female, 30s, warm")):
-        bank.create_voice(name, profile=profile)  # a fresh home: a fresh bank
+        bank.create_voice(name, profile=profile)
+    take = next(iter(sorted((project / "media").glob("take_*.wav"))))
+    sailor = bank.create_voice(
+        "Old sailor", description="A weathered narrator", clips=[prepare_clip(take, "Welcome back to the show.")]
+    ).id
     bank.close()
 
     def open_window(size: tuple[int, int]) -> QtMainWindow:
@@ -114,6 +120,8 @@ def workday_shots(project: Path, out: Path, home: Path) -> None:
         if size == (1920, 1080):
             window.docks["voices"].show()
             window.docks["voices"].raise_()
+            window.voice_bank.select_voice(sailor)
+            window.voice_bank.details.setCurrentIndex(1)  # the Clips tab: wave, buttons, transcript
             pump(0.8)
             window.docks["voices"].grab().save(str(out / "workday-voice-bank.png"))
             print(f"saved {out / 'workday-voice-bank.png'}", flush=True)

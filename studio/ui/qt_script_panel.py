@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QMimeData,
@@ -590,6 +591,7 @@ def _swatch(colour: str) -> Any:
 
 
 ID_COLUMN_MIN, ID_COLUMN_MAX = 60, 220  # px
+TEXT_COLUMN_MIN = 240  # px
 
 
 class QtScriptPanel(QWidget):
@@ -626,7 +628,8 @@ class QtScriptPanel(QWidget):
         header = self.view.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
+        # The text column takes the room the others leave, but never less than TEXT_COLUMN_MIN: in a
+        # narrow dock the table scrolls sideways instead of showing "Welcome t…" (see _fit_text_column).
         widths = (
             (COL_ID, 80),
             (COL_SPEAKER, 90),
@@ -675,6 +678,8 @@ class QtScriptPanel(QWidget):
         self.language_bar.row_filters.append(self.find_bar.matches)
         self.sorter = QtScriptSorter(self.model, self.view)
         self.model.modelReset.connect(self.fit_id_column)
+        self.view.viewport().installEventFilter(self)
+        header.sectionResized.connect(self._section_resized)
         self.model.rowsInserted.connect(lambda *_: self.fit_id_column())
         self.fit_id_column()
         layout.addWidget(self.language_bar)
@@ -721,6 +726,22 @@ class QtScriptPanel(QWidget):
         return out
 
     # ---- actions -------------------------------------------------------------------------
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.view.viewport():
+            self._fit_text_column()
+        return False
+
+    def _section_resized(self, section: int, *_: Any) -> None:
+        if section != COL_TEXT:
+            self._fit_text_column()
+
+    def _fit_text_column(self) -> None:
+        header = self.view.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(len(COLUMNS)) if c != COL_TEXT and not header.isSectionHidden(c))
+        width = max(TEXT_COLUMN_MIN, self.view.viewport().width() - others)
+        if header.sectionSize(COL_TEXT) != width:
+            header.resizeSection(COL_TEXT, width)
+
     def fit_id_column(self) -> None:
         """The ID column as wide as the longest id (within bounds): "TAVERN_0…" is no id at all."""
         ids = [self.model.line_id(r) for r in range(self.model.rowCount())]

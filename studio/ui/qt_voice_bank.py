@@ -91,9 +91,6 @@ DATA_VERSION_POLL_MS = 2000
 NEW_VOICE_NAME = "New voice"
 
 
-DETAILS_MIN_HEIGHT = 300  # px: the tab bar and one clip editor
-
-
 class QtVoiceBankPanel(QWidget):
     """See the module docstring. ``bank`` None shows ``bank_error`` and nothing else."""
 
@@ -265,10 +262,10 @@ class QtVoiceBankPanel(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 2)
+        # The details get most of the height (a clip with its transcript and buttons, without
+        # resizing); no minimum beyond their own, so the main window still fits 1280×800.
+        self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
-        # The details show at least one clip whole (wave, buttons, transcript) without resizing.
-        self.details.setMinimumHeight(DETAILS_MIN_HEIGHT)
 
         layout.addLayout(row1)
         layout.addLayout(row2)

@@ -373,3 +373,9 @@ def test_layout_details(make_window, rendered_podcast, tmp_path):
 
     a, b = (s.voice for s in list(doc.project.speakers.values())[:2])
     assert voice_summary(a) != voice_summary(b)
+
+
+def test_the_main_window_fits_1280x800(make_window, rendered_podcast):
+    window = make_window(rendered_podcast)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800, hint  # every panel's minimum together
