@@ -75,12 +75,11 @@ def meter_reading_at(window, seconds: float):  # type: ignore[no-untyped-def]
 def workday_shots(project: Path, out: Path, home: Path) -> None:
     """Issue 19's screenshots: the main window at 1280×800 and 1920×1080 after a reopen (the
     restored layout), the voice bank panel, the mixer with 6 tracks and the export dialog."""
+    from studio.bank.clips import prepare_clip
     from studio.bank.store import VoiceBank
     from studio.core.model import TrackKind
     from studio.ui.qt_main_window import QtMainWindow
     from studio.ui.qt_settings import QtStudioSettings
-
-    from studio.bank.clips import prepare_clip
 
     bank = VoiceBank.open()  # the run's own bank (CHORUS_HOME, a fresh one): three voices to list
     for name, profile in (("Gruff innkeeper", "Male, 60s, gravelly, slow"), ("Bright host", "Female, 30s, warm")):
