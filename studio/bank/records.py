@@ -130,6 +130,7 @@ class ReferenceClip:
     clipped: bool = False  # the source had samples at full scale
     original_name: str = ""
     warnings: tuple[str, ...] = ()
+    heard: str = ""  # what the speech recogniser heard in the clip ("" = never transcribed)
 
     def notes(self) -> tuple[str, ...]:
         """The audio warnings, and a note when the transcript is missing (to show the user)."""

@@ -48,7 +48,7 @@ from studio.core.files import atomic_write
 from studio.core.model import new_id
 from studio.core.store import Migration, connect, migrate, transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "bank.db"
 CLIPS_DIR = "clips"
 DOCUMENTS_DIR = "documents"
@@ -107,6 +107,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
             "clipped": int,
             "warnings": str,  # JSON list
             "created": str,
+            "heard": str,  # what the speech recogniser heard ("" = never transcribed); schema 2
         },
         pk="id",
     )
@@ -119,7 +120,12 @@ def _create_schema(db: sqlite_utils.Database) -> None:
 
 
 # Migrations: version N -> N+1, each a function of the database, run in one transaction.
-MIGRATIONS: dict[int, Migration] = {}
+def _add_heard(db: sqlite_utils.Database) -> None:
+    """1 -> 2: clips remember what the speech recogniser heard in them (to flag a wrong transcript)."""
+    db.execute("ALTER TABLE clips ADD COLUMN heard TEXT")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_heard}
 
 
 def _no_migration(version: int) -> BankError:
@@ -463,6 +469,34 @@ class VoiceBank:
         self._announce([BankChange("update", voice_id)])
         return self.get(voice_id)
 
+    def set_heard(self, clip_id: str, heard: str, *, fill_voice: str = "") -> list[BankVoice]:
+        """Store what the speech recogniser heard in a clip (every voice using it sees it); with
+        ``fill_voice``, that voice's transcript of the clip becomes ``heard`` where it was empty.
+        Returns the voices that use the clip."""
+        text = " ".join(check_text(heard, "heard").split())
+        users = [v for v in self.list_voices() if any(c.clip_id == clip_id for c in v.clips)]
+        if not users:
+            raise BankError(f"no voice has the clip {clip_id[:12]}")
+        filled = [
+            v
+            for v in users
+            if v.id == fill_voice and text and not next(c for c in v.clips if c.clip_id == clip_id).transcript
+        ]
+        heard_now = next(c for c in users[0].clips if c.clip_id == clip_id).heard
+        if heard_now == text and not filled:
+            return users
+        with self._writing({}):
+            self.db.execute("UPDATE clips SET heard = ? WHERE id = ?", [text, clip_id])
+            for voice in filled:
+                self.db.execute(
+                    "UPDATE voice_clips SET transcript = ? WHERE voice_id = ? AND clip_id = ?",
+                    [text, voice.id, clip_id],
+                )
+            for voice in users:
+                self._touch(voice.id)
+        self._announce([BankChange("update", v.id) for v in users])
+        return [self.get(v.id) for v in users]
+
     def set_consent_document(self, voice_id: str, document: str | Path | None) -> BankVoice:
         """Copy a consent document (PDF, image, text …) into the bank and attach it; None detaches it."""
         voice = self.get(voice_id)
@@ -649,6 +683,7 @@ class VoiceBank:
                 "clipped": int(c.clipped),
                 "warnings": json.dumps(list(c.warnings)),
                 "created": stamp,
+                "heard": c.heard,
             }
             for c in clips
         ]
@@ -799,4 +834,5 @@ def _clip_from_row(row: Mapping[str, Any]) -> ReferenceClip:
         clipped=bool(row["clipped"]),
         original_name=row["original_name"] or "",
         warnings=tuple(json.loads(row["warnings"] or "[]")),
+        heard=row.get("heard") or "",
     )
