@@ -4,6 +4,8 @@ Drag the two handles on the waveform to choose the part to keep, then **Trim**: 
 out and re-normalised (:func:`studio.bank.clips.trim_clip`, on a worker thread) and stored in
 place of the old clip (:meth:`~studio.bank.store.VoiceBank.replace_clip`, on the GUI thread). The
 waveform itself (:func:`studio.bank.clips.waveform_peaks`) is also computed on a worker.
+When the clip knows what the speech recogniser heard in it, a transcript that disagrees is flagged
+("the clip says: …", :func:`studio.qa.reference.reference_flag`) with a button to take the heard words.
 
 Thread contract: GUI thread only; work runs through a :class:`~studio.ui.qt_bank_jobs.QtJobRunner`.
 """
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 from studio.bank.clips import MIN_SECONDS, PreparedClip, trim_clip, waveform_peaks
 from studio.bank.records import BankError, ReferenceClip
 from studio.bank.store import VoiceBank
+from studio.qa.reference import reference_flag
 from studio.ui import qt_theme
 from studio.ui.qt_bank_jobs import QtJobRunner
 from studio.ui.qt_voice_audition import QtClipPlayer
@@ -260,6 +263,17 @@ class QtClipEditor(QFrame):
         self.transcript = QLineEdit(clip.transcript)
         self.transcript.setPlaceholderText("The exact words spoken in the clip")
         self.transcript.editingFinished.connect(self.commit_transcript)
+        self.transcript.textChanged.connect(self.refresh_flag)
+        # What the recogniser heard, when the typed transcript disagrees (Higgs needs the exact words).
+        self.flag = QLabel()
+        self.flag.setObjectName("transportWarning")  # the theme's warning colour
+        self.flag.setWordWrap(True)
+        self.flag.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.use_heard_button = QPushButton("Use what it says")
+        self.use_heard_button.setToolTip(
+            "Replace the transcript with the words the recogniser heard in the clip"
+        )
+        self.use_heard_button.clicked.connect(self.use_heard)
 
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("Play the clip (the part between the handles)")
@@ -306,7 +320,12 @@ class QtClipEditor(QFrame):
         layout.addWidget(self.wave)
         layout.addLayout(buttons)
         layout.addWidget(self.transcript)
+        flag_row = QHBoxLayout()
+        flag_row.addWidget(self.flag, 1)
+        flag_row.addWidget(self.use_heard_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(flag_row)
         layout.addWidget(self.notes)
+        self.refresh_flag()
         self._selection_moved(0.0, clip.duration)
         self.load_waveform()
 
@@ -402,6 +421,31 @@ class QtClipEditor(QFrame):
             self.notes.setText("\n".join(f"⚠ {n}" for n in saved.notes()))
             self.notes.setVisible(bool(saved.notes()))
             self.report(f"Saved the transcript of {saved.original_name or 'the clip'}", False)
+
+    def set_clip(self, clip: ReferenceClip) -> None:
+        """The bank changed this clip (transcript or heard text): show it, keeping what is being typed."""
+        self.clip = clip
+        if not self.transcript.hasFocus() and self.transcript.text() != clip.transcript:
+            self.transcript.blockSignals(True)
+            self.transcript.setText(clip.transcript)
+            self.transcript.blockSignals(False)
+        self.notes.setText("\n".join(f"⚠ {n}" for n in clip.notes()))
+        self.notes.setVisible(bool(clip.notes()))
+        self.refresh_flag()
+
+    def refresh_flag(self) -> None:
+        """Flag the typed transcript when it disagrees with what the recogniser heard in the clip."""
+        flag = reference_flag(self.transcript.text(), self.clip.heard)
+        self.flag.setText(f"⚠ {flag[0].upper()}{flag[1:]}" if flag else "")
+        self.flag.setVisible(bool(flag))
+        self.use_heard_button.setVisible(bool(flag))
+
+    def use_heard(self) -> None:
+        """Take the heard text as the transcript (and save it)."""
+        if self.detached or not self.clip.heard:
+            return
+        self.transcript.setText(self.clip.heard)
+        self.commit_transcript()
 
     def make_primary(self) -> None:
         if self.detached:

@@ -63,7 +63,7 @@ from studio.ui.qt_voice_audition import (
     QtClipPlayer,
     audition_request,
 )
-from studio.ui.qt_voice_details import QtVoiceDetails
+from studio.ui.qt_voice_details import ClipTranscriberFactory, QtVoiceDetails, engine_clip_transcriber
 from studio.ui.qt_voice_list import (
     VOICE_MIME,
     QtVoiceDelegate,
@@ -110,6 +110,7 @@ class QtVoiceBankPanel(QWidget):
         audition: Auditioner | None = None,
         count_in_ms: int = COUNT_IN_MS,
         parent: QWidget | None = None,
+        transcriber: ClipTranscriberFactory | None = engine_clip_transcriber,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("voiceBankPanel")
@@ -256,7 +257,7 @@ class QtVoiceBankPanel(QWidget):
         top_layout.addWidget(self.speakers_label)
         top_layout.addWidget(self.speakers)
 
-        self.details = QtVoiceDetails(bank, self.jobs, self.set_status, self.player)
+        self.details = QtVoiceDetails(bank, self.jobs, self.set_status, self.player, transcriber=transcriber)
         self.details.recordRequested.connect(self.record_clip)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -843,7 +844,8 @@ def make_voice_bank_panel(
     """The panel over ``bank``, or over the user's bank (``CHORUS_VOICE_BANK`` / the data folder).
 
     A bank that cannot be opened gives a panel that says why. ``options`` go to QtVoiceBankPanel
-    (``input_factory``, ``output_factory``, ``client_factory``, ``audition``, ``count_in_ms``).
+    (``input_factory``, ``output_factory``, ``client_factory``, ``audition``, ``count_in_ms``,
+    ``transcriber``: how clips added without a transcript are transcribed; None = they are not).
     """
     owns = bank is None
     if bank is None:

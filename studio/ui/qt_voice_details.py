@@ -14,7 +14,7 @@ Thread contract: GUI thread only; clip preparation runs through the panel's QtJo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from studio.bank.records import (
     parse_setting,
 )
 from studio.bank.store import VoiceBank
+from studio.qa.reference import ClipTranscriber, heard_text
 from studio.ui.qt_bank_jobs import QtJobRunner
 from studio.ui.qt_clip_editor import QtClipEditor, Reporter
 from studio.ui.qt_inspector import QtCommitTextEdit
@@ -78,6 +79,28 @@ KIND_TEXT = {
     "profile": "No clip: projects use the text profile (Higgs smart voice).",
     "piper": "No clip and no profile: projects use the Piper voice below.",
 }
+# () -> (transcribe one clip, shut the recogniser down). Called on a worker thread; tests inject one
+# around the in-process recogniser, the studio's starts a speech-recognition engine process.
+ClipTranscriberFactory = Callable[[], tuple[ClipTranscriber, Callable[[], None]]]
+
+
+def engine_clip_transcriber() -> tuple[ClipTranscriber, Callable[[], None]]:
+    """Worker thread: an engine process that only transcribes (bundled Whisper tiny.en)."""
+    from studio.ui.qt_recording_import import engine_transcriber_factory
+
+    transcribe, shutdown = engine_transcriber_factory({})
+    return (lambda path: heard_text(transcribe(path))), shutdown
+
+
+def transcribe_clip(factory: ClipTranscriberFactory, path: Path) -> str:
+    """Worker thread: what the recogniser hears in the clip at ``path`` (one line of text)."""
+    transcribe, shutdown = factory()
+    try:
+        return " ".join(transcribe(str(path)).split())
+    finally:
+        shutdown()
+
+
 ADD_CLIP_FILTER = "Audio (*.wav *.wave *.flac *.mp3 *.ogg *.oga *.m4a)"
 
 
@@ -123,9 +146,11 @@ class QtVoiceDetails(QTabWidget):
         report: Reporter,
         player: QtClipPlayer | None = None,
         parent: QWidget | None = None,
+        transcriber: ClipTranscriberFactory | None = engine_clip_transcriber,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("voiceDetails")
+        self.transcriber = transcriber  # None: clips added without a transcript are not transcribed
         self.bank = bank
         self.jobs = jobs
         self.report = report
@@ -312,8 +337,7 @@ class QtVoiceDetails(QTabWidget):
             self._rebuild_clips()
         else:
             for editor, clip in zip(self.clip_editors, voice.clips, strict=False):
-                editor.clip = clip
-                _set_text(editor.transcript, clip.transcript)
+                editor.set_clip(clip)
 
     def refresh_tag_choices(self) -> None:
         self._fill_tag_choices()
@@ -499,6 +523,8 @@ class QtVoiceDetails(QTabWidget):
                 report(
                     f"Added {name} ({clip.stats.duration:.1f} s)" + (f" — {notes}" if notes else ""), False
                 )
+                if not clip.transcript and self.transcriber is not None:
+                    self.transcribe_clip(voice_id, clip.clip_id, name)
 
             def failed(exc: BaseException, name: str = source.name) -> None:
                 self._import_done()
@@ -507,6 +533,42 @@ class QtVoiceDetails(QTabWidget):
             self.pending_imports += 1
             self.jobs.submit(prepare_clip, source, None, done=prepared, failed=failed, label="Adding a clip")
             report(f"Preparing {source.name}…", False)
+
+    def transcribe_clip(self, voice_id: str, clip_id: str, name: str = "the clip") -> None:
+        """Transcribe a clip on a worker; what was heard is stored beside it and becomes the voice's
+        transcript of it if that is still empty (the user edits it; a disagreement is flagged)."""
+        if self.transcriber is None:
+            return
+        bank, report = self.bank, self.report
+
+        def heard(text: str) -> None:  # GUI thread
+            self._import_done()
+            if not shiboken6.isValid(self):
+                return
+            if not text:
+                report(f"No speech was heard in {name}: type its transcript", True)
+                return
+            try:
+                bank.set_heard(clip_id, text, fill_voice=voice_id)
+            except BankError as exc:  # the clip was removed meanwhile
+                report(f"Cannot keep what was heard in {name}: {exc}", True)
+                return
+            report(f"Transcribed {name}: “{text}” — check it against the clip", False)
+
+        def failed(exc: BaseException) -> None:
+            self._import_done()
+            report(f"Cannot transcribe {name}: {exc}; type its transcript", True)
+
+        self.pending_imports += 1
+        self.jobs.submit(
+            transcribe_clip,
+            self.transcriber,
+            self.bank.clip_path(clip_id),
+            done=heard,
+            failed=failed,
+            label="Transcribing",
+        )
+        report(f"Transcribing {name}…", False)
 
     def _import_done(self) -> None:
         if shiboken6.isValid(self):

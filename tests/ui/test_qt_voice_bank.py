@@ -90,6 +90,7 @@ def make_panel(qtbot, fake_client_factory):
         kwargs.setdefault("output_factory", fake_stream_factory)
         kwargs.setdefault("client_factory", fake_client_factory)
         kwargs.setdefault("input_factory", _no_microphone)
+        kwargs.setdefault("transcriber", None)  # no engine process (test_qt_voice_reference.py hears clips)
         panel = make_voice_bank_panel(bank, **kwargs)
         qtbot.addWidget(panel)
         panel.resize(420, 900)
