@@ -55,9 +55,12 @@ def _print_json(data: Any) -> None:
 
 
 def _voice_json(bank: Any, voice: BankVoice) -> dict[str, Any]:
+    from studio.qa.reference import clip_flag
+
     data = voice.to_dict()
-    for clip in data["clips"]:
+    for clip, ref in zip(data["clips"], voice.clips, strict=True):
         clip["path"] = str(bank.clip_path(clip["clip_id"]))
+        clip["mismatch"] = clip_flag(ref)  # "" = the transcript agrees with what was heard (or unknown)
     doc = voice.provenance.consent_document
     data["provenance"]["consent_document_path"] = str(bank.document_path(doc)) if doc else ""
     return data
@@ -110,6 +113,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             print("  settings: " + ", ".join(f"{k}={v}" for k, v in voice.settings))
         if voice.piper_model or voice.piper_variant:
             print(f"  piper: {voice.piper_model or '(bundled voice)'} variant {voice.piper_variant}")
+        from studio.qa.reference import clip_flag
+
         for i, clip in enumerate(voice.clips):
             mark = "*" if i == 0 else " "
             snr = f", SNR {clip.snr_db:.0f} dB" if clip.snr_db is not None else ""
@@ -118,7 +123,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                 f"  {clip.original_name}"
             )
             print(f'      "{clip.transcript}"' if clip.transcript else "      (no transcript)")
-            for note in clip.notes():
+            flag = clip_flag(clip)
+            for note in (*clip.notes(), *([flag] if flag else [])):
                 print(f"      ! {note}")
         prov = voice.provenance
         for label, value in (
@@ -158,6 +164,32 @@ def _prepare(path: str, transcript: str | None) -> Any:
         return prepare_clip(Path(path).expanduser(), transcript)
     except BankError as exc:
         raise _error(str(exc)) from None
+
+
+def _hear_clip(bank: Any, voice: BankVoice, clip_id: str, warnings: list[str]) -> BankVoice:
+    """Transcribe a clip added without a transcript (a light engine process): the heard words are
+    kept beside the clip and become its transcript. A recogniser that fails is a warning."""
+    from engine.protocol import TranscribeJob
+    from studio.bank.records import NO_TRANSCRIPT
+    from studio.render.checking import transcribe
+    from studio.render.client import EngineError
+
+    job = TranscribeJob("voice-clip", str(bank.clip_path(clip_id)), language="en")
+    later = f"add its transcript with: chorus voices edit {voice.name!r} --transcript TEXT"
+    try:
+        event = transcribe([job]).get(job.job_id, {})
+    except EngineError as exc:
+        warnings.append(f"the speech recogniser did not start ({exc}); {later}")
+        return voice
+    heard = " ".join(str(event.get("transcript", {}).get("text", "")).split())
+    if event.get("type") != "finished" or not heard:
+        warnings.append(f"{event.get('reason') or 'no speech was heard in the clip'}; {later}")
+        return voice
+    users: list[BankVoice] = bank.set_heard(clip_id, heard, fill_voice=voice.id)
+    if NO_TRANSCRIPT in warnings:
+        warnings.remove(NO_TRANSCRIPT)
+    warnings.append(f'transcribed the clip: "{heard}" (check it; correct it with chorus voices edit)')
+    return next(v for v in users if v.id == voice.id)
 
 
 def _piper_model(value: str | None) -> str | None:
@@ -242,6 +274,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             consent_document=Path(args.consent_document).expanduser() if args.consent_document else None,
         )
         warnings = list(prepared.messages) if prepared else []
+        if prepared is not None and not prepared.transcript and not args.no_transcribe:
+            voice = _hear_clip(bank, voice, prepared.clip_id, warnings)
         if prepared is None and not voice.profile:
             warnings.append(
                 f"{voice.name} has no clip and no profile: projects will speak it with its Piper voice"
@@ -282,6 +316,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 voice = bank.remove_clip(voice.id, clip_id)
         if prepared is not None:
             voice, _ = bank.add_clip(voice.id, prepared, primary=args.primary)
+            if not prepared.transcript and not args.no_transcribe:
+                voice = _hear_clip(bank, voice, prepared.clip_id, warnings)
         elif transcript is not None:
             if voice.primary_clip is None:
                 raise _error(f"{voice.name} has no clip to give a transcript to (add one with --clip)")
@@ -442,6 +478,11 @@ def _voice_fields(p: argparse.ArgumentParser) -> None:
         "--transcript", metavar="TEXT", help="the words spoken in the clip (default: FILE's .txt sidecar)"
     )
     p.add_argument("--transcript-file", metavar="F")
+    p.add_argument(
+        "--no-transcribe",
+        action="store_true",
+        help="leave a clip without a transcript as it is (default: the speech recogniser transcribes it)",
+    )
     p.add_argument("--source", help="where the voice comes from")
     p.add_argument("--owner", help="whose voice it is")
     p.add_argument("--consent", metavar="NOTE", help="consent note")

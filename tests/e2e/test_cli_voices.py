@@ -116,3 +116,27 @@ def test_voices_cli_end_to_end(tmp_path: Path) -> None:
     bad = run(bank, "import", str(evil), "--bank", str(tmp_path / "fourth"), code=2)
     assert "unsafe path '../../escape.wav'" in bad.stderr
     assert not (tmp_path / "escape.wav").exists()
+
+
+def test_add_without_transcript_transcribes_the_clip_and_show_flags_a_wrong_one(
+    tmp_path: Path, piper_takes
+) -> None:
+    """Issue 11 item 5: the speech recogniser (an engine process) fills a missing transcript."""
+    bank = tmp_path / "bank"
+    clip = tmp_path / "tavern.wav"
+    clip.write_bytes(Path(piper_takes["tavern"]).read_bytes())
+    added = run(bank, "add", "Innkeeper", "--clip", str(clip))
+    assert "transcribed the clip" in added.stderr and "no transcript" not in added.stderr
+    [data] = json.loads(run(bank, "list", "--json").stdout)
+    [heard] = data["clips"]
+    assert (
+        "everything in this tavern" in heard["transcript"].lower() and heard["heard"] == heard["transcript"]
+    )
+    assert heard["mismatch"] == ""
+    run(bank, "edit", "Innkeeper", "--transcript", "Welcome back to the show, where we talk about the city.")
+    shown = run(bank, "show", "Innkeeper").stdout
+    assert "! the clip says: “" in shown and "tavern" in shown.split("! the clip says:")[1]
+    [data] = json.loads(run(bank, "list", "--json").stdout)
+    assert data["clips"][0]["mismatch"].startswith("the clip says:")
+    kept = run(bank, "add", "Quiet", "--clip", str(clip), "--no-transcribe")
+    assert "no transcript" in kept.stderr
