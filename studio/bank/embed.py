@@ -4,7 +4,9 @@ Embedding copies the voice's primary clip into the project's ``media/`` (content
 the speaker's :class:`studio.core.model.Voice` — kind CLIP (clip + transcript), PROFILE (text
 profile) or PIPER, the voice's generation settings, its preferred Piper voice/variant, and
 ``bank_voice_id`` — so the project renders on a machine without the bank. A bank voice with no
-Piper preference (no model, variant 0) leaves the speaker's Piper voice/variant as they were.
+Piper preference (no model, variant 0) leaves the speaker's Piper voice/variant as they were; its
+effect chain is copied onto the voice (``Voice.effects``), and a bank voice without a chain leaves
+the speaker's chain as it was (so a chain set in the mixer survives "update from bank").
 
 "Update from bank": :func:`bank_status` tells whether the bank's voice has changed since it was
 embedded; :func:`update_from_bank` re-embeds it.
@@ -51,6 +53,7 @@ def project_voice(bank_voice: BankVoice, clip_media: str, current: Voice | None 
         profile=bank_voice.profile,
         bank_voice_id=bank_voice.id,
         settings=tuple(bank_voice.settings),
+        effects=bank_voice.effects or current.effects,
     )
 
 

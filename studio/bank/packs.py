@@ -4,6 +4,8 @@ A ``.chorusvoice`` pack is a zip holding ``manifest.json`` (format ``chorus-voic
 :data:`PACK_VERSION`) and the voices' clips (``clips/<sha256>.wav``) and consent documents
 (``documents/<sha256><suffix>``). Packs are read through :class:`studio.bank.zipsafe.SafeZip` and
 the manifest is validated field by field; errors name the field (``voices[0].settings.top_k``).
+A voice's effect chain travels as ``effects`` (optional: a pack without it imports with no chain,
+and a reader that predates it ignores it).
 
 Folder layouts read by :func:`import_path`:
 
@@ -46,6 +48,7 @@ from studio.bank.records import (
     BankVoice,
     Provenance,
     ReferenceClip,
+    check_effects,
     check_name,
     check_provenance,
     check_settings,
@@ -196,6 +199,7 @@ def _parse_voice(f: _Fields) -> ManifestVoice:
         name = check_name(f.text("name", None, 1000), f.path("name"))
         tags = check_tags(f.data.get("tags", {}), f.path("tags"))
         settings = check_settings(f.data.get("settings", {}), f.path("settings"))
+        effects = check_effects(f.data.get("effects", []), f.path("effects"))
         prov_fields = f.obj("provenance")
         prov_data = {k: v for k, v in prov_fields.data.items() if k not in ("consent_document",)}
         provenance = check_provenance(prov_data, f.path("provenance"))
@@ -235,6 +239,7 @@ def _parse_voice(f: _Fields) -> ManifestVoice:
         provenance=dataclasses.replace(provenance, consent_document=""),
         created=f.text("created", "", 64),
         modified=f.text("modified", "", 64),
+        effects=effects,
     )
     return ManifestVoice(voice, tuple(clips), document_member, provenance.consent_document_name)
 

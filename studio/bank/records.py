@@ -17,6 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from studio.core import effects as fxc
+from studio.core.codec import from_plain, to_plain
+from studio.core.model import Effect
+from studio.core.ops import EditError
+
 
 class BankError(Exception):
     """A voice-bank operation that cannot be done; the message says why and what to do.
@@ -158,6 +163,7 @@ class BankVoice:
     provenance: Provenance = field(default_factory=Provenance)
     created: str = ""
     modified: str = ""
+    effects: tuple[Effect, ...] = ()  # the voice's effect chain (copied onto a speaker that embeds it)
 
     @property
     def primary_clip(self) -> ReferenceClip | None:
@@ -197,6 +203,8 @@ class BankVoice:
             "settings": [list(kv) for kv in self.settings],
             "piper": [self.piper_model, self.piper_variant],
         }
+        if self.effects:  # left out when empty, so voices without a chain keep their fingerprint
+            data["effects"] = effects_to_plain(self.effects)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,6 +219,7 @@ class BankVoice:
             "settings": self.settings_dict(),
             "piper": {"model": self.piper_model, "variant": self.piper_variant},
             "provenance": self.provenance.to_dict(),
+            "effects": effects_to_plain(self.effects),
             "created": self.created,
             "modified": self.modified,
         }
@@ -369,6 +378,38 @@ def apply_tag_args(tags: VoiceTags, add: Iterable[str] = (), remove: Iterable[st
         else:
             free = [t for t in free if t.casefold() != raw.strip().casefold()]
     return dataclasses.replace(tags, free=dedupe_tags(free), **changes)
+
+
+def effects_to_plain(chain: tuple[Effect, ...]) -> list[dict[str, Any]]:
+    """A chain as JSON-ready data (the form the project file stores too)."""
+    return [to_plain(fx) for fx in chain]
+
+
+def check_effects(values: object, where: str = "effects") -> tuple[Effect, ...]:
+    """An effect chain from JSON data (or Effect records), checked against the effects catalogue."""
+    if isinstance(values, tuple) and all(isinstance(fx, Effect) for fx in values):
+        chain: tuple[Effect, ...] = values
+    else:
+        if not isinstance(values, list | tuple):
+            raise BankError(f"{where} must be a list of effects, not {type_name(values)}")
+        items: list[Effect] = []
+        for i, item in enumerate(values):
+            if isinstance(item, Effect):
+                items.append(item)
+                continue
+            if not isinstance(item, Mapping) or not isinstance(item.get("kind"), str):
+                raise BankError(f"{where}[{i}] must be an object with a kind, not {type_name(item)}")
+            try:
+                items.append(from_plain(Effect, dict(item)))
+            except (TypeError, ValueError) as exc:
+                raise BankError(f"{where}[{i}] is not an effect: {exc}") from None
+        chain = tuple(items)
+    for i, fx in enumerate(chain):
+        try:
+            fxc.check_chain((fx,), on_track=False)
+        except EditError as exc:
+            raise BankError(f"{where}[{i}]: {exc}") from None
+    return chain
 
 
 def check_provenance(values: object, where: str = "provenance") -> Provenance:

@@ -40,15 +40,17 @@ from studio.bank.records import (
     Provenance,
     ReferenceClip,
     VoiceTags,
+    check_effects,
     check_name,
     check_settings,
     check_text,
+    effects_to_plain,
 )
 from studio.core.files import atomic_write
-from studio.core.model import new_id
+from studio.core.model import Effect, new_id
 from studio.core.store import Migration, connect, migrate, transaction
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "bank.db"
 CLIPS_DIR = "clips"
 DOCUMENTS_DIR = "documents"
@@ -93,6 +95,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         **{f"prov_{f.name}": str for f in dataclasses.fields(Provenance)},
         "created": str,
         "modified": str,
+        "effects": str,  # JSON list of effects (studio.core.effects); schema 3
     }
     db.table("voices").create(voice_columns, pk="id", not_null={"name"})
     db.execute("CREATE UNIQUE INDEX voices_name ON voices(name COLLATE NOCASE)")
@@ -125,7 +128,12 @@ def _add_heard(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE clips ADD COLUMN heard TEXT")
 
 
-MIGRATIONS: dict[int, Migration] = {1: _add_heard}
+def _add_effects(db: sqlite_utils.Database) -> None:
+    """2 -> 3: voices carry an effect chain (copied onto a project speaker that embeds the voice)."""
+    db.execute("ALTER TABLE voices ADD COLUMN effects TEXT DEFAULT '[]'")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_heard, 2: _add_effects}
 
 
 def _no_migration(version: int) -> BankError:
@@ -307,6 +315,7 @@ class VoiceBank:
         provenance: Provenance | None = None,
         clips: Sequence[PreparedClip] = (),
         consent_document: Path | None = None,
+        effects: Any = (),
     ) -> BankVoice:
         """Add a voice with its clips (and consent document) in one transaction; returns it."""
         stamp = now()
@@ -322,6 +331,7 @@ class VoiceBank:
             provenance=provenance or Provenance(),
             created=stamp,
             modified=stamp,
+            effects=check_effects(effects),
         )
         files: dict[Path, bytes] = {}
         unique: dict[str, PreparedClip] = {}
@@ -346,7 +356,8 @@ class VoiceBank:
 
     def update_voice(self, voice_id: str, **changes: Any) -> BankVoice:
         """Change fields of a voice: name, description, profile, tags (VoiceTags), settings (mapping),
-        piper_model, piper_variant, provenance (Provenance). Clips change through the clip methods."""
+        piper_model, piper_variant, provenance (Provenance), effects (a chain: Effect records or their
+        JSON form). Clips change through the clip methods."""
         allowed = {
             "name",
             "description",
@@ -356,6 +367,7 @@ class VoiceBank:
             "piper_model",
             "piper_variant",
             "provenance",
+            "effects",
         }
         unknown = set(changes) - allowed
         if unknown:
@@ -373,6 +385,8 @@ class VoiceBank:
             values["piper_model"] = check_text(values["piper_model"], "Piper voice", 4096)
         if "piper_variant" in values:
             values["piper_variant"] = _check_variant(values["piper_variant"])
+        if "effects" in values:
+            values["effects"] = check_effects(values["effects"])
         if "tags" in values and not isinstance(values["tags"], VoiceTags):
             raise BankError("tags must be VoiceTags")
         if "provenance" in values and not isinstance(values["provenance"], Provenance):
@@ -795,6 +809,7 @@ def _voice_row(voice: BankVoice) -> dict[str, Any]:
         "piper_variant": voice.piper_variant,
         "created": voice.created,
         "modified": voice.modified,
+        "effects": json.dumps(effects_to_plain(voice.effects)),
     }
     row.update({f"prov_{k}": v for k, v in voice.provenance.to_dict().items()})
     return row
@@ -819,7 +834,16 @@ def _voice_from_row(row: Mapping[str, Any], clips: tuple[ReferenceClip, ...]) ->
         ),
         created=row["created"] or "",
         modified=row["modified"] or "",
+        effects=_effects_from_row(row),
     )
+
+
+def _effects_from_row(row: Mapping[str, Any]) -> tuple[Effect, ...]:
+    """The stored chain; one the catalogue no longer knows is dropped rather than failing the bank."""
+    try:
+        return check_effects(json.loads(row.get("effects") or "[]"))
+    except (BankError, ValueError):
+        return ()
 
 
 def _clip_from_row(row: Mapping[str, Any]) -> ReferenceClip:
