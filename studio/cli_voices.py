@@ -113,6 +113,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             print("  settings: " + ", ".join(f"{k}={v}" for k, v in voice.settings))
         if voice.piper_model or voice.piper_variant:
             print(f"  piper: {voice.piper_model or '(bundled voice)'} variant {voice.piper_variant}")
+        if voice.effects:
+            from studio.core.effects import describe
+
+            print("  effects:")
+            for i, fx in enumerate(voice.effects, 1):
+                print(f"    {i}. {describe(fx)}")
         from studio.qa.reference import clip_flag
 
         for i, clip in enumerate(voice.clips):
@@ -272,6 +278,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             provenance=_provenance(args, Provenance()),
             clips=[prepared] if prepared else [],
             consent_document=Path(args.consent_document).expanduser() if args.consent_document else None,
+            effects=_fx_preset(args.fx) or (),
         )
         warnings = list(prepared.messages) if prepared else []
         if prepared is not None and not prepared.transcript and not args.no_transcribe:
@@ -305,6 +312,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
             changes["piper_model"] = piper
         if args.variant is not None:
             changes["piper_variant"] = args.variant
+        if args.fx is not None:
+            changes["effects"] = _fx_preset(args.fx)
         changes["provenance"] = _provenance(args, voice.provenance)
         voice = bank.update_voice(voice.id, **changes)
         if args.no_consent_document:
@@ -454,6 +463,21 @@ def _common() -> argparse.ArgumentParser:
     return parent
 
 
+def _fx_preset(name: str | None) -> tuple[Any, ...] | None:
+    """The chain of an effects preset for ``--fx`` (``none`` clears); None when not given."""
+    if name is None:
+        return None
+    if name.strip().casefold() in ("none", "clear"):
+        return ()
+    from studio.core import effects as fxc
+    from studio.core.ops import EditError
+
+    try:
+        return fxc.preset(name)
+    except EditError as exc:
+        raise _error(str(exc)) from None
+
+
 def _voice_fields(p: argparse.ArgumentParser) -> None:
     p.add_argument("--description")
     p.add_argument("--profile", help='text profile, e.g. "Male, British accent, calm, very clear audio"')
@@ -473,6 +497,11 @@ def _voice_fields(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--piper-voice", metavar="PATH", help="preferred Piper voice (.onnx) for CPU drafts")
     p.add_argument("--variant", type=int, metavar="N", help="preferred Piper variant")
+    p.add_argument(
+        "--fx",
+        metavar="PRESET",
+        help="the voice's effect chain from a preset (`chorus fx presets` lists them; none clears)",
+    )
     p.add_argument("--clip", metavar="FILE", help="reference clip (wav, flac, mp3, ogg, m4a)")
     p.add_argument(
         "--transcript", metavar="TEXT", help="the words spoken in the clip (default: FILE's .txt sidecar)"
