@@ -8,6 +8,9 @@ the bank can validate and edit chains without one.
 
 The edit helpers (:func:`add_effect`, :func:`remove_effect`, :func:`move_effect`, :func:`set_bypass`,
 :func:`set_param`, :func:`use_preset`) return one :class:`~studio.core.ops.Update` each — one undo step.
+They are built on pure chain edits (:func:`chain_added`, :func:`chain_removed`, :func:`chain_moved`,
+:func:`chain_bypassed`, :func:`chain_params`, :func:`preset_chain`: ``chain -> (new chain, label)``),
+which the voice bank uses for chains that live outside a project.
 
 Thread contract: pure functions and frozen records, usable from any thread.
 """
@@ -373,43 +376,77 @@ def _index(chain: tuple[Effect, ...], index: int) -> int:
     return index % len(chain)
 
 
+Chain = tuple[Effect, ...]
+
+
+def chain_added(chain: Chain, fx: Effect, index: int | None = None) -> tuple[Chain, str]:
+    """``fx`` inserted at ``index`` (clamped; None appends)."""
+    out = list(chain)
+    out.insert(len(out) if index is None else max(0, min(index, len(out))), fx)
+    return tuple(out), f"Add {spec_of(fx.kind).label}"
+
+
+def chain_removed(chain: Chain, index: int) -> tuple[Chain, str]:
+    out = list(chain)
+    fx = out.pop(_index(chain, index))
+    return tuple(out), f"Remove {spec_of(fx.kind).label}"
+
+
+def chain_moved(chain: Chain, index: int, to: int) -> tuple[Chain, str]:
+    out = list(chain)
+    fx = out.pop(_index(chain, index))
+    out.insert(max(0, min(to, len(out))), fx)
+    return tuple(out), "Reorder effects"
+
+
+def chain_bypassed(chain: Chain, index: int, bypass: bool) -> tuple[Chain, str]:
+    out = list(chain)
+    i = _index(chain, index)
+    out[i] = dataclasses.replace(out[i], bypass=bypass)
+    return tuple(out), "Bypass effect" if bypass else "Enable effect"
+
+
+def chain_params(chain: Chain, index: int, values: Mapping[str, float]) -> tuple[Chain, str]:
+    """The effect at ``index`` with ``values`` set (each checked against its range)."""
+    out = list(chain)
+    i = _index(chain, index)
+    spec = spec_of(out[i].kind)
+    merged = params_of(out[i])
+    for name, value in values.items():
+        merged[name] = check_value(spec.param(name), value)
+    out[i] = dataclasses.replace(out[i], params=tuple((p.name, merged[p.name]) for p in spec.params))
+    return tuple(out), f"{spec.label} settings"
+
+
+def preset_chain(name: str) -> tuple[Chain, str]:
+    """A preset's chain and its label; ``none`` (or ``clear``) is the empty chain."""
+    if name.strip().casefold() in ("none", "clear"):
+        return (), "Clear effects"
+    return preset(name), f"Preset {PRESET_LABELS.get(name, name)}"
+
+
 def add_effect(project: Project, target: str, target_id: str, fx: Effect, index: int | None = None) -> Update:
-    chain = list(chain_of(project, target, target_id))
-    chain.insert(len(chain) if index is None else max(0, min(index, len(chain))), fx)
-    return set_chain(project, target, target_id, tuple(chain), f"Add {spec_of(fx.kind).label}")
+    return set_chain(project, target, target_id, *chain_added(chain_of(project, target, target_id), fx, index))
 
 
 def remove_effect(project: Project, target: str, target_id: str, index: int) -> Update:
-    chain = list(chain_of(project, target, target_id))
-    fx = chain.pop(_index(tuple(chain), index))
-    return set_chain(project, target, target_id, tuple(chain), f"Remove {spec_of(fx.kind).label}")
+    return set_chain(project, target, target_id, *chain_removed(chain_of(project, target, target_id), index))
 
 
 def move_effect(project: Project, target: str, target_id: str, index: int, to: int) -> Update:
-    chain = list(chain_of(project, target, target_id))
-    fx = chain.pop(_index(tuple(chain), index))
-    chain.insert(max(0, min(to, len(chain))), fx)
-    return set_chain(project, target, target_id, tuple(chain), "Reorder effects")
+    return set_chain(project, target, target_id, *chain_moved(chain_of(project, target, target_id), index, to))
 
 
 def set_bypass(project: Project, target: str, target_id: str, index: int, bypass: bool) -> Update:
-    chain = list(chain_of(project, target, target_id))
-    i = _index(tuple(chain), index)
-    chain[i] = dataclasses.replace(chain[i], bypass=bypass)
-    return set_chain(project, target, target_id, tuple(chain), "Bypass effect" if bypass else "Enable effect")
+    chain = chain_of(project, target, target_id)
+    return set_chain(project, target, target_id, *chain_bypassed(chain, index, bypass))
 
 
 def set_param(
     project: Project, target: str, target_id: str, index: int, values: Mapping[str, float]
 ) -> Update:
-    chain = list(chain_of(project, target, target_id))
-    i = _index(tuple(chain), index)
-    spec = spec_of(chain[i].kind)
-    merged = params_of(chain[i])
-    for name, value in values.items():
-        merged[name] = check_value(spec.param(name), value)
-    chain[i] = dataclasses.replace(chain[i], params=tuple((p.name, merged[p.name]) for p in spec.params))
-    return set_chain(project, target, target_id, tuple(chain), f"{spec.label} settings")
+    chain = chain_of(project, target, target_id)
+    return set_chain(project, target, target_id, *chain_params(chain, index, values))
 
 
 def use_preset(project: Project, target: str, target_id: str, name: str) -> Update:
