@@ -1,6 +1,7 @@
 """The details editor of one bank voice: Voice (name, description, profile, tags), Clips (waveforms
 with trim handles, transcripts, add from file, record), Generation (default settings, Piper draft
-voice) and Consent (provenance, consent document).
+voice), Effects (the voice's effect chain, copied onto a speaker that embeds it) and Consent
+(provenance, consent document).
 
 Every field is written to the bank when it is committed (Return or leaving the field; a choice in
 a list at once) through :meth:`~studio.bank.store.VoiceBank.update_voice` and the clip methods; a
@@ -47,9 +48,11 @@ from studio.bank.records import (
     parse_setting,
 )
 from studio.bank.store import VoiceBank
+from studio.core.model import Effect
 from studio.qa.reference import ClipTranscriber, heard_text
 from studio.ui.qt_bank_jobs import QtJobRunner
 from studio.ui.qt_clip_editor import QtClipEditor, Reporter
+from studio.ui.qt_effects_rack import QtChainEditor
 from studio.ui.qt_inspector import QtCommitTextEdit
 from studio.ui.qt_voice_audition import QtClipPlayer
 
@@ -162,6 +165,9 @@ class QtVoiceDetails(QTabWidget):
         self._build_voice_tab()
         self._build_clips_tab()
         self._build_generation_tab()
+        self.effects = QtVoiceEffects(self)
+        self.effects_page = _scrolled(self.effects)
+        self.addTab(self.effects_page, "Effects")
         self._build_consent_tab()
         if player is not None:
             player.positionChanged.connect(self._player_position)
@@ -325,6 +331,7 @@ class QtVoiceDetails(QTabWidget):
         self._fill_tag_choices()
         self._show(voice or BankVoice(id="", name=""), force=True)
         self._rebuild_clips()
+        self.effects.refresh()
 
     def update_from_bank(self, voice: BankVoice) -> None:
         """The bank changed this voice: refresh the fields (not the one being typed in) and clips."""
@@ -333,6 +340,8 @@ class QtVoiceDetails(QTabWidget):
         old = self.voice
         self.voice = voice
         self._show(voice, force=False)
+        if old.effects != voice.effects:
+            self.effects.refresh()
         if [c.clip_id for c in old.clips] != [c.clip_id for c in voice.clips]:
             self._rebuild_clips()
         else:
@@ -620,6 +629,53 @@ def _format_setting(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+class QtVoiceEffects(QtChainEditor):
+    """The Effects tab: the shown bank voice's chain, each gesture written to the bank at once.
+
+    Bank edits are not undoable (like the other fields of the details editor); a refused chain
+    shows its reason on the panel's status line and nothing is written.
+    """
+
+    def __init__(self, details: QtVoiceDetails) -> None:
+        super().__init__()
+        self.setObjectName("voiceEffects")
+        self.details = details
+        note = QLabel(
+            "Applied to each line of this voice, with its tail; a project that uses the voice gets a copy."
+        )
+        note.setObjectName("engineStatus")
+        note.setWordWrap(True)
+        self.main_layout.insertWidget(0, note)
+
+    def chain(self) -> tuple[Effect, ...]:
+        voice = self.details.voice
+        return voice.effects if voice is not None else ()
+
+    def can_edit(self) -> bool:
+        return self.details.voice is not None
+
+    def commit(self, chain: tuple[Effect, ...], label: str, merge_key: str = "") -> bool:
+        voice = self.details.voice
+        if voice is None or chain == voice.effects:
+            return False
+        if not self.details._update(effects=chain):
+            return False
+        # The bank announces the change to the panel; show it here at once all the same.
+        self.details.voice = self.details.bank.get(voice.id)
+        self.refresh()
+        return True
+
+    def report(self, message: str) -> None:
+        self.details.report(f"Not saved: {message}", True)
+
+    def refresh(self) -> None:
+        super().refresh()
+        n = len(self.chain())
+        index = self.details.indexOf(self.details.effects_page)
+        if index >= 0:
+            self.details.setTabText(index, f"Effects ({n})" if n else "Effects")
 
 
 def _scrolled(page: QWidget) -> QScrollArea:
