@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from studio.core.model import LATEST_VARIANT_STYLE, Effect, VoiceKind
+from studio.core.model import LATEST_VARIANT_STYLE, Clip, Effect, VoiceKind
 from studio.core.ops import Batch, EditError, Update
 from studio.core.project import Project
 
@@ -268,6 +268,52 @@ def chain_tail(chain: tuple[Effect, ...]) -> float:
 def active(chain: tuple[Effect, ...]) -> tuple[Effect, ...]:
     """The effects that are not bypassed."""
     return tuple(fx for fx in chain if not fx.bypass)
+
+
+@dataclass(frozen=True)
+class ClipTails:
+    """How long each clip of a project rings on after its end: its voice's chain tail (the speaker of
+    its line, else of its track) plus its track insert's tail — where the mixer lets it sound.
+
+    Built once per project state (:meth:`of`); :meth:`tail` is a dictionary look-up per clip.
+    """
+
+    speaker: Mapping[str, float]
+    track: Mapping[str, float]
+
+    @classmethod
+    def of(cls, project: Project) -> ClipTails:
+        speaker = {sid: chain_tail(active(s.voice.effects)) for sid, s in project.speakers.items()}
+        track = {tid: chain_tail(active(t.effects)) for tid, t in project.tracks.items()}
+        return cls({k: v for k, v in speaker.items() if v > 0}, {k: v for k, v in track.items() if v > 0})
+
+    @property
+    def longest(self) -> float:
+        """An upper bound of any clip's tail (to widen a search for clips whose tail is in view)."""
+        return max(self.speaker.values(), default=0.0) + max(self.track.values(), default=0.0)
+
+    def tail(self, project: Project, clip: Clip) -> float:
+        if not self.speaker and not self.track:
+            return 0.0
+        line = project.lines.get(clip.line_id) if clip.line_id else None
+        track = project.tracks.get(clip.track_id)
+        speaker_id = line.speaker_id if line is not None and line.speaker_id else ""
+        if not speaker_id and track is not None:
+            speaker_id = track.speaker_id
+        return min(MAX_TAIL_S * 2, self.speaker.get(speaker_id, 0.0) + self.track.get(clip.track_id, 0.0))
+
+    def span(self, project: Project, clip: Clip) -> tuple[float, float] | None:
+        """``(clip end, where its tail has died away)`` in seconds; None when it has no tail worth
+        drawing (under 10 ms)."""
+        tail = self.tail(project, clip)
+        return (clip.end, clip.end + tail) if tail >= 0.01 else None
+
+
+def end_with_tails(project: Project) -> float:
+    """Where the project falls silent: the latest clip end plus its tail (what playback and the mix
+    run to; :meth:`Project.duration` is the end of the last clip)."""
+    tails = ClipTails.of(project)
+    return max((c.end + tails.tail(project, c) for c in project.clips.values()), default=0.0)
 
 
 # ---- presets ------------------------------------------------------------------------------------
