@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from studio.core.effects import end_with_tails
 from studio.core.project import Project
 
 BLOCK_FRAMES = 1024
 QUEUE_BLOCKS = 12  # ≈ 0.25 s ahead at 48 kHz
 GUI_TICK_MS = 30
-END_GRACE_S = 0.3  # keep playing this long past the last clip before stopping
+END_GRACE_S = 0.3  # keep playing this long past the last clip (and its effect tails) before stopping
 
 
 class PlaybackUnavailable(RuntimeError):
@@ -152,7 +153,7 @@ class QtPlayback(QObject):
         self._project = snapshot
         self._sample_rate = snapshot.settings.sample_rate
         self._channels = snapshot.settings.channels
-        self._duration = snapshot.duration()
+        self._duration = end_with_tails(snapshot)
         if self._playing:
             self._snapshot = snapshot  # the feeder builds a new mixer at its next block
 
@@ -276,14 +277,14 @@ class QtPlayback(QObject):
 
             meter = LiveLoudness(rate, channels)
             loop = self.loop_range if self.loop and self.loop_range else None
-            end_frame = int((max(project.duration(), frame / rate) + END_GRACE_S) * rate)
+            end_frame = int((max(end_with_tails(project), frame / rate) + END_GRACE_S) * rate)
             while not self._stop.is_set():
                 fresh = self._snapshot
                 if fresh is not None:
                     self._snapshot = None
                     mixer.close()  # with a shared source cache this keeps the decoded media
                     mixer = self.make_mixer(fresh, sources)
-                    end_frame = int((max(fresh.duration(), frame / rate) + END_GRACE_S) * rate)
+                    end_frame = int((max(end_with_tails(fresh), frame / rate) + END_GRACE_S) * rate)
                 if len(self._blocks) >= QUEUE_BLOCKS:
                     if self._stream is None:
                         self._open_stream()

@@ -123,3 +123,28 @@ def test_playback_stops_at_the_end(qtbot, doc):
         QCoreApplication.processEvents()
         time.sleep(0.01)
     assert states == [True, False]
+
+
+def test_playback_runs_on_through_an_effect_tail(qtbot, doc):
+    from studio.core import effects as fxc
+
+    last = max(doc.project.clips.values(), key=lambda c: c.end)
+    doc.edit(fxc.set_chain(doc.project, "track", last.track_id, (fxc.effect("reverb", room_size=0.9),)), "Reverb")
+    tail = fxc.end_with_tails(doc.project) - doc.project.duration()
+    assert tail > 2.0
+    playback = QtPlayback(doc.media_path, stream_factory=fake_stream_factory)
+    playback.set_project(doc.snapshot())
+    playback.seek(doc.project.duration() - 0.1)
+    playback.play()
+    wait_for(lambda: FakeStream.last is not None and FakeStream.last.started)
+    pulled = []
+    deadline = time.monotonic() + 20
+    while playback.playing:
+        assert time.monotonic() < deadline, "playback never reached the end (a hang guard)"
+        pulled.append(FakeStream.last.pull(4))
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    audio = np.concatenate(pulled)
+    rate = doc.project.settings.sample_rate
+    assert len(audio) >= (0.1 + tail) * rate  # not cut at the last clip's end
+    assert rms(audio[int(0.2 * rate) : int(1.0 * rate)]) > 1e-4  # the reverb rings after the clip
