@@ -3,7 +3,9 @@
 Painting touches only the visible time range: per track, two binary searches find the visible clips;
 clips narrower than a few pixels are merged into runs and filled with one ``drawRects`` call per
 colour; wider clips get a label bar, a waveform (drawn from the peak store into one QImage per clip
-with numpy — no per-sample Python), fade curves, selection and render state.
+with numpy — no per-sample Python), fade curves, selection and render state. A clip whose voice or
+track has an effect chain with a tail (reverb, delay) shows it after its end as a fading wedge
+(:class:`studio.core.effects.ClipTails`: how long the mix lets it ring).
 
 Editing: click selects (Ctrl/Shift add), dragging a clip moves it (between tracks of the same kind,
 snapping to clip edges, markers, the playhead and the grid; hold Alt to move freely), dragging an edge
@@ -35,6 +37,7 @@ from PySide6.QtGui import (
     QFont,
     QImage,
     QKeyEvent,
+    QLinearGradient,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -46,6 +49,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from studio.audio.gains import fade_in_curve, fade_out_curve
 from studio.core import ops
+from studio.core.effects import ClipTails
 from studio.core.layout import timeline_language
 from studio.core.model import Clip, LineStatus, Track, TrackKind, new_id
 from studio.core.workflow import line_text
@@ -314,10 +318,39 @@ class QtTimelineCanvas(QWidget):
             track_id = row.track.id
             clips = [c for c in self.model.clips_in(track_id, t0, t1) if c.id not in preview]
             clips += [c for c in preview.values() if c.track_id == track_id and c.end > t0 and c.start < t1]
+            self._paint_tails(painter, track_id, top, h, t0, t1, preview)
             self._paint_clips(painter, row, top, h, clips, selected, area)
         placeholders = self.model.placeholders_in(row.key, t0, t1)
         if placeholders:
             self._paint_placeholders(painter, placeholders, top, h)
+
+    def _paint_tails(
+        self, painter: QPainter, track_id: str, top: int, h: int, t0: float, t1: float, preview: dict[str, Clip]
+    ) -> None:
+        """Effect tails after the clips of a track (under the clips, so a following clip covers them)."""
+        project = self.doc.project
+        tails = ClipTails.of(project)
+        if tails.longest <= 0:
+            return
+        clips = [c for c in self.model.clips_in(track_id, t0 - tails.longest, t1) if c.id not in preview]
+        clips += [c for c in preview.values() if c.track_id == track_id]
+        painter.setPen(Qt.PenStyle.NoPen)
+        y0, y1 = top + 3.0, top + h - 4.0
+        mid = (y0 + y1) / 2
+        for clip in clips:
+            span = tails.span(project, clip)
+            if span is None or span[1] < t0 or span[0] > t1:
+                continue
+            x0, x1 = self.scale.x(span[0]), self.scale.x(span[1])
+            if x1 - x0 < 2:
+                continue
+            colour = self.model.clip_colour(clip)
+            fade = QLinearGradient(x0, 0, x1, 0)
+            fade.setColorAt(0, _rgba(colour, 110))
+            fade.setColorAt(1, _rgba(colour, 0))
+            painter.setBrush(QBrush(fade))
+            wedge = [(x0, y0), (x1, mid - 1), (x1, mid + 1), (x0, y1)]
+            painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in wedge]))
 
     def _paint_clips(
         self,
