@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from studio.core.formats.records import (
     ParsedScript,
     ScriptFormatError,
     all_characters,
+    natural_ids,
 )
 from studio.core.model import (
     SPEAKER_COLOURS,
@@ -288,6 +289,24 @@ def new_line_id(taken: Any) -> str:
     return next(_line_numbers(set(taken)))
 
 
+def _generated(script: ParsedScript) -> list[bool]:
+    """Which lines of ``script`` have the id the parser made up (the file names none for them)."""
+    made = natural_ids([(line.character, line.text) for line in script.lines])
+    return [line.id == natural for line, natural in zip(script.lines, made, strict=True)]
+
+
+def _content_keys(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """(character, text, n-th repeat) per line, characters compared without case: how a line the file
+    names no id for is found again in the project on re-import."""
+    seen: dict[tuple[str, str], int] = {}
+    keys = []
+    for character, text in pairs:
+        pair = (character.casefold().strip(), text.strip())
+        seen[pair] = seen.get(pair, 0) + 1
+        keys.append((*pair, seen[pair] - 1))
+    return keys
+
+
 def script_to_ops(project: Project, script: ParsedScript) -> Batch:
     """One undoable edit that adds ``script`` to the end of ``project``'s script.
 
@@ -298,10 +317,12 @@ def script_to_ops(project: Project, script: ParsedScript) -> Batch:
     project already has: that line gets a fresh id. Nothing is changed until the Batch is applied.
     """
     ops, speaker_ids, scene_ids = _cast_ops(project, script)
+    made_up_ids = _generated(script)
     taken = set(project.lines)
-    numbers = _line_numbers(taken)
-    for line in script.lines:
-        line_id = line.id if line.id and line.id not in taken else next(numbers)
+    numbers = _line_numbers(taken | {ln.id for ln, made in zip(script.lines, made_up_ids, strict=True) if not made})
+    for line, made_up in zip(script.lines, made_up_ids, strict=True):
+        # a line the file names no id for gets a short readable one (L010 …), not the parser's hash
+        line_id = line.id if line.id and line.id not in taken and not made_up else next(numbers)
         taken.add(line_id)
         record = ScriptLine(
             id=line_id,
@@ -363,13 +384,27 @@ def merge_script(project: Project, script: ParsedScript) -> tuple[Batch, MergeRe
     changed: list[str] = []
     unchanged = 0
     previous = ""
-    for parsed in script.lines:
+    # Lines the file names no id for are found again by content (character, text, repeat), and new
+    # ones get short readable ids (L010 …) rather than the parser's hash.
+    names = {speaker.id: speaker.name for speaker in project.speakers.values()}
+    ordered = list(project.ordered_lines())
+    by_content = dict(
+        zip(_content_keys((names.get(ln.speaker_id, ""), ln.text) for ln in ordered), (ln.id for ln in ordered), strict=True)
+    )
+    file_keys = _content_keys((ln.character, ln.text) for ln in script.lines)
+    numbers = _line_numbers(set(project.lines) | {ln.id for ln in script.lines})
+    resolved: list[str] = []
+    for parsed, made_up, content in zip(script.lines, _generated(script), file_keys, strict=True):
         speaker_id = speaker_ids[_key(parsed.character)]
         scene_id = scene_ids[_key(parsed.scene)] if parsed.scene else ""
-        existing = project.lines.get(parsed.id)
+        line_id = parsed.id
+        if made_up and line_id not in project.lines:
+            line_id = by_content.get(content) or next(numbers)
+        resolved.append(line_id)
+        existing = project.lines.get(line_id)
         if existing is None:
             record = ScriptLine(
-                id=parsed.id,
+                id=line_id,
                 speaker_id=speaker_id,
                 text=parsed.text,
                 direction=parsed.direction,
@@ -380,13 +415,13 @@ def merge_script(project: Project, script: ParsedScript) -> tuple[Batch, MergeRe
             )
             at = position[previous] + 1 if previous in position else len(order)
             if at == len(order):
-                order.append(parsed.id)
-                position[parsed.id] = at
+                order.append(line_id)
+                position[line_id] = at
             else:
-                order.insert(at, parsed.id)
-                position = {line_id: index for index, line_id in enumerate(order)}
+                order.insert(at, line_id)
+                position = {known: index for index, known in enumerate(order)}
             ops.append(Insert(record, at, "Add line"))
-            added.append(parsed.id)
+            added.append(line_id)
         else:
             translations = dict(existing.translations)
             translations.update(dict(parsed.translations))
@@ -407,17 +442,17 @@ def merge_script(project: Project, script: ParsedScript) -> tuple[Batch, MergeRe
                     changes["status_detail"] = ""
                     if existing.stage in (LineStage.RENDERED, LineStage.APPROVED):
                         changes["stage"] = LineStage.READY
-                ops.append(Update("line", parsed.id, tuple(changes.items()), "Update line"))
-                changed.append(parsed.id)
+                ops.append(Update("line", line_id, tuple(changes.items()), "Update line"))
+                changed.append(line_id)
             else:
                 unchanged += 1
-        previous = parsed.id
+        previous = line_id
     languages = {code for parsed in script.lines for code, _ in parsed.translations}
     new_languages = sorted(languages - set(project.settings.target_languages) - {project.settings.source_language})
     if new_languages:
         targets = (*project.settings.target_languages, *new_languages)
         ops.append(SetSettings((("target_languages", targets),), "Add languages"))
-    in_file = {parsed.id for parsed in script.lines}
+    in_file = set(resolved)
     removed = tuple(line_id for line_id in project.line_order if line_id not in in_file)
     report = MergeReport(tuple(added), tuple(changed), unchanged, removed)
     return Batch(tuple(ops), "Re-import script"), report

@@ -462,7 +462,15 @@ def test_round_trip(fmt: str, data: st.DataObject) -> None:
 def test_script_to_ops_then_project_to_script(script: ParsedScript) -> None:
     project = Project()
     inverse = project.apply(sf.script_to_ops(project, script))
-    assert sf.project_to_script(project) == script
+    got = sf.project_to_script(project)
+    made_up = sf._generated(script)
+    # lines the file names no id for get short sequential ids (L010 …); everything else comes back as is
+    assert [dataclasses.replace(g, id="") for g in got.lines] == [dataclasses.replace(s, id="") for s in script.lines]
+    assert [g.id for g, m in zip(got.lines, made_up, strict=True) if not m] == [
+        s.id for s, m in zip(script.lines, made_up, strict=True) if not m
+    ]
+    assert all(re.fullmatch(r"L\d{3,}", g.id) for g, m in zip(got.lines, made_up, strict=True) if m)
+    assert (got.scenes, got.characters) == (script.scenes, script.characters)
     speakers = list(project.speakers.values())
     assert len({s.colour for s in speakers}) == min(len(speakers), len(SPEAKER_COLOURS))
     assert [s.voice.variant for s in speakers] == list(range(len(speakers)))
@@ -508,7 +516,25 @@ def test_importing_a_fixture_into_a_project_and_back() -> None:
     script = sf.read_script(DATA / "screenplay_awkward.txt")
     project = Project()
     project.apply(sf.script_to_ops(project, script))
-    assert sf.project_to_script(project) == script
+    got = sf.project_to_script(project)
+    assert [dataclasses.replace(g, id="") for g in got.lines] == [dataclasses.replace(s, id="") for s in script.lines]
+    # named lines keep their ids; the others read L010, L020 … in script order, not line_3f9a…
+    ids = [g.id for g in got.lines]
+    assert "alice-tired" in ids and not any(i.startswith("line_") for i in ids)
+    assert [i for i in ids if i.startswith("L")] == [f"L{n:03d}" for n in range(10, 10 * (len(ids)), 10)][: len([i for i in ids if i.startswith("L")])]
+
+
+def test_re_importing_a_script_without_ids_finds_its_lines_again() -> None:
+    text = "ALICE: Hello there.\nBOB: Hi.\nALICE: Hello there.\n"
+    project = Project()
+    project.apply(sf.script_to_ops(project, sf.parse(text, "screenplay")))
+    assert project.line_order == ["L010", "L020", "L030"]
+    batch, report = sf.merge_script(project, sf.parse(text, "screenplay"))
+    assert report.added == () and report.unchanged == 3 and report.removed == ()
+    edited = text.replace("BOB: Hi.", "BOB: Hi.\nBOB: Coffee?")
+    batch, report = sf.merge_script(project, sf.parse(edited, "screenplay"))
+    project.apply(batch)
+    assert report.added == ("L040",) and project.line_order == ["L010", "L020", "L040", "L030"]
 
 
 # ---- any input: a script or a ScriptFormatError, never another exception --------------------------
