@@ -141,6 +141,7 @@ class QtTimelineCanvas(QWidget):
         self._drag: _Drag | None = None
         self._hover = ""  # clip under the mouse (its fade handles show)
         self._dirty = QRect()
+        self._longest_tail = 0.0  # seconds: a changed range is repainted this much further (its tails)
         self._wave_cache: dict[tuple[Any, ...], QImage] = {}  # insertion order = age
         self._wave_bytes = 0
         self._repaint_timer = QTimer(self)
@@ -202,7 +203,7 @@ class QtTimelineCanvas(QWidget):
             rect = self.rect()
         else:
             x0 = math.floor(self.scale.x(t0)) - 3
-            x1 = math.ceil(self.scale.x(t1)) + 3
+            x1 = math.ceil(self.scale.x(t1 + self._longest_tail)) + 3
             if x1 < 0 or x0 > self.width():
                 return
             rect = QRect(max(0, x0), 0, min(self.width(), x1) - max(0, x0), self.height())
@@ -330,6 +331,7 @@ class QtTimelineCanvas(QWidget):
         """Effect tails after the clips of a track (under the clips, so a following clip covers them)."""
         project = self.doc.project
         tails = ClipTails.of(project)
+        self._longest_tail = tails.longest
         if tails.longest <= 0:
             return
         clips = [c for c in self.model.clips_in(track_id, t0 - tails.longest, t1) if c.id not in preview]

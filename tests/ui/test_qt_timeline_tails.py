@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor
 
 from studio.core import effects as fxc
@@ -55,3 +56,17 @@ def test_a_reverb_tail_is_drawn_after_the_clip(qtbot, timeline):
     doc.undo_stack.undo()
     qtbot.wait(60)
     assert pixel() == dry
+
+
+def test_moving_a_clip_repaints_its_old_tail(qtbot, timeline):
+    doc, panel = timeline
+    canvas = panel.canvas
+    speaker_id = doc.project.tracks["trk_maya"].speaker_id
+    doc.edit(fxc.use_preset(doc.project, "speaker", speaker_id, "cave"), "Cave")
+    qtbot.wait(60)
+    canvas.grab()
+    longest = fxc.ClipTails.of(doc.project).longest
+    assert canvas._longest_tail == pytest.approx(longest)
+    canvas._dirty = QRect()
+    canvas.update_range(1.0, 2.0)  # a clip there changed: its tail's strip is repainted too
+    assert canvas._dirty.right() >= canvas.scale.x(2.0 + longest)
