@@ -33,12 +33,17 @@ def test_a_mixed_file_is_split_between_the_speakers_named(piper_takes, whisper, 
         project = pf.project
         lines = [project.lines[i] for i in result.line_ids]
         names = [project.speakers[line.speaker_id].name for line in lines]
-        assert names == ["Host", "Guest", "Host"], [(n, line.text) for n, line in zip(names, lines, strict=True)]
+        said = [(n, line.text) for n, line in zip(names, lines, strict=True)]
+        # Whisper's pauses may split a sentence into two lines; every line must still go to its voice
+        assert names[0] == "Host" and all(
+            (n == "Guest") == ("tavern" in text.lower() or "keep" in text.lower()) for n, text in said
+        ), said
+        guest_line = next(line for n, line in zip(names, lines, strict=True) if n == "Guest")
         assert len(result.recording_ids) == 2
         recordings = [project.recordings[r] for r in result.recording_ids]
         assert {r.media for r in recordings} == {recordings[0].media}  # one file, never copied twice
-        tracks = {project.clips[c].track_id for c in project.clips if project.clips[c].line_id == lines[1].id}
-        assert tracks == {project.recordings[lines[1].recording_id].track_id}
-        guest = project.recordings[lines[1].recording_id]
-        span = lines[1].words[0]
+        tracks = {project.clips[c].track_id for c in project.clips if project.clips[c].line_id == guest_line.id}
+        assert tracks == {project.recordings[guest_line.recording_id].track_id}
+        guest = project.recordings[guest_line.recording_id]
+        span = guest_line.words[0]
         assert span[2] - 0.7 <= guest.ref_in and guest.ref_out <= span[3] + 0.7  # the guest's own voice
