@@ -63,6 +63,21 @@ def recorded(piper_takes, whisper, tmp_path_factory):
     pf.close()
 
 
+def _bare(word: str) -> str:
+    return word.strip(",.?!;:").lower()
+
+
+def _middle_word(line) -> int:
+    """A word in the middle of a recorded line that occurs once in it, with a word after it."""
+    live = [w[1] != "-" and w[4] >= 0 for w in line.words]
+    bare = [_bare(w[0]) if ok else "" for w, ok in zip(line.words, live, strict=True)]
+    middle = len(line.words) // 2
+    for k in sorted(range(2, len(line.words) - 2), key=lambda i: abs(i - middle)):
+        if len(bare[k]) > 3 and bare.count(bare[k]) == 1 and bare[k + 1]:
+            return k
+    raise AssertionError(f"no usable word in {line.text!r}")
+
+
 def _mix(pf) -> np.ndarray:
     mix = Mixdown(pf.project, pf.media_path, channels=1, sample_rate=RATE)
     try:
@@ -99,11 +114,12 @@ def test_cut_removes_exactly_the_word_span_and_undo_is_bit_identical(recorded) -
     line_id = ra.line_ids[0]
     before = _mix(pf)
     line = project.lines[line_id]
-    k = next(i for i, w in enumerate(line.words) if w[0].strip(",.").lower() == "little")
+    k = _middle_word(line)  # what Whisper heard varies a little between runs: pick from what it heard
+    target = _bare(line.words[k][0])
     word, nxt = line.words[k], line.words[k + 1]
-    inverse = project.apply(cut_words(project, line_id, "little", pf.media_path))
+    inverse = project.apply(cut_words(project, line_id, target, pf.media_path))
     line = project.lines[line_id]
-    assert "little" not in line.text.lower() and line.words[k][1] == "-"
+    assert target not in [_bare(w) for w in line.text.split()] and line.words[k][1] == "-"
     clips = sorted((c for c in project.clips.values() if c.line_id == line_id), key=lambda c: c.start)
     first, second = clips[0], clips[1]
     assert abs(first.source_out - word[2]) < 0.005 and abs(second.source_in - nxt[2]) < 0.005
@@ -116,7 +132,10 @@ def test_cut_removes_exactly_the_word_span_and_undo_is_bit_identical(recorded) -
     assert np.allclose(after[: join - x], before[: join - x], atol=1e-6)
     shift = int(round((second.source_in - second.start) * RATE)) - int(round((first.source_in - first.start) * RATE))
     seg = slice(join + x, join + x + RATE // 2)
-    assert np.allclose(after[seg], before[seg.start + shift : seg.stop + shift], atol=2e-3)
+    # (the shift is rounded to whole samples on both sides, so allow one sample either way)
+    assert any(
+        np.allclose(after[seg], before[seg.start + shift + d : seg.stop + shift + d], atol=2e-3) for d in (-1, 0, 1)
+    )
     # no discontinuity at the join above what the speech itself has
     jump = np.max(np.abs(np.diff(after[join - x : join + x])))
     typical = np.percentile(np.abs(np.diff(before[: join])), 99.9)
@@ -146,13 +165,14 @@ def test_patch_with_the_tiny_higgs_model_lands_in_place_matched_in_loudness(reco
         assert outcome.result is not None, outcome.error
         return str(write_take(Path(job.out_path), outcome.result.audio, outcome.result.sample_rate))
 
-    batch, media = patch_words(pf, line_id, "little things", "small details", render, backend="higgs")
+    k = _middle_word(before_line)
+    phrase = f"{_bare(before_line.words[k][0])} {_bare(before_line.words[k + 1][0])}"
+    batch, media = patch_words(pf, line_id, phrase, "small details", render, backend="higgs")
     inverse = project.apply(batch)
     line = project.lines[line_id]
-    assert "small details" in line.text and "little things" not in line.text
+    assert "small details" in line.text and phrase not in " ".join(_bare(w) for w in line.text.split())
     (patch,) = [c for c in project.clips.values() if c.line_id == line_id and c.media == media]
-    k = next(i for i, w in enumerate(before_line.words) if w[0].lower().startswith("little"))
-    assert patch.start == pytest.approx(before_line.words[k][2] - XFADE_S, abs=0.006)  # where "little" began
+    assert patch.start == pytest.approx(before_line.words[k][2] - XFADE_S, abs=0.006)  # where the words began
     mix = _mix(pf)
     a, b = int(patch.start * RATE), int(patch.end * RATE)
 

@@ -29,13 +29,22 @@ def recorded_doc(piper_takes, whisper, tmp_path: Path):
     doc.close()
 
 
+def _two_words(text: str) -> tuple[str, str]:
+    """Two distinct words of the transcript (Whisper's hearing varies a little run to run), far apart."""
+    words = text.split()
+    first = words[len(words) // 3]
+    second = next(w for w in reversed(words) if w != first and len(w.strip(",.")) > 2)
+    return first, second
+
+
 def test_the_plan_cuts_deleted_words_and_patches_replaced_and_inserted_ones(recorded_doc) -> None:
     doc, line_id = recorded_doc
     line = doc.project.lines[line_id]
     words = line.text.split()
-    typed = " ".join([w for w in words if w.lower().strip(",.") != "little"]).replace("city", "town")
+    cut, swap = _two_words(line.text)
+    typed = " ".join("town" if w == swap else w for w in words if w != cut)
     plan = plan_text_edit(line, typed)
-    assert WordChange("little", "") in plan and any(c.new.startswith("town") for c in plan)
+    assert WordChange(cut, "") in plan and any(c.new.startswith("town") for c in plan)
     assert plan_text_edit(line, line.text.upper()) == []  # only case/punctuation changed: nothing to do
     third = words[2]
     inserted = plan_text_edit(line, " ".join([*words[:3], "tonight", *words[3:]]))
@@ -49,10 +58,11 @@ def test_typing_in_the_table_cuts_words_and_says_patching_needs_cloning(qtbot, r
     before = doc.project.lines[line_id]
     failures: list[str] = []
     doc.editFailed.connect(failures.append)
-    typed = " ".join(w for w in before.text.split() if w.lower().strip(",.") != "little").replace("city", "town")
+    cut, swap = _two_words(before.text)
+    typed = " ".join("town" if w == swap else w for w in before.text.split() if w != cut)
     assert model.setData(model.index(row, COL_TEXT), typed)
     after = doc.project.lines[line_id]
-    assert "little" not in after.text.lower() and "city" in after.text.lower()  # cut done, patch refused
+    assert cut not in after.text.split() and swap in after.text.split()  # cut done, patch refused
     assert any("needs a cloning backend" in f for f in failures)
     doc.undo_stack.undo()
     assert doc.project.lines[line_id] == before
@@ -77,10 +87,12 @@ def test_a_patch_renders_off_the_gui_thread_and_lands_as_one_undo_step(qtbot, re
     model = QtScriptModel(doc)
     row = doc.project.line_order.index(line_id)
     before = doc.project.lines[line_id]
-    assert model.setData(model.index(row, COL_TEXT), before.text.replace("little things", "small details"))
+    words = before.text.split()
+    old = " ".join(words[len(words) // 3 : len(words) // 3 + 2])
+    assert model.setData(model.index(row, COL_TEXT), before.text.replace(old, "small details"))
     model.patcher.wait()
     qtbot.waitUntil(lambda: "small details" in doc.project.lines[line_id].text, timeout=10000)
-    assert "little things" not in doc.project.lines[line_id].text
+    assert old not in doc.project.lines[line_id].text
     doc.undo_stack.undo()
     assert doc.project.lines[line_id] == before
 
