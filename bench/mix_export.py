@@ -93,8 +93,6 @@ def worker(project_pickle: Path, media_dir: Path, out: Path) -> None:
 
 def ffmpeg_graph(project: Project, media_dir: Path) -> tuple[list[str], str]:
     """Inputs and filter script mixing ``project`` like the Chorus mixer does."""
-    from studio.audio.gains import balance_gains, pan_gains
-    from studio.audio.placement import DECLICK_S
     from studio.audio.sources import SourceCache
 
     cache = SourceCache(lambda n: media_dir / n, project.settings.sample_rate)
@@ -108,22 +106,8 @@ def ffmpeg_graph(project: Project, media_dir: Path) -> tuple[list[str], str]:
         track = project.tracks[clip.track_id]
         label = f"u{k}"
         uses[clip.media].append(label)
-        info = cache.info(clip.media)
-        g = 10 ** ((clip.gain_db + track.gain_db) / 20)
-        if info.channels == 1:
-            cl, cr = pan_gains(track.pan)
-            pan = f"pan=stereo|c0={cl * g:.6f}*c0|c1={cr * g:.6f}*c0"
-        else:
-            bl, br = balance_gains(track.pan)
-            pan = f"pan=stereo|c0={bl * g:.6f}*c0|c1={br * g:.6f}*c1"
-        d = clip.duration
-        fin, fout = max(clip.fade_in, DECLICK_S), max(clip.fade_out, DECLICK_S)
-        delay = round(clip.start * 1000)
-        lines.append(
-            f"[{label}]atrim=start={clip.source_in}:duration={d},asetpts=PTS-STARTPTS,aresample=48000,{pan},"
-            f"afade=t=in:d={fin}:curve=qsin,afade=t=out:st={max(0.0, d - fout):.4f}:d={fout}:curve=qsin,"
-            f"adelay=delays={delay}:all=1[c{k}]"
-        )
+        chain = _clip_chain(clip, track, cache.info(clip.media), label, f"p{k}")
+        lines.append(f"{chain};[p{k}]adelay=delays={round(clip.start * 1000)}:all=1[c{k}]")
         bus = (
             "dialogue"
             if track.kind == "dialogue"
