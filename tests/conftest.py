@@ -47,7 +47,7 @@ def piper_takes(tmp_path_factory):
     from engine.takefile import write_take
 
     folder = tmp_path_factory.mktemp("piper-takes")
-    piper = PiperBackend({"workers": 0, "noise_w": 0.0})  # repeatable durations
+    piper = PiperBackend({"workers": 0, "noise_w": 0.0, "noise_scale": 0.0})  # the same audio every run
     piper.load()
     paths = {}
     try:
