@@ -166,7 +166,7 @@ def test_formants_move_apart_from_the_pitch(backend: PiperBackend) -> None:
     assert median_f0(formants_only, SR) == pytest.approx(f0, rel=0.08)  # (the f0 estimate wavers when formants move; 4 semitones is 26 %)
     assert spectral_centroid(formants_only, SR) > 1.08 * centroid
     pitch_only = shift_voice(audio, SR, 4.0, 0.0)  # higher voice, same size
-    assert median_f0(pitch_only, SR) == pytest.approx(f0 * 2 ** (4 / 12), rel=0.04)
+    assert median_f0(pitch_only, SR) == pytest.approx(f0 * 2 ** (4 / 12), rel=0.08)
     assert spectral_centroid(pitch_only, SR) == pytest.approx(centroid, rel=0.08)
 
 
