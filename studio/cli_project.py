@@ -10,16 +10,12 @@ Thread contract: runs on the main thread of the ``chorus`` process.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from studio.cli_common import CliError, _open
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+from studio.cli_voices import _print_json
 
 
 def _speaker(project: Any, ref: str) -> Any:
@@ -318,6 +314,7 @@ def cmd_lines_set(args: argparse.Namespace) -> int:
 def cmd_lines_add(args: argparse.Namespace) -> int:
     from studio.core import ops
     from studio.core.model import LineKind, ScriptLine
+    from studio.core.script_formats import new_line_id
 
     pf = _open(args.project)
     try:
@@ -325,7 +322,7 @@ def cmd_lines_add(args: argparse.Namespace) -> int:
         if not args.text.strip():
             raise CliError("a line needs text")
         speaker = _speaker(project, args.speaker)
-        line_id = args.id or _next_line_id(project)
+        line_id = args.id or new_line_id(project.lines)
         if line_id in project.lines:
             raise CliError(f"there is already a line {line_id!r}")
         index = None
@@ -342,13 +339,6 @@ def cmd_lines_add(args: argparse.Namespace) -> int:
     finally:
         pf.close()
     return 0
-
-
-def _next_line_id(project: Any) -> str:
-    number = 10 * (len(project.lines) + 1)
-    while f"L{number:03d}" in project.lines:
-        number += 10
-    return f"L{number:03d}"
 
 
 def cmd_lines_remove(args: argparse.Namespace) -> int:
