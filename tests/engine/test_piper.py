@@ -68,8 +68,8 @@ def never(job_id: str) -> bool:
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[PiperBackend]:
-    """In-process backend; noise_w=0 makes durations repeatable so variants can be compared."""
-    piper = PiperBackend({"workers": 0, "noise_w": 0.0})
+    """In-process backend; noise_w=0 and noise_scale=0 make every render the same audio, so variants compare."""
+    piper = PiperBackend({"workers": 0, "noise_w": 0.0, "noise_scale": 0.0})
     piper.load()
     yield piper
     piper.close()
