@@ -41,6 +41,11 @@ class Capabilities:
     # ``render_stream`` a run of queued jobs in order regardless of ``group``; the backend starts
     # them as it has room and reports each start with ``progress(job_id, 0.0)``.
     concurrency: int = 1
+    # The backend keeps a running batch and pulls more jobs into it as lines finish (continuous
+    # batching): ``render_stream``'s ``more`` is called whenever it has free places.
+    continuous: bool = False
+    # The backend sends partial audio of running jobs through ``render_stream``'s ``chunk``.
+    streaming: bool = False
 
 
 @dataclass
@@ -66,6 +71,13 @@ class JobOutcome:
 
 ProgressFn = Callable[[str, float], None]  # (job_id, fraction 0..1)
 CancelledFn = Callable[[str], bool]  # job_id -> should stop?
+# Partial audio of a running job: (job_id, the new samples since its last chunk as float32 mono, sample
+# rate). The chunks of a job, joined, are its audio before the take check trims it. Called from the
+# worker thread that runs ``render_stream``.
+ChunkFn = Callable[[str, np.ndarray, int], None]
+# More jobs for a running continuous batch: called with the number of free places, returns at most
+# that many queued jobs (maybe none) and never blocks. Called from the worker thread.
+JobSource = Callable[[int], list[RenderJob]]
 
 
 @dataclass
@@ -113,13 +125,22 @@ class Backend:
         return outcomes
 
     def render_stream(
-        self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn
+        self,
+        jobs: Sequence[RenderJob],
+        progress: ProgressFn,
+        cancelled: CancelledFn,
+        *,
+        more: JobSource | None = None,
+        chunk: ChunkFn | None = None,
     ) -> Iterator[JobOutcome]:
         """Render ``jobs``, yielding each outcome as soon as it is ready (any order, one per job).
 
         The host uses this so a finished take is announced at once. The default yields per job when
         ``render_batch`` is not overridden, else the batch's outcomes when it returns. Backends with
         ``Capabilities.concurrency`` > 1 override it. Never raises for one bad job.
+        ``more`` (used by backends with ``Capabilities.continuous``): jobs pulled in while the batch
+        runs; their outcomes are yielded too. ``chunk`` (``Capabilities.streaming``): partial audio.
+        Backends without those capabilities ignore both.
         """
         if type(self).render_batch is Backend.render_batch:
             for job in jobs:

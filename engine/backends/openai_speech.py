@@ -68,7 +68,9 @@ from engine.backends.base import (
     Cancelled,
     CancelledFn,
     Capabilities,
+    ChunkFn,
     JobOutcome,
+    JobSource,
     ProgressFn,
     RenderResult,
     result_of,
@@ -456,7 +458,13 @@ class OpenAISpeechBackend(Backend):
         return [by_id.get(j.job_id) or JobOutcome(j.job_id, error="no answer for this line") for j in jobs]
 
     def render_stream(
-        self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn
+        self,
+        jobs: Sequence[RenderJob],
+        progress: ProgressFn,
+        cancelled: CancelledFn,
+        *,
+        more: JobSource | None = None,
+        chunk: ChunkFn | None = None,
     ) -> Iterator[JobOutcome]:
         """Fan ``jobs`` out over the endpoints; yield each outcome when it arrives (one per job)."""
         if not jobs:

@@ -32,7 +32,9 @@ from engine.backends.base import (
     BackendError,
     CancelledFn,
     Capabilities,
+    ChunkFn,
     JobOutcome,
+    JobSource,
     ProgressFn,
     RenderResult,
 )
@@ -161,7 +163,9 @@ class PiperBackend(Backend):
                 voice, config = voice_files(model, self.settings.model)
                 with open(config, encoding="utf-8") as handle:
                     data = json.load(handle)
-                code = str((data.get("language") or {}).get("code") or (data.get("espeak") or {}).get("voice") or "")
+                code = str(
+                    (data.get("language") or {}).get("code") or (data.get("espeak") or {}).get("voice") or ""
+                )
                 cached = (code.replace("_", "-").split("-")[0].lower(), voice.name.removesuffix(".onnx"))
             except (BackendError, OSError, ValueError, AttributeError, TypeError):
                 pass
@@ -183,10 +187,16 @@ class PiperBackend(Backend):
         return RenderResult(audio=audio, sample_rate=sample_rate, note=note)
 
     def render_stream(
-        self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn
+        self,
+        jobs: Sequence[RenderJob],
+        progress: ProgressFn,
+        cancelled: CancelledFn,
+        *,
+        more: JobSource | None = None,
+        chunk: ChunkFn | None = None,
     ) -> Iterator[JobOutcome]:
         if self._pool is None:
-            yield from super().render_stream(jobs, progress, cancelled)
+            yield from super().render_stream(jobs, progress, cancelled, more=more, chunk=chunk)
             return
         yield from self._pool.run(jobs, self.check, progress, cancelled)
 
