@@ -1,12 +1,15 @@
 """Messages between the studio and the engine process (JSON, one object per line).
 
-Shared by ``engine.host`` and ``studio.render.client``; it imports nothing but the standard library,
-so the studio may import it without pulling in torch.
+Shared by ``engine.host`` and ``studio.render.client``; it imports nothing but the standard library
+and numpy, so the studio may import it without pulling in torch.
 
 Transport: the studio writes requests to the engine's stdin; the engine writes events to its stdout.
 The first exchange is the handshake: the engine sends ``hello`` with ``PROTOCOL_VERSION``; the studio
-checks it and refuses a mismatch with a clear error. Audio never travels over the pipe: the engine
-writes each take file (temporary name, then rename) and sends its path in ``finished``.
+checks it and refuses a mismatch with a clear error. Finished audio never travels over the pipe: the
+engine writes each take file (temporary name, then rename) and sends its path in ``finished``. The one
+exception is ``chunk``: partial audio of a running job that asked for it (``RenderJob.stream``), sent
+while it renders so the studio can start playing a line before its take exists; the take file stays
+the truth (a take check may trim what was streamed).
 
 Requests (studio → engine), by ``type``:
   submit    {"jobs": [RenderJob | TranscribeJob …]}   queue a batch (a transcribe job has
@@ -19,6 +22,10 @@ Requests (studio → engine), by ``type``:
 
 Events (engine → studio), by ``type``:
   hello, accepted {job_ids}, started {job_id}, progress {job_id, fraction},
+  chunk {job_id, seq, sample_rate, pcm16}  partial audio of a running ``stream`` job from a streaming
+            backend (``Capabilities.streaming``): ``seq`` counts a job's chunks from 0; ``pcm16`` is base64
+            of little-endian int16 mono samples, the new audio since the previous chunk. A job's chunks,
+            joined, are its audio before the take check; they all come before its final event.
   finished {job_id, path, duration, sample_rate, suspect, note, codes_path},
   finished {job_id, task: "transcribe", transcript: {text, words: [[word, start, end, p] …], language,
             duration, model}, expected, heard}  (transcribe jobs; see ``TranscribeJob``),
@@ -28,11 +35,15 @@ Events (engine → studio), by ``type``:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-PROTOCOL_VERSION = 2  # 2: transcribe jobs
+import numpy as np
+
+PROTOCOL_VERSION = 3  # 2: transcribe jobs; 3: chunk events (RenderJob.stream)
 
 
 class ProtocolError(RuntimeError):
@@ -82,6 +93,8 @@ class RenderJob:
     ``kind`` is dialogue | humming | music (humming/music switch RAS off for Higgs).
     ``group`` names a batch that may be generated together (independent mode), "" = alone.
     ``language`` decides text normalisation (numbers are spelled out for English only).
+    ``stream`` asks for partial audio while it renders (``chunk`` events) from a streaming backend;
+    backends may skip partial decoding for jobs that do not ask.
     """
 
     job_id: str
@@ -96,6 +109,7 @@ class RenderJob:
     line_id: str = ""
     group: str = ""
     language: str = ""  # ISO 639-1 code of the line's text; "" = the engine detects it
+    stream: bool = False  # send chunk events with partial audio while it renders
 
     @property
     def voice(self) -> VoiceSpec:
@@ -157,6 +171,23 @@ def job_from_dict(data: dict[str, Any]) -> Job:
     if task != "render":
         raise ProtocolError(f"unknown job task {task!r}")
     return RenderJob.from_dict({k: v for k, v in data.items() if k != "task"})
+
+
+def pcm16_encode(samples: np.ndarray) -> str:
+    """float samples in [-1, 1] → base64 of little-endian int16 (a ``chunk`` event's ``pcm16``)."""
+    clipped = np.clip(np.asarray(samples, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    return base64.b64encode(np.round(clipped * 32767.0).astype("<i2").tobytes()).decode("ascii")
+
+
+def pcm16_decode(data: str) -> np.ndarray:
+    """A ``chunk`` event's ``pcm16`` → float32 samples in [-1, 1] (ProtocolError if malformed)."""
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise ProtocolError("a chunk's pcm16 is not valid base64") from None
+    if len(raw) % 2:
+        raise ProtocolError("a chunk's pcm16 holds an odd number of bytes")
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32767.0
 
 
 def encode(message_type: str, **payload: Any) -> bytes:

@@ -1,17 +1,18 @@
 """The studio's side of the engine process: start, submit, cancel, events, and staying alive.
 
 :class:`EngineClient` starts ``python -m engine`` (see ``engine.protocol``), checks the handshake, and
-keeps the process healthy: it pings every ``heartbeat_s``; when the process exits or stops answering
-for ``hang_timeout_s`` it kills it (with its worker processes), deletes half-written take files of
-the outstanding jobs, restarts it with back-off and submits again every job that had no final event
-yet (an ``engine_restarted`` event says so). After more than ``max_restarts`` restarts within
-``restart_window_s`` it gives up: the outstanding jobs get ``failed`` with a reason and an
-``engine_gave_up`` event follows.
+keeps the process healthy (heartbeat, restarts, giving up: :mod:`studio.render.engine_supervisor`).
+The process itself — launch, pipes, handshake, kill — is :mod:`studio.render.engine_process`.
 
-Events are dicts shaped like the protocol's events (see :data:`Event`), delivered through a
-thread-safe queue that the caller drains on its own thread — ``poll(timeout)`` returns the events
-waiting (a Qt QTimer calls ``poll(0)``; the CLI loops on ``poll(0.25)``), ``events()`` is a blocking
-iterator — or, with ``set_listener``, to a callback invoked on the client's reader thread.
+Events are dicts shaped like the protocol's events (see :mod:`studio.render.engine_events`), delivered
+through a thread-safe queue that the caller drains on its own thread — ``poll(timeout)`` returns the
+events waiting (a Qt QTimer calls ``poll(0)``; the CLI loops on ``poll(0.25)``), ``events()`` is a
+blocking iterator — or, with ``set_listener``, to a callback invoked on the client's reader thread.
+
+Partial audio (play a line while it renders): submit the job with ``RenderJob.stream`` set and call
+``set_chunk_listener(on_chunk)``; ``on_chunk(job_id, samples, sample_rate)`` then receives the job's
+new float32 mono samples as the engine makes them (backends with ``capabilities["streaming"]``; the
+others send none, and the ``finished`` take is the whole line as before).
 
 Thread contract: every public method may be called from any thread and never blocks on the engine,
 except ``start`` (waits for the handshake) and ``shutdown`` (waits for the process to exit). The
@@ -20,271 +21,58 @@ client never imports Qt or torch.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from engine.protocol import Job, ProtocolError, RenderJob, check_hello, decode, encode
+from engine.protocol import Job, ProtocolError
 from engine.takefile import remove_stale_temps
-
-LOG = logging.getLogger("chorus.engine")
-ENGINE_SUBCOMMAND = "_engine"  # `chorus _engine …` in a frozen build == `python -m engine …`
-
-# --------------------------------------------------------------------------------------------------
-# Events and errors
-# --------------------------------------------------------------------------------------------------
-
-# An event is a dict shaped like the engine's protocol events (``engine.protocol``), plus two the
-# client makes itself:
-#   engine_restarted {reason, attempt, resubmitted: [job ids]}
-#   engine_gave_up   {reason}
-# ``pong`` and ``hello`` are handled inside the client and never delivered.
-Event = dict[str, Any]
-
-JOB_EVENTS = frozenset({"started", "progress", "finished", "failed", "cancelled"})
-FINAL_EVENTS = frozenset({"finished", "failed", "cancelled"})
-
-
-class EngineError(RuntimeError):
-    """The engine cannot be used as asked (message says what to do)."""
-
-
-class EngineStartError(EngineError):
-    """The engine process did not start or did not complete the handshake."""
-
-
-class EngineVersionError(EngineStartError, ProtocolError):
-    """The engine speaks another protocol version than this studio."""
-
-
-class EngineNotRunning(EngineError):
-    """A request was made while no engine runs (never started, shut down, or given up)."""
-
-
-# --------------------------------------------------------------------------------------------------
-# One engine process (one generation)
-# --------------------------------------------------------------------------------------------------
-
-_SUBMIT = "submit"
-
-
-class _EngineProcess:
-    """A running ``python -m engine`` with its writer, reader and stderr threads.
-
-    ``on_message(proc, message)`` and ``on_eof(proc)`` are called on the reader thread.
-    """
-
-    def __init__(
-        self,
-        argv: Sequence[str],
-        env: Mapping[str, str] | None,
-        on_message: Callable[[_EngineProcess, dict[str, Any]], None],
-        on_eof: Callable[[_EngineProcess], None],
-    ) -> None:
-        self._on_message = on_message
-        self._on_eof = on_eof
-        popen_kwargs: dict[str, Any] = {}
-        if os.name == "posix":
-            popen_kwargs["start_new_session"] = True  # own process group: kill takes the pool with it
-        else:
-            popen_kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
-        try:
-            self.popen = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=dict(env) if env is not None else None,
-                bufsize=0,
-                **popen_kwargs,
-            )
-        except OSError as exc:
-            raise EngineStartError(f"cannot start the render engine ({argv[0]}): {exc}") from None
-        self.pid = self.popen.pid
-        self.hello: dict[str, Any] | None = None
-        self.hello_error: Exception | None = None
-        self.hello_event = threading.Event()
-        self.eof = threading.Event()
-        self.last_pong = time.monotonic()
-        self.ping_n = 0
-        self.stderr_tail: deque[str] = deque(maxlen=200)
-        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._write_loop, name=f"engine-{self.pid}-writer", daemon=True),
-            threading.Thread(target=self._read_loop, name=f"engine-{self.pid}-reader", daemon=True),
-            threading.Thread(target=self._stderr_loop, name=f"engine-{self.pid}-stderr", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    # writer: encoding happens here, so callers never wait for JSON or the pipe
-    def send(self, message_type: str, **payload: Any) -> None:
-        self._outbox.put((message_type, payload))
-
-    def send_jobs(self, jobs: Sequence[Job]) -> None:
-        self._outbox.put((_SUBMIT, list(jobs)))
-
-    def _write_loop(self) -> None:
-        stdin = self.popen.stdin
-        assert stdin is not None
-        while True:
-            item = self._outbox.get()
-            if item is None:
-                break
-            message_type, payload = item
-            if message_type == _SUBMIT and isinstance(payload, list):
-                data = encode("submit", jobs=[job.to_dict() for job in payload])
-            else:
-                data = encode(message_type, **payload)
-            try:
-                stdin.write(data)
-                stdin.flush()
-            except (BrokenPipeError, OSError, ValueError):
-                break  # the reader/supervisor notice the death
-        with contextlib.suppress(OSError, ValueError):
-            stdin.close()
-
-    def _read_loop(self) -> None:
-        stdout = self.popen.stdout
-        assert stdout is not None
-        try:
-            for raw in iter(stdout.readline, b""):
-                line = raw.strip()
-                if not line:
-                    continue
-                try:
-                    message = decode(line)
-                except ProtocolError as exc:
-                    if self.hello is None and not self.hello_event.is_set():
-                        self.hello_error = EngineStartError(
-                            f"the render engine sent garbage instead of a handshake: {exc}"
-                        )
-                        self.hello_event.set()
-                    LOG.warning("engine %s: %s", self.pid, exc)
-                    continue
-                if not self.hello_event.is_set():
-                    try:
-                        check_hello(message)
-                        self.hello = message
-                    except ProtocolError as exc:
-                        if message.get("type") == "hello":
-                            self.hello_error = EngineVersionError(str(exc))
-                        else:
-                            self.hello_error = EngineStartError(str(exc))
-                    self.hello_event.set()
-                    continue
-                if message["type"] == "pong":
-                    self.last_pong = time.monotonic()
-                    continue
-                self._on_message(self, message)
-        except (OSError, ValueError):
-            pass
-        finally:
-            self.eof.set()
-            self.hello_event.set()
-            self._on_eof(self)
-
-    def _stderr_loop(self) -> None:
-        stderr = self.popen.stderr
-        assert stderr is not None
-        with contextlib.suppress(OSError, ValueError):
-            for raw in iter(stderr.readline, b""):
-                text = raw.decode("utf-8", "replace").rstrip()
-                if text:
-                    self.stderr_tail.append(text)
-                    LOG.info("engine %s: %s", self.pid, text)
-
-    def handshake(self, timeout: float) -> dict[str, Any]:
-        if not self.hello_event.wait(timeout):
-            raise EngineStartError(
-                f"the render engine did not answer within {timeout:.0f} s; it may be blocked by a firewall "
-                "or antivirus tool, or the machine is overloaded — try again"
-            )
-        if self.hello is not None:
-            self.last_pong = time.monotonic()
-            return self.hello
-        if self.hello_error is not None:
-            raise self.hello_error
-        self.popen.wait(5)
-        raise EngineStartError(f"the render engine stopped before its handshake ({self.describe_exit()})")
-
-    def ping(self) -> None:
-        self.ping_n += 1
-        self.send("ping", n=self.ping_n)
-
-    def alive(self) -> bool:
-        return not self.eof.is_set() and self.popen.poll() is None
-
-    def describe_exit(self) -> str:
-        code = self.popen.poll()
-        if code is None:
-            what = "still running"
-        elif code < 0:
-            try:
-                what = f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                what = f"killed by signal {-code}"
-        else:
-            what = f"exit code {code}"
-        last = self.last_error_line()
-        return f"{what}; last message: {last}" if last else what
-
-    def last_error_line(self) -> str:
-        for line in reversed(self.stderr_tail):
-            if line.strip() and not line.startswith(" "):
-                return line.strip()
-        return ""
-
-    def kill(self) -> None:
-        """Kill the engine and everything it started (its process group on POSIX)."""
-        if self.popen.poll() is None:
-            if os.name == "posix":
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                self.popen.kill()
-        elif os.name == "posix":  # the engine is gone; its pool workers may linger a moment
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(5)
-
-    def finish(self, timeout: float = 5.0) -> None:
-        """Stop the writer and wait for the reader to drain (call after the process has exited)."""
-        self._outbox.put(None)
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout)
-        for stream in (self.popen.stdout, self.popen.stderr):
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                stream.close()  # type: ignore[union-attr]
-
-
-# --------------------------------------------------------------------------------------------------
-# The client
-# --------------------------------------------------------------------------------------------------
-
-IDLE, RUNNING, RESTARTING, CLOSING, CLOSED, GAVE_UP = (
-    "idle",
-    "running",
-    "restarting",
-    "closing",
-    "closed",
-    "gave_up",
+from studio.render.engine_events import (
+    FINAL_EVENTS,
+    JOB_EVENTS,
+    LOG,
+    Chunk,
+    ChunkListener,
+    EngineError,
+    EngineNotRunning,
+    EngineStartError,
+    EngineVersionError,
+    Event,
+    parse_chunk,
+)
+from studio.render.engine_process import EngineProcess
+from studio.render.engine_supervisor import (
+    CLOSED,
+    CLOSING,
+    GAVE_UP,
+    IDLE,
+    RESTARTING,
+    RUNNING,
+    EngineSupervision,
+    _take_paths,
 )
 
+__all__ = [
+    "ENGINE_SUBCOMMAND",
+    "Chunk",
+    "ChunkListener",
+    "EngineClient",
+    "EngineError",
+    "EngineNotRunning",
+    "EngineStartError",
+    "EngineVersionError",
+    "Event",
+]
 
-class EngineClient:
+ENGINE_SUBCOMMAND = "_engine"  # `chorus _engine …` in a frozen build == `python -m engine …`
+
+
+class EngineClient(EngineSupervision):
     """Runs one engine process for the studio and keeps it alive (see module docstring)."""
 
     def __init__(
@@ -323,10 +111,11 @@ class EngineClient:
         self._lock = threading.RLock()
         self._events: queue.Queue[Event] = queue.Queue()
         self._listener: Callable[[Event], None] | None = None
+        self._chunk_listener: ChunkListener | None = None
         self._outstanding: dict[str, Job] = {}
         self._started: set[str] = set()
         self._cancel_requested: set[str] = set()
-        self._proc: _EngineProcess | None = None
+        self._proc: EngineProcess | None = None
         self._state = IDLE
         self._restart_times: deque[float] = deque()
         self._restart_count = 0
@@ -526,6 +315,25 @@ class EngineClient:
                 for event in self._take(None):
                     listener(event)
 
+    def set_chunk_listener(self, on_chunk: ChunkListener | None) -> None:
+        """Receive partial audio of running jobs: ``on_chunk(job_id, samples, sample_rate)``.
+
+        Only jobs submitted with ``RenderJob.stream = True`` send chunks, and only on a backend whose
+        ``capabilities["streaming"]`` is true; ``samples`` is a new float32 mono array (values in
+        [-1, 1]) holding the audio made since that job's previous chunk, so appending the chunks in
+        the order they come gives the line from its start. All of a job's chunks come before its final
+        event (``finished``/``failed``/``cancelled``, from ``poll``/the listener): there the take file
+        (which a take check may have trimmed) replaces what was streamed. If the engine restarts, the
+        jobs listed in ``engine_restarted``'s ``resubmitted`` render again and their chunks start over
+        from the line's beginning: drop what you had of them.
+
+        Called on the client's reader thread, without any client lock held, one call at a time: copy
+        the samples into your own buffer (e.g. a playback queue) and return — a slow callback delays
+        every later event. Chunks of jobs that are no longer outstanding (cancelled, already final) are
+        dropped. None = stop receiving chunks (the engine still sends them for ``stream`` jobs).
+        """
+        self._chunk_listener = on_chunk
+
     def poll(self, timeout: float | None = 0.0, limit: int | None = None) -> list[Event]:
         """The events waiting now (at most ``limit``); if none, wait up to ``timeout`` s for the first
         (0 = don't wait, None = wait until one comes). Never raises; [] when nothing came."""
@@ -574,19 +382,11 @@ class EngineClient:
 
     # ----------------------------------------------------------------------------- engine side
 
-    def _spawn(self) -> _EngineProcess:
-        proc = _EngineProcess(self.command(), self.env, self._on_message, self._on_eof)
-        try:
-            self.hello = proc.handshake(self.start_timeout_s)
-        except BaseException:
-            proc.kill()
-            proc.finish(timeout=2.0)
-            raise
-        LOG.info("engine %s started: %s", proc.pid, self.hello.get("backend"))
-        return proc
-
-    def _on_message(self, proc: _EngineProcess, message: dict[str, Any]) -> None:
+    def _on_message(self, proc: EngineProcess, message: dict[str, Any]) -> None:
         kind = message["type"]
+        if kind == "chunk":
+            self._on_chunk(message)
+            return
         with self._lock:
             if kind in JOB_EVENTS:
                 job_id = str(message.get("job_id", ""))
@@ -603,114 +403,20 @@ class EngineClient:
                     self._started.add(job_id)
             self._emit(message)
 
-    def _on_eof(self, proc: _EngineProcess) -> None:
-        self._wake.set()
-
-    def _supervise(self) -> None:
-        """Heartbeat and restarts (supervisor thread)."""
-        while not self._closing.is_set():
-            self._wake.wait(self.heartbeat_s)
-            self._wake.clear()
-            if self._closing.is_set():
-                return
-            with self._lock:
-                proc = self._proc
-                if self._state != RUNNING or proc is None:
-                    continue
-            problem = ""
-            if not proc.alive():
-                self._await_exit(proc)
-                problem = f"the engine process stopped ({proc.describe_exit()})"
-            elif time.monotonic() - proc.last_pong > self.hang_timeout_s:
-                problem = f"the engine stopped answering for {time.monotonic() - proc.last_pong:.0f} s"
-            else:
-                proc.ping()
-                continue
-            self._recover(proc, problem)
-
-    @staticmethod
-    def _await_exit(proc: _EngineProcess) -> None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.popen.wait(1.0)
-
-    def _recover(self, dead: _EngineProcess, problem: str) -> None:
-        """Kill ``dead``, then restart with back-off until it works or the restart budget is spent."""
-        with self._lock:
-            if self._closing.is_set():
-                return
-            self._state = RESTARTING
-        LOG.warning("engine %s: %s; restarting", dead.pid, problem)
-        dead.kill()
-        dead.finish()  # the reader drains what the engine said before it died
-        dead_pids = [dead.pid]
-        while not self._closing.is_set():
-            now = time.monotonic()
-            self._restart_times.append(now)
-            while self._restart_times and now - self._restart_times[0] > self.restart_window_s:
-                self._restart_times.popleft()
-            attempts = len(self._restart_times)
-            if attempts > self.max_restarts:
-                self._give_up(problem, attempts - 1)
-                return
-            with self._lock:
-                out_paths = _take_paths(self._outstanding.values())
-            removed = remove_stale_temps(out_paths, dead_pids)
-            if removed:
-                LOG.info("removed %d half-written take(s) of the stopped engine", len(removed))
-            delay = min(self.max_backoff_s, self.backoff_s * (2 ** (attempts - 1)))
-            if self._closing.wait(delay):
-                return
-            try:
-                proc = self._spawn()
-            except (EngineStartError, ProtocolError) as exc:
-                problem = f"the engine could not be restarted: {exc}"
-                LOG.warning("%s", problem)
-                continue
-            with self._lock:
-                if self._closing.is_set():
-                    proc.kill()
-                    proc.finish()
-                    return
-                for job_id in [j for j in self._outstanding if j in self._cancel_requested]:
-                    del self._outstanding[job_id]
-                    self._emit({"type": "cancelled", "job_id": job_id})
-                self._cancel_requested.clear()
-                self._started.clear()
-                jobs = list(self._outstanding.values())
-                self._proc = proc
-                self._state = RUNNING
-                self._restart_count += 1
-                self._emit(
-                    {
-                        "type": "engine_restarted",
-                        "reason": problem,
-                        "attempt": self._restart_count,
-                        "resubmitted": [j.job_id for j in jobs],
-                    }
-                )
-                if jobs:
-                    proc.send_jobs(jobs)
+    def _on_chunk(self, message: dict[str, Any]) -> None:
+        """A ``chunk`` event (reader thread): decode it and hand it to the chunk listener."""
+        on_chunk = self._chunk_listener
+        if on_chunk is None:
             return
-
-    def _give_up(self, problem: str, restarts: int) -> None:
-        reason = (
-            f"the render engine stopped {restarts + 1} times within {self.restart_window_s:.0f} s "
-            f"(last: {problem}); rendering was abandoned — check the engine settings and render again"
-        )
-        LOG.error("%s", reason)
+        try:
+            chunk = parse_chunk(message)
+        except ProtocolError as exc:
+            LOG.warning("engine sent a bad chunk: %s", exc)
+            return
         with self._lock:
-            self._state = GAVE_UP
-            self._proc = None
-            jobs = list(self._outstanding)
-            self._outstanding.clear()
-            self._started.clear()
-            self._cancel_requested.clear()
-            for job_id in jobs:
-                self._emit({"type": "failed", "job_id": job_id, "reason": reason})
-            self._emit({"type": "engine_gave_up", "reason": reason})
-        self._closing.set()
-
-
-def _take_paths(jobs: Iterable[Job]) -> list[str]:
-    """Where the render jobs among ``jobs`` write their takes (transcribe jobs write nothing)."""
-    return [job.out_path for job in jobs if isinstance(job, RenderJob)]
+            if chunk.job_id not in self._outstanding:
+                return
+        try:
+            on_chunk(chunk.job_id, chunk.samples, chunk.sample_rate)
+        except Exception:
+            LOG.exception("engine chunk listener failed on %s", chunk.job_id)
