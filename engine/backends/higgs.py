@@ -19,12 +19,18 @@ Options (all optional):
   ``cudnn_attention`` let PyTorch pick cuDNN attention on CUDA (default False: it re-plans every new
                    shape, which made generation ~3x slower on an H100; see ``_attention_kernels``)
   ``fixed_frames`` tests/benchmarks only: every take is exactly this many frames
+  ``fast``         auto | on | off: render through the fast path (:mod:`engine.higgs.slots`: static KV
+                   cache, continuous batching, CUDA graphs where CUDA is) — the default; off = ``generate``
+  ``graphs``       auto | on | off: capture the fast path's step as a CUDA graph (auto: on CUDA)
+  ``max_slots``    lines decoded at once on the fast path (default 128 on CUDA, 8 elsewhere; fewer when
+                   the free GPU memory cannot hold their cache)
 
 Generation: temperature / top-k / top-p / RAS window and repeats / max_new_tokens come from the job's
 :class:`~engine.protocol.GenerationParams` (temperature 0 = greedy). RAS is switched off for humming and
-music lines. ``seed`` seeds torch's generator right before ``generate``: the same job with the same seed
-gives the same codes. Lines generated together share one generator (seeded from their seeds), so a
-take reproduces when its batch does; a line rendered alone always reproduces.
+music lines. Frames are picked by :mod:`engine.higgs.sampler` from per-line seeds (chunk i of a long
+line uses seed + i): the same job with the same seed gives the same codes whatever lines share its
+batch, on the plain path (``render_batch``: one ``generate`` call per batch) and on the fast path
+(``render_stream``) alike.
 
 Modes: independent lines with the same non-empty ``group`` are batched (left-padded text, right-padded
 audio) up to ``batch_size``; scene continuity comes in as ``job.context`` (earlier lines' text + audio,
@@ -41,8 +47,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,12 +59,14 @@ from engine.backends.base import (
     BackendError,
     CancelledFn,
     Capabilities,
+    ChunkFn,
     JobOutcome,
+    JobSource,
     ProgressFn,
     RenderResult,
     result_of,
 )
-from engine.higgs import guard, loading
+from engine.higgs import guard, loading, sampler
 from engine.higgs.chunking import (
     DEFAULT_CHUNK_WORDS,
     DEFAULT_CONTEXT_TURNS,
@@ -84,9 +91,9 @@ from engine.higgs.prompt import (
     build_conversation,
     check_job,
 )
-from engine.higgs.sampling import frame_window, job_watch
+from engine.higgs.sampling import frame_picker, frame_window, job_watch
 from engine.higgs.text import TAG_NAMES, is_musical, normalize_text
-from engine.protocol import GenerationParams, RenderJob
+from engine.protocol import RenderJob
 
 SAMPLE_RATE = guard.SAMPLE_RATE
 LANGUAGES = ("en", "zh", "de", "ko")
@@ -119,6 +126,7 @@ class HiggsBackend(Backend):
     _processor: Any = field(default=None, init=False, repr=False)
     _codes: CodeCache = field(default_factory=CodeCache, init=False, repr=False)
     _cache_key: tuple[str, str, str, str] | None = field(default=None, init=False, repr=False)
+    _slots: Any = field(default=None, init=False, repr=False)  # the fast path's HiggsSlots, made on first use
 
     # ------------------------------------------------------------------ setup
 
@@ -144,6 +152,8 @@ class HiggsBackend(Backend):
             languages=LANGUAGES,
             batch_size=self._batch_size(),
             sample_rate=SAMPLE_RATE,
+            continuous=self._fast(),
+            streaming=self._fast(),
         )
 
     def load(self, progress: Callable[[float, str], None] | None = None) -> None:
@@ -200,7 +210,7 @@ class HiggsBackend(Backend):
         if self._cache_key is not None:
             with _LOAD_LOCK:
                 _LOADED.pop(self._cache_key, None)
-        self._model = self._processor = None
+        self._model = self._processor = self._slots = None
         self._codes.clear()
         self.loaded = False
         try:
@@ -236,10 +246,38 @@ class HiggsBackend(Backend):
     def render(self, job: RenderJob, progress: ProgressFn, cancelled: CancelledFn) -> RenderResult:
         return result_of(self.render_batch([job], progress, cancelled)[0], "the line could not be rendered")
 
+    def render_stream(
+        self,
+        jobs: Sequence[RenderJob],
+        progress: ProgressFn,
+        cancelled: CancelledFn,
+        *,
+        more: JobSource | None = None,
+        chunk: ChunkFn | None = None,
+    ) -> Iterator[JobOutcome]:
+        """The fast path (continuous batching, partial audio) unless ``fast`` is off. Never raises."""
+        if not self._fast() or not self.loaded:
+            yield from super().render_stream(jobs, progress, cancelled)
+            return
+        from engine.higgs.continuous import ContinuousRender, slots_for
+
+        if self._slots is None:
+            self._slots = slots_for(self._model, self.options)
+        yield from ContinuousRender(self, self._slots).run(jobs, progress, cancelled, more=more, chunk=chunk)
+
+    def fast_path_status(self) -> str:
+        """One line for the engine status: which path renders, and whether CUDA graphs are on and why."""
+        if not self._fast():
+            return "fast path off (option): lines render through generate()"
+        if self._slots is not None:
+            return f"fast path on; {self._slots.graph_reason}"
+        on_cuda = str(self.device).startswith("cuda")
+        return "fast path on; " + ("CUDA graphs on" if on_cuda else "CUDA graphs off: no CUDA device")
+
     def render_batch(
         self, jobs: Sequence[RenderJob], progress: ProgressFn, cancelled: CancelledFn
     ) -> list[JobOutcome]:
-        """Render ``jobs``: same-group single-chunk lines batched, long lines chunk by chunk. Never raises."""
+        """The plain path: same-group single-chunk lines batched into one ``generate``, long lines chunk by chunk. Never raises."""
         if not self.loaded:
             return [JobOutcome(j.job_id, error="the Higgs model is not loaded") for j in jobs]
         outcomes: dict[int, JobOutcome] = {}
@@ -289,7 +327,7 @@ class HiggsBackend(Backend):
             try:
                 generated = self._generate(
                     live,
-                    seed=_batch_seed(live),
+                    seeds=[r.job.params.seed for r in live],
                     progress=progress,
                     cancelled=cancelled,
                     span=(0.0, GENERATION_SHARE),
@@ -330,7 +368,7 @@ class HiggsBackend(Backend):
                 row = self._row(job, chunk, buffer.turns(), generated)
                 span = (GENERATION_SHARE * i / len(chunks), GENERATION_SHARE * (i + 1) / len(chunks))
                 [(codes, was_cancelled)] = self._generate(
-                    [row], seed=job.params.seed + i, progress=progress, cancelled=cancelled, span=span
+                    [row], seeds=[job.params.seed + i], progress=progress, cancelled=cancelled, span=span
                 )
                 if was_cancelled:
                     return JobOutcome(job.job_id, cancelled=True)
@@ -366,7 +404,7 @@ class HiggsBackend(Backend):
         self,
         rows: list[_Row],
         *,
-        seed: int,
+        seeds: list[int],
         progress: ProgressFn,
         cancelled: CancelledFn,
         span: tuple[float, float],
@@ -394,15 +432,22 @@ class HiggsBackend(Backend):
             codebook_size=config.codebook_size,
             eos_id=config.audio_stream_eos_id,
         )
+        picker = frame_picker(
+            sampler.Settings.of(
+                [self.sampler_params(r.job, seed) for r, seed in zip(rows, seeds, strict=True)], model.device
+            ),
+            sampler.start_history(_prompt_streams(inputs, len(rows)), config.num_codebooks, model.device),
+            num_codebooks=config.num_codebooks,
+            codebook_size=config.codebook_size,
+        )
         watch = job_watch([r.job.job_id for r in rows], steps, progress, cancelled, span=span)
         self.last_prompts = prompts
         started = time.perf_counter()
-        torch.manual_seed(seed)
         with torch.inference_mode(), self._attention_kernels(model.device.type):
             sequences = model.generate(
                 **inputs,
                 generation_config=generation_config,
-                logits_processor=LogitsProcessorList([window]),
+                logits_processor=LogitsProcessorList([window, picker]),
                 stopping_criteria=StoppingCriteriaList([watch]),
             )
         if model.device.type == "cuda":
@@ -421,7 +466,7 @@ class HiggsBackend(Backend):
             "steps": int(sequences.shape[1]) - prompt_width,
             "frames": [int(c.shape[0]) for c in codes],
             "generate_s": elapsed,
-            "seed": seed,
+            "seeds": list(seeds),
         }
         return [(c, i in watch.cancelled_rows) for i, c in enumerate(codes)]
 
@@ -458,7 +503,48 @@ class HiggsBackend(Backend):
 
         return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
 
+    # ------------------------------------------------------------------ hooks of the fast path
+
+    @property
+    def processor(self) -> Any:
+        return self._processor
+
+    def prompt_row(
+        self, job: RenderJob, text: str, prior: Sequence[PriorTurn], chunks: dict[int, Any]
+    ) -> _Row:
+        return self._row(job, text, prior, chunks)
+
+    def finish_take(self, job: RenderJob, codes: np.ndarray, *, capped: bool, budget: int) -> RenderResult:
+        return self._finish(job, codes, capped=capped, budget=budget)
+
+    def failure_message(self, exc: BaseException, rows: int) -> str:
+        return _failure(exc, rows)
+
+    def chunk_words(self) -> int:
+        return self._int_option("chunk_words", DEFAULT_CHUNK_WORDS)
+
+    def context_turn_count(self) -> int:
+        return self._context_turns()
+
+    def sampler_params(self, job: RenderJob, seed: int) -> tuple[float, int, float, int, int, int]:
+        """The job's row for :class:`engine.higgs.sampler.Settings` (RAS off for humming and music)."""
+        p = job.params
+        temperature = float(p.temperature) if p.temperature > 0 else 0.0
+        top_k = int(p.top_k) if p.top_k > 0 else 0
+        top_p = float(p.top_p) if 0 < p.top_p < 1 else 1.0
+        if is_musical(job.text, job.kind) or p.ras_win_len <= 0:
+            ras = (0, 1)
+        else:
+            ras = (int(p.ras_win_len), max(1, int(p.ras_max_num_repeat)))
+        return (temperature, top_k, top_p, *ras, int(seed))
+
     # ------------------------------------------------------------------ options
+
+    def _fast(self) -> bool:
+        value = str(self.options.get("fast", "auto")).lower()
+        if value not in ("auto", "on", "off", "true", "false", "1", "0", "yes", "no"):
+            raise BackendError(f"the Higgs option fast must be auto, on or off, not {value!r}")
+        return value not in ("off", "false", "0", "no")
 
     def _int_option(self, name: str, default: int) -> int:
         value = self.options.get(name, default)
@@ -474,7 +560,7 @@ class HiggsBackend(Backend):
         return max(0, self._int_option("context_turns", DEFAULT_CONTEXT_TURNS))
 
 
-def _failure(exc: Exception, rows: int) -> str:
+def _failure(exc: BaseException, rows: int) -> str:
     """A message for a failed ``generate`` call."""
     if isinstance(exc, (BackendError, AudioInputError)):
         return str(exc)
@@ -499,39 +585,30 @@ def _settings(job: RenderJob) -> tuple[Any, ...]:
     return (p.temperature, p.top_k, p.top_p, musical, p.ras_win_len, p.ras_max_num_repeat)
 
 
-def _batch_seed(rows: Sequence[_Row]) -> int:
-    seeds = [r.job.params.seed for r in rows]
-    if len(set(seeds)) == 1:
-        return seeds[0]
-    return zlib.crc32(",".join(map(str, seeds)).encode())
+def _prompt_streams(inputs: dict[str, Any], rows: int) -> list[Any]:
+    """Each row's prompt audio stream (frames, C) without the batch's right padding (None = no audio)."""
+    if "audio_input_ids" not in inputs:
+        return [None] * rows
+    ids, mask = inputs["audio_input_ids"], inputs["audio_input_ids_mask"]
+    return [ids[b][mask[b]] for b in range(rows)]
 
 
 def _generation_config(base: Any, job: RenderJob, max_new_tokens: int) -> Any:
-    """The model's generation config with the job's sampling settings (RAS off for humming/music)."""
-    params: GenerationParams = job.params
+    """The model's generation config made neutral: :func:`engine.higgs.sampling.frame_picker` picks.
+
+    Temperature 1, top-k 0, top-p 1 and greedy selection over the picker's one-hot scores; RAS off —
+    ``None`` would not do: generate() refills None settings from the checkpoint's generation config
+    (top-k 50, top-p 0.95, RAS 7/2); two repeats can never fit a window of one frame.
+    """
     config = copy.deepcopy(base)
     config.max_new_tokens = max_new_tokens
     config.min_new_tokens = None
     config.max_length = None
-    # "Off" is said with the neutral values (top-k 0, top-p 1.0, temperature 1.0), never None: generate()
-    # refills None settings from the checkpoint's generation config (top-k 50, top-p 0.95 …).
-    if params.temperature > 0:
-        config.do_sample = True
-        config.temperature = float(params.temperature)
-        config.top_k = int(params.top_k) if params.top_k > 0 else 0
-        config.top_p = float(params.top_p) if 0 < params.top_p < 1 else 1.0
-    else:
-        config.do_sample = False
-        config.temperature = 1.0
-        config.top_k = 0
-        config.top_p = 1.0
-    if is_musical(job.text, job.kind) or params.ras_win_len <= 0:
-        # RAS off. ``None`` would not do: generate() fills None settings from the model's own
-        # generation config (7/2). Two repeats can never fit a window of one frame.
-        config.ras_win_len, config.ras_win_max_num_repeat = RAS_OFF
-    else:
-        config.ras_win_len = int(params.ras_win_len)
-        config.ras_win_max_num_repeat = max(1, int(params.ras_max_num_repeat))
+    config.do_sample = False
+    config.temperature = 1.0
+    config.top_k = 0
+    config.top_p = 1.0
+    config.ras_win_len, config.ras_win_max_num_repeat = RAS_OFF
     return config
 
 

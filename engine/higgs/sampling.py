@@ -5,6 +5,10 @@
   codebook; at the maximum it is forced in codebook 0, which starts the model's own delay-pattern
   ending (the other codebooks follow over 7 steps). This is the per-line runaway cap, and (with
   min = max) the fixed-length mode used by tests and benchmarks.
+- :func:`frame_picker` — a logits processor that picks each row's frame with Chorus's own sampler
+  (:mod:`engine.higgs.sampler`: per-row seeds, RAS) and hands ``generate`` a one-hot score, so the plain
+  path and the fast path (:mod:`engine.higgs.slots`) pick the same codes. ``generate``'s own RAS must be
+  off and its temperature/top-k/top-p neutral (the picker applies the row's settings itself).
 - :func:`job_watch` — a stopping criterion that stops the rows whose job was cancelled and reports
   per-job progress.
 
@@ -39,6 +43,15 @@ def frame_window(
     return _classes()[0](min_frames, max_frames, num_codebooks, codebook_size, eos_id)
 
 
+def frame_picker(settings: Any, history: Any, *, num_codebooks: int, codebook_size: int) -> Any:
+    """A logits processor picking every row's frame with :func:`engine.higgs.sampler.pick`.
+
+    ``settings`` is a :class:`engine.higgs.sampler.Settings` for the rows, ``history`` their starting
+    RAS history (:func:`engine.higgs.sampler.start_history`). Must run after :func:`frame_window`.
+    """
+    return _classes()[2](settings, history, num_codebooks, codebook_size)
+
+
 def job_watch(
     job_ids: Sequence[str],
     steps: Sequence[int],
@@ -56,7 +69,7 @@ def job_watch(
 
 
 @cache
-def _classes() -> tuple[type, type]:
+def _classes() -> tuple[type, type, type]:
     import torch
     from transformers.generation.logits_process import InfNanRemoveLogitsProcessor
     from transformers.generation.stopping_criteria import StoppingCriteria
@@ -136,4 +149,24 @@ def _classes() -> tuple[type, type]:
                 stop[row] = True
             return stop  # type: ignore[return-value]
 
-    return FrameWindow, JobWatch
+    class FramePicker(InfNanRemoveLogitsProcessor):
+        def __init__(self, settings: Any, history: Any, num_codebooks: int, codebook_size: int) -> None:
+            super().__init__()
+            self.settings = settings
+            self.history = history
+            self.num_codebooks = num_codebooks
+            self.codebook_size = codebook_size
+            self.step = 0
+
+        def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:
+            from engine.higgs import sampler
+
+            view = scores.view(-1, self.num_codebooks, self.codebook_size).float()
+            frames = torch.full((view.shape[0],), self.step, dtype=torch.long, device=view.device)
+            codes = sampler.pick(view, self.settings, frames, self.history)
+            self.history = sampler.push(self.history, codes)
+            self.step += 1
+            chosen = torch.full_like(scores, -float("inf"))
+            return chosen.view_as(view).scatter_(-1, codes[..., None], 0.0).view_as(scores)
+
+    return FrameWindow, JobWatch, FramePicker

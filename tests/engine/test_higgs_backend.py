@@ -120,37 +120,27 @@ def test_a_line_that_runs_to_its_cap_is_marked_suspect() -> None:
 
 
 def test_humming_and_music_switch_ras_off() -> None:
-    base = backend(fixed_frames=FRAMES)._model.generation_config
-    dialogue = _generation_config(base, job(), 100)
-    humming = _generation_config(base, job(kind="humming"), 100)
-    tagged = _generation_config(base, job("[music start] la la [music end]"), 100)
-    greedy = _generation_config(base, job(params=GenerationParams(temperature=0)), 100)
-    assert (dialogue.ras_win_len, dialogue.ras_win_max_num_repeat, dialogue.do_sample) == (7, 2, True)
-    assert (dialogue.temperature, dialogue.top_k, dialogue.top_p, dialogue.max_new_tokens) == (
-        1.0,
-        50,
-        0.95,
-        100,
-    )
-    ras_off = (1, 2)  # two repeats never fit a one-frame window
-    assert (humming.ras_win_len, humming.ras_win_max_num_repeat) == ras_off
-    assert (tagged.ras_win_len, tagged.ras_win_max_num_repeat) == ras_off
-    assert greedy.do_sample is False
+    higgs = backend(fixed_frames=FRAMES)
+    dialogue = higgs.sampler_params(job(), 4)
+    humming = higgs.sampler_params(job(kind="humming"), 4)
+    tagged = higgs.sampler_params(job("[music start] la la [music end]"), 4)
+    greedy = higgs.sampler_params(job(params=GenerationParams(temperature=0)), 4)
+    # (temperature, top-k, top-p, RAS window, RAS repeats, seed)
+    assert dialogue == (1.0, 50, 0.95, 7, 2, 4)
+    assert humming[3] == tagged[3] == 0  # RAS window 0 = off
+    assert greedy[0] == 0.0
+    off = higgs.sampler_params(job(params=GenerationParams(top_k=0, top_p=1.0, ras_win_len=0)), 1)
+    assert off[1:4] == (0, 1.0, 0)
 
 
-def test_the_sampling_settings_survive_generates_own_config_merging() -> None:
-    """generate() fills unset (None) settings from the model's generation config; RAS off must not be None."""
+def test_generate_gets_neutral_settings_that_survive_its_own_config_merging() -> None:
+    """The picker picks; generate() must not filter or redraw: neutral values, RAS off, never None."""
     model = backend(fixed_frames=FRAMES)._model
     merged, _ = model._prepare_generation_config(
-        _generation_config(model.generation_config, job(kind="music"), 50)
+        _generation_config(model.generation_config, job(params=GenerationParams(top_k=20, temperature=0.3)), 50)
     )
     assert (merged.ras_win_len, merged.ras_win_max_num_repeat, merged.max_new_tokens) == (1, 2, 50)
-    merged, _ = model._prepare_generation_config(
-        _generation_config(
-            model.generation_config, job(params=GenerationParams(top_k=20, temperature=0.3)), 50
-        )
-    )
-    assert (merged.ras_win_len, merged.top_k, merged.temperature) == (7, 20, 0.3)
+    assert (merged.temperature, merged.top_k, merged.top_p, merged.do_sample) == (1.0, 0, 1.0, False)
 
 
 def test_a_cancelled_job_is_reported_cancelled(fixed: HiggsBackend) -> None:
