@@ -1,30 +1,28 @@
-"""Higgs Audio v2 speed through the real backend render code, with random weights (no download needed).
+"""Higgs Audio v2 speed, three ways side by side, with random weights of the full-size architecture.
 
-Builds the full-size architecture (transformers' default ``HiggsAudioV2Config`` with codebook_size 1026:
-28 layers, hidden 3072, 24 heads, 8 KV heads, head dim 128, DualFFN audio MLPs) and a full-size audio
-tokenizer directly on the device, wraps them in ``HiggsBackend.from_model`` and renders fixed-length
-takes (``fixed_frames``: the end-of-audio code is held back until the length is reached) at several
-batch sizes through ``HiggsBackend.render_batch`` — prompt building, input assembly, ``generate`` with
-the backend's logits processor and stopping criteria, decode and the take check. Prints a table beside
-the HIGGS.md baseline (transformers ``generate()`` on an H100, random bf16 weights).
+1. ``plain``   — transformers ``generate()`` called directly (the length held by Chorus's frame window).
+2. ``backend`` — the plain path of the backend (``HiggsBackend.render_batch``: prompt building, inputs,
+   ``generate`` with Chorus's picker, decode, take check), i.e. what Chorus did before the fast path.
+3. ``fast``    — the fast path (:mod:`engine.higgs.slots`: static KV cache, one CUDA graph per step,
+   :mod:`engine.scheduler`'s continuous batching), lines built by the backend's own prompt code.
 
-    python bench/higgs_gpu.py                          # cuda, bf16, 250 frames (10 s), batches 1, 8, 32
-    python bench/higgs_gpu.py --batches 1,8,32,64 --frames 250
-    python bench/higgs_gpu.py --device cpu --tiny      # smoke test of the script itself
+Part A: ms/step at each batch size (every line the same length). Part B: 256 lines of mixed length
+(2–20 s, a fixed random draw) — audio seconds per wall second (decoding included) under continuous
+batching vs fixed batches (a batch starts when the whole previous one has finished) on the same
+fast decoder. Also: the same seed gives the same codes on the plain and the fast path (first lines).
 
-Columns: ``ms/step`` = generate time / steps (a step makes one frame for every line in the batch; a take
-of T frames costs T + 9 steps: the BOS frame, 7 delay-pattern frames, the EOS frame); ``frames/s`` =
-content frames of all lines / generate time; ``audio s/s`` = seconds of audio per wall second including
-decoding (25 frames = 1 s); ``plain ms/step`` (with ``--plain``) = transformers ``generate()`` called
-directly on the same prompt and machine with its default attention kernels, only the length hook
-added. Each run meets its shapes for the first time, as a real render does; PyTorch's default cuDNN
-attention re-plans every new shape, which the backend avoids (see ``HiggsBackend._attention_kernels``).
+    python bench/higgs_gpu.py --out bench/results/higgs_gpu_h200.txt
+    python bench/higgs_gpu.py --device cpu --tiny --batches 1,4 --mixed 12   # smoke test (CPU)
+
+Columns: ``ms/step`` = decode time / steps (a step makes one frame for every line in the batch; a line
+of T content frames costs T + 9 steps); ``audio s/s`` = seconds of audio made per wall second.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import random
 import sys
 import time
 from pathlib import Path
@@ -35,44 +33,22 @@ from engine.protocol import GenerationParams, RenderJob, VoiceSpec  # noqa: E402
 
 FRAME_RATE = 25
 TEXT = "The sun rises in the east and sets in the west. This simple fact has been observed for thousands of years."
-# HIGGS.md: transformers generate(), full-size model, random bf16 weights, H100.
-BASELINE = {
-    1: (77.0, 13.0, 0.52),
-    64: (64 * 1000 / 700, 700.0, 28.0),
-}  # batch: (ms/step, frames/s, audio s/s)
+# HIGGS.md, measured on an H100 with the same random full-size model.
+BASELINE = "H100 (HIGGS.md): generate() 77 ms/step at batch 1; old backend 21.2 ms/step at batch 1, 84 audio s/s at 64"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda")
-    parser.add_argument(
-        "--dtype", default="auto", choices=["auto", "bf16", "fp16", "fp32"], help="auto: bf16 on CUDA"
-    )
     parser.add_argument("--tiny", action="store_true", help="tiny random model (smoke test)")
-    parser.add_argument("--frames", type=int, default=250, help="content frames per take (25 = 1 s)")
-    parser.add_argument("--batches", default="1,8,32", help="comma-separated batch sizes")
-    parser.add_argument("--repeat", type=int, default=1, help="timed runs per batch size (best is shown)")
-    parser.add_argument(
-        "--plain", action="store_true", help="also time transformers generate() alone on the same machine"
-    )
+    parser.add_argument("--frames", type=int, default=100, help="content frames per line in part A")
+    parser.add_argument("--batches", default="1,8,32,64,128")
+    parser.add_argument("--plain-batches", default="1,8,64", help="batches timed with generate() and the old backend")
+    parser.add_argument("--mixed", type=int, default=256, help="lines in part B (0 = skip)")
+    parser.add_argument("--slots", type=int, default=128, help="slots of the fast path in part B")
+    parser.add_argument("--fixed-batch", type=int, default=128, help="batch size of the fixed-batch run in part B")
+    parser.add_argument("--out", default="", help="also write the report here")
     return parser.parse_args(argv)
-
-
-def count_params(model: object) -> tuple[int, int]:
-    """(all parameters, parameters read to make one audio frame: no embeddings tables, no text MLPs)."""
-    total = sum(p.numel() for p in model.parameters())  # type: ignore[attr-defined]
-    skipped = 0
-    for name, p in model.named_parameters():  # type: ignore[attr-defined]
-        text_mlp = ".mlp." in name or ".post_attention_layernorm" in name or ".input_layernorm" in name
-        if "embed_tokens" in name or "embed_audio_tokens" in name or (text_mlp and "audio_" not in name):
-            skipped += p.numel()
-    return total, total - skipped
-
-
-def _billions(n: int) -> str:
-    return f"{n / 1e9:.2f} B" if n >= 1e8 else f"{n / 1e6:.2f} M"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,48 +58,41 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.backends.higgs import HiggsBackend
     from engine.higgs import random_model
+    from engine.higgs.continuous import ContinuousRender
+    from engine.higgs.inputs import extract_codes
+    from engine.higgs.slots import HiggsSlots, SlotLine
+    from engine.scheduler import ContinuousScheduler
 
-    if args.dtype == "auto":
-        args.dtype = "bf16" if args.device.startswith("cuda") else "fp32"
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[args.dtype]
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
+    cuda = args.device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
         print("no CUDA device here; use --device cpu --tiny for a smoke test", file=sys.stderr)
         return 2
-    batches = [int(b) for b in args.batches.split(",") if b.strip()]
-    size = "tiny" if args.tiny else "full"
+    report: list[str] = []
 
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        report.append(text)
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    dtype = torch.bfloat16 if cuda else torch.float32
     started = time.perf_counter()
-    model, processor = random_model.build(size, device=args.device, dtype=dtype)
-    build_s = time.perf_counter() - started
+    model, processor = random_model.build("tiny" if args.tiny else "full", device=args.device, dtype=dtype)
+    name = torch.cuda.get_device_name(args.device) if cuda else platform.processor() or "cpu"
+    say(f"device: {args.device} ({name}), torch {torch.__version__}, transformers {transformers.__version__}")
     config = model.config
-    total, per_frame = count_params(model)
-    device_name = (
-        torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else platform.processor()
-    )
-    print(
-        f"device: {args.device} ({device_name or 'cpu'}), torch {torch.__version__}, transformers {transformers.__version__}"
-    )
-    print(
-        f"model ({size}, random {args.dtype}): {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
-        f"{config.num_attention_heads} heads, {config.num_key_value_heads} KV heads, head dim {config.head_dim}, "
-        f"intermediate {config.intermediate_size}, {config.num_codebooks} codebooks × {config.codebook_size}; "
-        f"{_billions(total)} parameters, {_billions(per_frame)} read per frame (HIGGS.md: 5.38 B / 2.84 B); "
-        f"built in {build_s:.1f} s"
-    )
-    codec = processor.audio_tokenizer.config
-    print(
-        f"codec: {codec.sample_rate} Hz, hop {codec.hop_length} → {codec.frame_rate} fps, "
-        f"{codec.num_quantizers} codebooks of {codec.codebook_size}"
+    say(
+        f"model ({'tiny' if args.tiny else 'full'}, random {str(dtype).removeprefix('torch.')}): "
+        f"{config.num_hidden_layers} layers, hidden {config.hidden_size}, "
+        f"{sum(p.numel() for p in model.parameters()) / 1e9:.2f} B parameters; built in {time.perf_counter() - started:.1f} s"
     )
 
-    options = {"fixed_frames": args.frames, "batch_size": max(batches), "trim_silence": False}
-    backend = HiggsBackend.from_model(model, processor, options)
-    warm = HiggsBackend.from_model(model, processor, {**options, "fixed_frames": 8})
-
-    def jobs(n: int) -> list[RenderJob]:
+    def jobs(n: int, prefix: str = "") -> list[RenderJob]:
         return [
             RenderJob(
-                job_id=f"{n}-{i}",
+                job_id=f"{prefix}{n}-{i}",
                 text=TEXT,
                 out_path="",
                 speakers=(VoiceSpec(kind="smart"),),
@@ -139,106 +108,158 @@ def main(argv: list[str] | None = None) -> int:
     def never(job_id: str) -> bool:
         return False
 
-    warm.render_batch(jobs(min(batches)), quiet, never)
+    options = {"fixed_frames": args.frames, "trim_silence": False, "fast": "on"}
+    backend = HiggsBackend.from_model(model, processor, {**options, "batch_size": 4096})
+    builder = ContinuousRender(backend, HiggsSlots(model, max_slots=1))
 
-    def plain_generate_s(batch: int) -> float:
-        """transformers ``generate()`` alone on the same prompt (the length held by the same hook)."""
-        from transformers import LogitsProcessorList
+    def lines(count: int, frames: list[int], prefix: str = "") -> list[SlotLine]:
+        out = []
+        for job, n in zip(jobs(count, prefix), frames, strict=True):
+            state_line = builder._start(job)
+            assert state_line is not None, builder._ready
+            state_line.min_frames = state_line.max_frames = n
+            state_line.max_steps = n + 9
+            out.append(state_line)
+        return out
 
-        from engine.higgs.prompt import build_conversation
-        from engine.higgs.sampling import frame_window
+    slots_by_size: dict[int, HiggsSlots] = {}
 
-        conversation = build_conversation(jobs(1)[0])
-        inputs = processor.apply_chat_template(
-            [conversation] * batch,
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=True,
-            return_tensors="pt",
-        ).to(args.device)
-        hold = frame_window(
-            [args.frames] * batch,
-            [args.frames] * batch,
-            num_codebooks=config.num_codebooks,
-            codebook_size=config.codebook_size,
-            eos_id=config.audio_stream_eos_id,
-        )
-        torch.manual_seed(0)
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        started = time.perf_counter()
-        with torch.inference_mode():
-            model.generate(
-                **inputs,
-                max_new_tokens=args.frames + 9,
-                do_sample=True,
-                temperature=1.0,
-                top_k=50,
-                top_p=0.95,
-                logits_processor=LogitsProcessorList([hold]),
-            )
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return time.perf_counter() - started
+    def fast_run(batch_lines: list[SlotLine], slots: int, fixed: bool = False) -> tuple[float, float, int, list]:
+        """(decode s, wall s incl. decoding, steps, finished) through the scheduler."""
+        decoder = slots_by_size.get(slots)
+        if decoder is None:
+            decoder = slots_by_size[slots] = HiggsSlots(model, max_slots=slots)
+        scheduler = ContinuousScheduler(decoder)
+        decode_s = 0.0
+        finished = []
+        sync()
+        t0 = time.perf_counter()
+        groups = [batch_lines[i : i + slots] for i in range(0, len(batch_lines), slots)] if fixed else [batch_lines]
+        steps = 0
+        for group in groups:
+            for event in scheduler.run(group):
+                t = time.perf_counter()
+                [codes] = extract_codes(event.result[None], 0, bos=config.audio_stream_bos_id, eos=config.audio_stream_eos_id)
+                backend.finish_take(event.line.key.job, codes, capped=False, budget=event.line.max_frames)
+                decode_s += time.perf_counter() - t
+                finished.append((event.line, codes))
+            steps += scheduler.stats.steps
+        sync()
+        wall = time.perf_counter() - t0
+        return wall - decode_s, wall, steps, finished
 
-    rows = []
+    # ---- Part A: ms/step by batch size
+    say()
+    say(f"Part A: {args.frames} frames per line ({args.frames / FRAME_RATE:.1f} s), ms per step")
+    batches = [int(b) for b in args.batches.split(",") if b.strip()]
+    plain_batches = {int(b) for b in args.plain_batches.split(",") if b.strip()}
+    header = f"{'batch':>5} {'plain ms':>9} {'backend ms':>10} {'fast ms':>8} {'fast frames/s':>13} {'fast audio s/s':>14} {'peak GiB':>8}"
+    say(header)
+    say("-" * len(header))
     for batch in batches:
-        best = None
-        for _ in range(max(1, args.repeat)):
-            if args.device.startswith("cuda"):
-                torch.cuda.synchronize()
-                torch.cuda.reset_peak_memory_stats()
-            started = time.perf_counter()
-            outcomes = backend.render_batch(jobs(batch), quiet, never)
-            wall = time.perf_counter() - started
-            failed = [o.error for o in outcomes if o.result is None]
-            if failed:
-                print(f"batch {batch}: {len(failed)} failed: {failed[0]}", file=sys.stderr)
-                return 1
-            stats = dict(backend.last_stats)
-            if best is None or wall < best[0]:
-                best = (wall, stats)
-        assert best is not None
-        wall, stats = best
-        frames = sum(stats["frames"])
-        gen_s = stats["generate_s"]
-        peak = torch.cuda.max_memory_allocated() / 2**30 if args.device.startswith("cuda") else 0.0
-        plain_ms = 1000 * plain_generate_s(batch) / stats["steps"] if args.plain else float("nan")
-        rows.append(
-            (
-                batch,
-                stats["steps"],
-                1000 * gen_s / stats["steps"],
-                frames / gen_s,
-                frames / FRAME_RATE / wall,
-                gen_s,
-                stats.get("decode_s", 0.0),
-                wall,
-                peak,
-                plain_ms,
-            )
+        plain_ms = backend_ms = float("nan")
+        if batch in plain_batches:
+            plain_ms = 1000 * plain_generate_s(model, processor, jobs(1)[0], batch, args.frames, torch) / (args.frames + 9)
+            backend.render_batch(jobs(min(batch, 2), "w"), quiet, never)  # warm the shapes' kernels
+            sync()
+            backend.render_batch(jobs(batch, "b"), quiet, never)
+            backend_ms = 1000 * backend.last_stats["generate_s"] / backend.last_stats["steps"]
+        fast_run(lines(batch, [8] * batch, "w"), batch)  # capture the graph for this batch (once per engine)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        gen_s, wall, steps, _ = fast_run(lines(batch, [args.frames] * batch, "f"), batch)
+        peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else 0.0
+        fast_ms = 1000 * gen_s / steps
+        say(
+            f"{batch:>5} {plain_ms:>9.1f} {backend_ms:>10.1f} {fast_ms:>8.2f} {batch * args.frames / gen_s:>13.0f} "
+            f"{batch * args.frames / FRAME_RATE / wall:>14.1f} {peak:>8.1f}"
         )
 
-    print()
-    header = (
-        f"{'batch':>5} {'steps':>5} {'ms/step':>8} {'frames/s':>9} {'audio s/s':>9} "
-        f"{'gen s':>7} {'decode s':>8} {'wall s':>7} {'peak GiB':>8} {'plain ms/step':>13} "
-        "| baseline (HIGGS.md, H100)"
+    # ---- same seed, same take: plain path vs fast path
+    sample = jobs(3, "s")
+    plain_codes = [backend.render(j, quiet, never).codes for j in sample]
+    fast_codes = {o.job_id: o.result.codes for o in backend.render_stream(sample, quiet, never)}
+    same = sum(
+        int(p.shape == fast_codes[j.job_id].shape and (p == fast_codes[j.job_id]).all())
+        for p, j in zip(plain_codes, sample, strict=True)
     )
-    print(header)
-    print("-" * len(header))
-    for batch, steps, ms, fps, audio_rate, gen_s, dec_s, wall, peak, plain_ms in rows:
-        base = BASELINE.get(batch)
-        baseline = f"{base[0]:.0f} ms/step, {base[1]:.0f} frames/s, {base[2]:.2f} audio s/s" if base else "—"
-        print(
-            f"{batch:>5} {steps:>5} {ms:>8.1f} {fps:>9.1f} {audio_rate:>9.2f} "
-            f"{gen_s:>7.2f} {dec_s:>8.2f} {wall:>7.2f} {peak:>8.1f} {plain_ms:>13.1f} | {baseline}"
-        )
-    print(
-        "\nbaseline batch 64: 700 frames/s = 28 s audio/s; memory-bandwidth floor at batch 1 on an H100: "
-        "~1.9 ms/step (2.84 B params × 2 bytes at ~3 TB/s)"
+    agree = [
+        float((p[: min(len(p), len(fast_codes[j.job_id]))] == fast_codes[j.job_id][: len(p)]).all(axis=1).mean())
+        for p, j in zip(plain_codes, sample, strict=True)
+    ]
+    say()
+    say(
+        f"same seed, plain vs fast path: {same}/{len(sample)} takes identical; share of identical frames "
+        + ", ".join(f"{a:.2f}" for a in agree)
+        + (" (bf16: different kernels round differently, so sampled takes drift apart once a pick flips)" if cuda else "")
     )
+
+    # ---- Part B: mixed lengths
+    if args.mixed:
+        rng = random.Random(7)
+        frames = [rng.randint(2 * FRAME_RATE, 20 * FRAME_RATE) for _ in range(args.mixed)]
+        audio_s = sum(frames) / FRAME_RATE
+        say()
+        say(f"Part B: {args.mixed} lines of 2-20 s (mean {audio_s / args.mixed:.1f} s, {audio_s:.0f} s of audio in all)")
+        fast_run(lines(args.slots, [8] * args.slots, "w"), args.slots)
+        if args.fixed_batch != args.slots:
+            fast_run(lines(args.fixed_batch, [8] * args.fixed_batch, "w"), args.fixed_batch)
+        for label, slots, fixed in (
+            ("continuous", args.slots, False),
+            (f"fixed batches of {args.fixed_batch}", args.fixed_batch, True),
+        ):
+            gen_s, wall, steps, finished = fast_run(lines(args.mixed, frames, "m"), slots, fixed)
+            order = [line.max_frames for line, _ in finished]
+            say(
+                f"{label:>24}: {audio_s / wall:8.1f} audio s/s (wall {wall:.2f} s, decoding {wall - gen_s:.2f} s, "
+                f"{steps} steps, {len(finished)} lines)"
+            )
+            assert len(finished) == args.mixed, order
+    say()
+    say(BASELINE)
+    say("goals (issue #15): batch 1 <= 5 ms/step (floor ~1.9 ms on an H100, ~1.3 on an H200); >= 300 audio s/s on Part B")
+    if args.out:
+        Path(args.out).write_text("\n".join(report) + "\n")
     return 0
+
+
+def plain_generate_s(model, processor, job, batch: int, frames: int, torch) -> float:  # type: ignore[no-untyped-def]
+    """transformers ``generate()`` alone on the backend's prompt (the length held by the frame window)."""
+    from transformers import LogitsProcessorList
+
+    from engine.higgs.prompt import build_conversation
+    from engine.higgs.sampling import frame_window
+
+    config = model.config
+    conversation = build_conversation(job)
+    inputs = processor.apply_chat_template(
+        [conversation] * batch, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+    ).to(model.device)
+    hold = frame_window(
+        [frames] * batch,
+        [frames] * batch,
+        num_codebooks=config.num_codebooks,
+        codebook_size=config.codebook_size,
+        eos_id=config.audio_stream_eos_id,
+    )
+    torch.manual_seed(0)
+    cuda = model.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    with torch.inference_mode():
+        model.generate(
+            **inputs,
+            max_new_tokens=frames + 9,
+            do_sample=True,
+            temperature=1.0,
+            top_k=50,
+            top_p=0.95,
+            logits_processor=LogitsProcessorList([hold]),
+        )
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":
