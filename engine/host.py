@@ -4,11 +4,12 @@ Threads:
   * the *reader* (the thread that calls :meth:`EngineHost.serve`) reads requests from stdin, answers
     ``ping``/``status`` at once — so a busy engine is never mistaken for a hung one — queues jobs and
     records cancel/stop/shutdown;
-  * one *worker* thread loads the backend once and renders: runs of up to ``max_run`` queued jobs when
-    the backend renders jobs concurrently (``Capabilities.concurrency`` > 1), else jobs sharing a
-    non-empty ``group`` together (up to ``batch_size``), else one at a time. Each outcome becomes a
-    take file (written atomically by :mod:`engine.takefile`) and a ``finished`` event, or a
-    ``failed``/``cancelled`` event. No exception escapes the loop: a failure fails its job(s) only.
+  * one *worker* thread (:class:`engine.runner.JobRunner`, shared with ``chorus engine serve``) loads
+    the backend once and renders the queue: batching by the backend's capabilities (continuous
+    batching, concurrent runs, groups), scene-continuity jobs after the lines they carry as context.
+    Each outcome becomes a take file (written atomically by :mod:`engine.takefile`) and a
+    ``finished`` event, or a ``failed``/``cancelled`` event; partial audio of ``stream`` jobs becomes
+    ``chunk`` events. No exception escapes the loop: a failure fails its job(s) only.
 
   * the *transcribe* thread (:class:`engine.asr.worker.TranscribeWorker`) runs ``TranscribeJob`` s on the
     speech recogniser, loaded on the first such job, beside rendering.
@@ -21,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
-from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,12 +30,19 @@ import numpy as np
 
 from engine.asr.recognizer import Recognizer
 from engine.asr.worker import TranscribeWorker
-from engine.backends.base import Backend, BackendError, JobOutcome
-from engine.protocol import PROTOCOL_VERSION, ProtocolError, RenderJob, TranscribeJob, decode, encode
+from engine.backends.base import Backend, JobOutcome
+from engine.protocol import (
+    PROTOCOL_VERSION,
+    ProtocolError,
+    RenderJob,
+    TranscribeJob,
+    decode,
+    encode,
+    pcm16_encode,
+)
+from engine.runner import MAX_RUN, PROGRESS_INTERVAL_S, JobRunner, RunnerListener
 from engine.takefile import CODES_SUFFIX, SUBTYPES, TakeWriteError, write_array, write_take
 
-PROGRESS_INTERVAL_S = 0.25
-MAX_RUN = 256
 SHUTDOWN_GRACE_S = 10.0
 
 
@@ -64,23 +70,16 @@ class EngineHost:
         self.backend = backend
         self._events = events
         self._take_subtype = take_subtype
-        self._progress_interval = progress_interval_s
-        self._max_run = max(1, max_run)
         self._protocol_version = protocol_version
         self._hang_after = hang_after_finished
         self._write_lock = threading.Lock()
-        self._state = threading.Condition()  # guards everything below
-        self._queue: deque[RenderJob] = deque()
-        self._handed: dict[str, RenderJob] = {}  # given to the backend, not yet delivered
-        self._started: set[str] = set()
-        self._cancel: set[str] = set()
-        self._last_progress: dict[str, float] = {}
-        self._shutdown = False
-        self._load_error = ""
+        self._shutdown = threading.Event()
         self._finished_count = 0
         self._hung = threading.Event()
         self._broken_pipe = False
-        self._worker = threading.Thread(target=self._work, name="engine-worker", daemon=True)
+        self._runner = JobRunner(
+            backend, _HostEvents(self), max_run=max_run, progress_interval_s=progress_interval_s
+        )
         self._asr = TranscribeWorker(self.send, recognizer)
 
     # ---------------------------------------------------------------------------------- output
@@ -114,7 +113,7 @@ class EngineHost:
             pid=os.getpid(),
             capabilities=asdict(caps),
         )
-        self._worker.start()
+        self._runner.start()
         try:
             while True:
                 raw = requests.readline()
@@ -137,7 +136,7 @@ class EngineHost:
         except KeyboardInterrupt:
             pass
         self._begin_shutdown()
-        self._worker.join(SHUTDOWN_GRACE_S)
+        self._runner.join(SHUTDOWN_GRACE_S)
         with contextlib.suppress(Exception):
             self.backend.close()
         return 0
@@ -188,35 +187,32 @@ class EngineHost:
                     self.send("error", reason=reason)
                 continue
             jobs.append(job)
-        with self._state:
-            known = {j.job_id for j in self._queue} | set(self._handed) | self._asr.known()
-            fresh_asr: list[TranscribeJob] = []
-            for asr_job in transcribe:
-                if asr_job.job_id in known:
-                    self.send("error", reason=f"job {asr_job.job_id} is already queued; the duplicate was ignored")
-                    continue
-                known.add(asr_job.job_id)
-                fresh_asr.append(asr_job)
-            fresh: list[RenderJob] = []
-            for job in jobs:
-                if job.job_id in known:
-                    self.send(
-                        "error", reason=f"job {job.job_id} is already queued; the duplicate was ignored"
-                    )
-                    continue
-                known.add(job.job_id)
-                self._cancel.discard(job.job_id)
-                fresh.append(job)
-            if self._shutdown:
-                for job_id in [j.job_id for j in fresh] + [j.job_id for j in fresh_asr]:
-                    self.send("cancelled", job_id=job_id)
-                return
-            self._queue.extend(fresh)
+        known = self._runner.known() | self._asr.known()
+        fresh_asr: list[TranscribeJob] = []
+        for asr_job in transcribe:
+            if asr_job.job_id in known:
+                self.send(
+                    "error", reason=f"job {asr_job.job_id} is already queued; the duplicate was ignored"
+                )
+                continue
+            known.add(asr_job.job_id)
+            fresh_asr.append(asr_job)
+        announced: list[bool] = []
+
+        def announce(accepted: list[RenderJob]) -> None:
             # accepted goes out before the worker can announce any of these jobs as started
-            self.send("accepted", job_ids=[j.job_id for j in fresh] + [j.job_id for j in fresh_asr])
-            self._state.notify_all()
-            if fresh_asr:
-                self._asr.submit(fresh_asr)
+            announced.append(True)
+            self.send("accepted", job_ids=[j.job_id for j in accepted] + [j.job_id for j in fresh_asr])
+
+        taken = self._asr.known() | {j.job_id for j in fresh_asr}
+        duplicates = self._runner.submit(jobs, taken=taken, announce=announce)
+        for job in duplicates:
+            self.send("error", reason=f"job {job.job_id} is already queued; the duplicate was ignored")
+        if not announced:  # shutting down: the runner cancelled the render jobs
+            for asr_job in fresh_asr:
+                self.send("cancelled", job_id=asr_job.job_id)
+        elif fresh_asr:
+            self._asr.submit(fresh_asr)
 
     def _submit_transcribe(self, raw: dict[str, Any], job_id: str, into: list[TranscribeJob]) -> None:
         """Check one transcribe job; a malformed one fails at once."""
@@ -236,153 +232,37 @@ class EngineHost:
 
     def _cancel_jobs(self, ids: set[str] | None) -> None:
         """Cancel these jobs (None = all): queued ones at once, running ones at their next check."""
-        with self._state:
-            dropped = [j for j in self._queue if ids is None or j.job_id in ids]
-            if dropped:
-                gone = {j.job_id for j in dropped}
-                self._queue = deque(j for j in self._queue if j.job_id not in gone)
-            for job_id in self._handed:
-                if ids is None or job_id in ids:
-                    self._cancel.add(job_id)
-            for job in dropped:
-                self.send("cancelled", job_id=job.job_id)
+        self._runner.cancel(ids)
         self._asr.cancel(ids)
 
     def _stop(self) -> None:
         """Finish the running job(s), drop everything not started."""
-        with self._state:
-            dropped = list(self._queue)
-            self._queue.clear()
-            for job_id in self._handed:
-                if job_id not in self._started:
-                    self._cancel.add(job_id)
-            for job in dropped:
-                self.send("cancelled", job_id=job.job_id)
+        self._runner.stop()
         self._asr.stop()
 
     def _begin_shutdown(self) -> None:
-        with self._state:
-            if self._shutdown:
-                return
-            self._shutdown = True
-            dropped = list(self._queue)
-            self._queue.clear()
-            self._cancel.update(self._handed)
-            self._state.notify_all()
-        for job in dropped:
-            self.send("cancelled", job_id=job.job_id)
+        if self._shutdown.is_set():
+            return
+        self._shutdown.set()
+        self._runner.shutdown()
         self._asr.shutdown(timeout=0.0)
 
     def _send_status(self) -> None:
-        with self._state:
-            queued = len(self._queue) + sum(1 for j in self._handed if j not in self._started)
-            running = sorted(self._started)
-        queued += self._asr.queued()
-        running += self._asr.running()
         self.send(
             "engine_status",
             backend=self.backend.name,
             device=self.backend.device,
             model_loaded=bool(self.backend.loaded),
-            queue_length=queued,
-            running=running,
-            detail=self._load_error,
+            queue_length=self._runner.queued + self._asr.queued(),
+            running=self._runner.running + self._asr.running(),
+            detail=self._runner.load_error,
         )
 
     # ---------------------------------------------------------------------------------- worker
 
-    def _work(self) -> None:
-        self._load()
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            try:
-                self._run(batch)
-            except Exception as exc:  # belt and braces: the loop must survive anything
-                for job in batch:
-                    self.send("failed", job_id=job.job_id, reason=f"the engine failed on this line: {exc}")
-            with self._state:
-                idle = not self._queue
-            if idle:
-                self._send_status()
-
-    def _load(self) -> None:
-        try:
-            self.backend.load(
-                lambda fraction, detail: self.send("load_progress", fraction=fraction, detail=detail)
-            )
-        except BackendError as exc:
-            self._load_error = str(exc)
-        except Exception as exc:
-            self._load_error = f"{type(exc).__name__}: {exc}"
-        if self._load_error:
-            self.send("error", reason=f"the {self.backend.name} backend could not start: {self._load_error}")
-        self._send_status()
-
-    def _next_batch(self) -> list[RenderJob] | None:
-        caps = self.backend.capabilities()
-        with self._state:
-            while not self._queue and not self._shutdown:
-                self._state.wait()
-            if self._shutdown:
-                return None
-            if caps.concurrency > 1:
-                batch = [self._queue.popleft() for _ in range(min(self._max_run, len(self._queue)))]
-            else:
-                first = self._queue.popleft()
-                batch = [first]
-                if first.group and caps.batch_size > 1:
-                    same = [j for j in self._queue if j.group == first.group][: caps.batch_size - 1]
-                    taken = {j.job_id for j in same}
-                    self._queue = deque(j for j in self._queue if j.job_id not in taken)
-                    batch.extend(same)
-            for job in batch:
-                self._handed[job.job_id] = job
-            return batch
-
-    def _run(self, batch: list[RenderJob]) -> None:
-        by_id = {job.job_id: job for job in batch}
-        delivered: set[str] = set()
-        failure = ""
-        try:
-            if self._load_error:
-                failure = f"the {self.backend.name} backend could not start: {self._load_error}"
-                return
-            if self.backend.capabilities().concurrency <= 1:
-                for job in batch:
-                    self._mark_started(job.job_id)
-            for outcome in self.backend.render_stream(batch, self._on_progress, self._is_cancelled):
-                target = by_id.get(outcome.job_id)
-                if target is None or outcome.job_id in delivered:
-                    continue
-                delivered.add(outcome.job_id)
-                self._deliver(target, outcome)
-        except BackendError as exc:
-            failure = str(exc)
-        except Exception as exc:
-            failure = f"the {self.backend.name} backend failed: {type(exc).__name__}: {exc}"
-        finally:
-            for job in batch:
-                if job.job_id in delivered:
-                    continue
-                if self._is_cancelled(job.job_id):
-                    self.send("cancelled", job_id=job.job_id)
-                else:
-                    self.send(
-                        "failed",
-                        job_id=job.job_id,
-                        reason=failure or "the backend returned nothing for this line",
-                    )
-            with self._state:
-                for job in batch:
-                    self._handed.pop(job.job_id, None)
-                    self._started.discard(job.job_id)
-                    self._cancel.discard(job.job_id)
-                    self._last_progress.pop(job.job_id, None)
-
     def _deliver(self, job: RenderJob, outcome: JobOutcome) -> None:
-        if outcome.cancelled or self._is_cancelled(job.job_id):
+        """One job's outcome (worker thread): a take file and ``finished``, or ``failed``/``cancelled``."""
+        if outcome.cancelled:
             self.send("cancelled", job_id=job.job_id)
             return
         if outcome.error or outcome.result is None:
@@ -428,31 +308,37 @@ class EngineHost:
             self._hung.set()
             threading.Event().wait()  # test hook: this thread never comes back, like a deadlock
 
-    def _mark_started(self, job_id: str) -> None:
-        with self._state:
-            if job_id in self._started or job_id not in self._handed:
-                return
-            self._started.add(job_id)
-            self._last_progress[job_id] = time.monotonic()
-        self.send("started", job_id=job_id)
 
-    def _on_progress(self, job_id: str, fraction: float) -> None:
-        """Backend progress callback (worker thread): first call = started, then throttled progress."""
-        if job_id not in self._started:
-            self._mark_started(job_id)
-            if fraction <= 0.0:
-                return
-        now = time.monotonic()
-        with self._state:
-            last = self._last_progress.get(job_id, 0.0)
-            if now - last < self._progress_interval or fraction >= 1.0:
-                return
-            self._last_progress[job_id] = now
-        self.send("progress", job_id=job_id, fraction=round(min(max(float(fraction), 0.0), 1.0), 3))
+class _HostEvents(RunnerListener):
+    """The runner's reports as protocol events (see :class:`engine.runner.RunnerListener`)."""
 
-    def _is_cancelled(self, job_id: str) -> bool:
-        with self._state:
-            return self._shutdown or job_id in self._cancel
+    def __init__(self, host: EngineHost) -> None:
+        self.host = host
+
+    def loading(self, fraction: float, detail: str) -> None:
+        self.host.send("load_progress", fraction=fraction, detail=detail)
+
+    def loaded(self, error: str) -> None:
+        if error:
+            self.host.send("error", reason=f"the {self.host.backend.name} backend could not start: {error}")
+        self.host._send_status()
+
+    def started(self, job: RenderJob) -> None:
+        self.host.send("started", job_id=job.job_id)
+
+    def progress(self, job: RenderJob, fraction: float) -> None:
+        self.host.send("progress", job_id=job.job_id, fraction=fraction)
+
+    def chunk(self, job: RenderJob, seq: int, samples: np.ndarray, sample_rate: int) -> None:
+        self.host.send(
+            "chunk", job_id=job.job_id, seq=seq, sample_rate=sample_rate, pcm16=pcm16_encode(samples)
+        )
+
+    def done(self, job: RenderJob, outcome: JobOutcome) -> None:
+        self.host._deliver(job, outcome)
+
+    def idle(self) -> None:
+        self.host._send_status()
 
 
 def _job_problem(job: RenderJob) -> str:
