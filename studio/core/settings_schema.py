@@ -216,6 +216,19 @@ PROJECT_PARAMS: tuple[Param, ...] = (
 )
 _INT_CHOICES = {"sample_rate", "channels"}
 
+# Studio preferences: this computer's, not the project's (a project copied elsewhere keeps none of
+# them); the studio keeps them in its settings file under "studio/<key>" (studio.ui.qt_settings).
+STUDIO_PARAMS: tuple[Param, ...] = (
+    Param(
+        "output_device",
+        "Audio output device",
+        "text",
+        "",
+        "A device name (or index) from the list of outputs; empty = the system default. A device that "
+        "is not connected plays on the system default, with a message.",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class SettingRow:

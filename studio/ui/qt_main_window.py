@@ -5,7 +5,9 @@ Layout and the recent-projects list persist under the Chorus data folder (``CHOR
 are committed as they happen (the project file), so closing never asks to save.
 
 Thread contract: GUI thread only. Services are passed in (``settings``, ``client_factory``,
-``stream_factory``), never reached through globals, so tests run without an engine or a sound card.
+``streams`` — the sound-card layer, :class:`studio.audio.device_streams.DeviceStreams` — and
+``stream_factory`` for the voice bank's clip players), never reached through globals, so tests run
+without an engine or a sound card.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio import paths
+from studio.audio.device_streams import DeviceStreams
 from studio.core.store import ProjectError, ProjectFile
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_export_dialog import QtExportDialog
@@ -42,7 +45,7 @@ from studio.ui.qt_import_audio import AudioPlacement, QtImportAudioDialog, defau
 from studio.ui.qt_inspector import QtInspector
 from studio.ui.qt_mixer import QtMixerPanel
 from studio.ui.qt_peak_store import QtPeakStore
-from studio.ui.qt_playback import QtPlayback, sounddevice_stream_factory
+from studio.ui.qt_playback import QtPlayback
 from studio.ui.qt_project_settings import QtProjectSettingsDialog
 from studio.ui.qt_render_controller import ClientFactory, QtRenderController, default_client_factory
 from studio.ui.qt_render_queue import QtRenderQueuePanel
@@ -100,14 +103,17 @@ class QtMainWindow(QMainWindow):
         settings: QtStudioSettings | None = None,
         *,
         client_factory: ClientFactory = default_client_factory,
-        stream_factory: Callable[[], Any] = sounddevice_stream_factory,
+        streams: DeviceStreams | None = None,
+        stream_factory: Callable[[], Any] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.settings = settings or QtStudioSettings()
         self.client_factory = client_factory
-        self.stream_factory = stream_factory
+        self.streams = streams or DeviceStreams(output_device=self.settings.output_device() or None)
+        # the clip players (takes, voice bank) open through the same layer unless told otherwise
+        self.stream_factory = stream_factory or self._output_opener
         self.view: ProjectView | None = None
         self._restored = False
         self._sized = False
@@ -132,7 +138,7 @@ class QtMainWindow(QMainWindow):
             dock.setWidget(_placeholder("No project open."))
             self.docks[name] = dock
         self.voice_bank = make_voice_bank_panel(
-            parent=self, output_factory=stream_factory, client_factory=client_factory
+            parent=self, output_factory=self.stream_factory, client_factory=client_factory
         )
         self.docks["voices"].setWidget(self.voice_bank)
         self.voice_bank.message.connect(self.show_message)
@@ -340,6 +346,8 @@ class QtMainWindow(QMainWindow):
         self.a_zoom_out.setShortcuts([QKeySequence("-"), QKeySequence("Ctrl+-")])
         self.a_zoom_fit = A("Zoom to &fit", self._v(lambda v: v.timeline.zoom_fit()), "Ctrl+0")
         self.a_reset_layout = A("&Reset panel layout", self.reset_layout)
+        self.a_audio_output = A("&Audio output…", self.audio_output_dialog)
+        self.a_audio_output.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.a_about = A("&About Chorus", self.about)
         # single-key shortcuts must not steal typing: the text editors take them first (ShortcutOverride)
 
@@ -379,6 +387,8 @@ class QtMainWindow(QMainWindow):
         m = bar.addMenu("&Transport")
         for a in (self.a_play, self.a_stop, self.a_home, self.a_end):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.a_audio_output)
         m = bar.addMenu("&View")
         for a in (self.a_zoom_in, self.a_zoom_out, self.a_zoom_fit):
             m.addAction(a)
@@ -474,7 +484,7 @@ class QtMainWindow(QMainWindow):
     def _install(self, doc: QtDocument) -> None:
         self.voice_bank.set_document(doc)
         peaks = QtPeakStore(doc.media_path, workers=1, parent=self)
-        playback = QtPlayback(doc.media_path, stream_factory=self.stream_factory, parent=self)
+        playback = QtPlayback(doc.media_path, streams=self.streams, parent=self)
         controller = QtRenderController(doc, self.client_factory, self)
         script = QtScriptPanel(doc, import_files=self.import_scripts)
         timeline = QtTimelinePanel(doc, peaks)
@@ -514,6 +524,7 @@ class QtMainWindow(QMainWindow):
             lambda t: timeline.set_playhead(t, follow=playback.playing and PLAYHEAD_FOLLOW)
         )
         playback.meterChanged.connect(mixer.show_reading)
+        playback.notice.connect(lambda text: self.show_message(text, 10000))
         playback.stateChanged.connect(lambda playing: None if playing else mixer.show_reading(None))
         controller.progressChanged.connect(script.model.set_progress)
         controller.progressChanged.connect(timeline.model.set_progress)
@@ -783,6 +794,28 @@ class QtMainWindow(QMainWindow):
         dialog = QtProjectSettingsDialog(self.view.doc, self, tab)
         dialog.exec()
         dialog.deleteLater()
+
+    def _output_opener(self) -> Any:
+        """The clip players' stream opener, on the output device chosen now (see DeviceStreams)."""
+        return self.streams.output_stream_class()
+
+    def audio_output_dialog(self) -> bool:
+        """Transport ▸ Audio output…: choose the output device; saved as a studio preference."""
+        from studio.ui.qt_audio_output import QtAudioOutputDialog
+
+        dialog = QtAudioOutputDialog(self.streams, self.settings.output_device(), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self.apply_output_device(dialog.choice)
+        return True
+
+    def apply_output_device(self, name: str) -> None:
+        """Play through ``name`` ("" = the system default) from now on, and remember it."""
+        self.settings.set_output_device(name)
+        self.streams.output_device = name or None  # the clip players read it at their next play
+        if self.view is not None:
+            self.view.playback.set_streams(self.streams)
+        self.show_message(f"Audio output: {name or 'the system default'}")
 
     def about(self) -> None:
         QMessageBox.about(

@@ -5,15 +5,22 @@ Threads (python-sounddevice ``play_long_file.py`` / ``rec_gui.py``; STYLE.md #20
 
 * the GUI thread calls :meth:`play`/:meth:`pause`/:meth:`stop`/:meth:`seek`; after every edit it hands
   the feeder a new project snapshot (an attribute swap, no lock);
-* the *feeder* thread owns the Mixdown (and its source cache): it renders fixed-size blocks ahead
-  into a bounded deque, measures loudness, and starts the stream once the deque is pre-filled;
+* the *feeder* thread owns the Mixdown: it renders fixed-size blocks ahead into a bounded deque
+  (resampled to the device's rate by a :class:`~studio.audio.device_streams.RateAdapter` when the
+  device cannot play the project rate), measures loudness, and starts the stream once the deque is
+  pre-filled. The decoded sources (:class:`~studio.audio.sources.SourceCache`) outlive a feeder: a
+  seek starts a new feeder on the same cache, so nothing is decoded again (only one feeder runs at a
+  time; a feeder that does not stop in time takes the cache with it);
 * the PortAudio *callback* pops one pre-rendered block (``deque.popleft`` is atomic), copies it into
-  the output buffer and posts the play position into a ``Queue(maxsize=1)`` — no mixing, no I/O, no
-  allocation of audio buffers, no Qt signals; an empty deque plays silence and counts an underrun;
-* a GUI ``QTimer`` drains the position queue and the meter readings and emits Qt signals.
+  the output buffer and posts the block's source frame into a ``Queue(maxsize=1)`` — no mixing, no
+  I/O, no allocation of audio buffers, no Qt signals; an empty deque plays silence, counts an underrun;
+* a GUI ``QTimer`` drains the position queue and the meter readings and emits Qt signals; the
+  playhead is the frame written minus the stream's output latency
+  (:func:`studio.audio.device_streams.heard_frame`), so it shows what is heard, not what is queued.
 
-Without PortAudio or an output device, :attr:`QtPlayback.available` is False and
-:attr:`QtPlayback.reason` says why; everything else in the studio works.
+Streams come from :class:`studio.audio.device_streams.DeviceStreams` (device choice, rate
+negotiation, latency, clear errors). Without PortAudio or an output device,
+:attr:`QtPlayback.available` is False and :attr:`QtPlayback.reason` says why; the studio still works.
 
 Thread contract: public methods and signals are GUI-thread only; see above for the other threads.
 """
@@ -33,6 +40,14 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from studio.audio.device_streams import (
+    AudioDeviceError,
+    DeviceStreams,
+    RateAdapter,
+    StreamOpener,
+    StreamPlan,
+    heard_frame,
+)
 from studio.core.effects import end_with_tails
 from studio.core.project import Project
 
@@ -42,32 +57,20 @@ GUI_TICK_MS = 30
 END_GRACE_S = 0.3  # keep playing this long past the last clip (and its effect tails) before stopping
 
 
-class PlaybackUnavailable(RuntimeError):
-    """No audio output (PortAudio missing, no device): the message says what to install or plug in."""
+# No audio output (PortAudio missing, no device …): the layer's error, under the name players catch.
+PlaybackUnavailable = AudioDeviceError
 
-
-# An output stream as sounddevice makes one: start(), stop(), close(); it calls
-# ``callback(outdata, frames, time, status)`` on its own thread.
-StreamFactory = Callable[..., Any]
+# Called like ``sounddevice.OutputStream(samplerate=, channels=, blocksize=, dtype=, callback=)``; the
+# result has start(), stop(), close() and calls ``callback(outdata, frames, time, status)``.
+StreamFactory = StreamOpener
 MixerFactory = Callable[[Project, Callable[[str], Path], Any], Any]
 
 
 def sounddevice_stream_factory() -> StreamFactory:
-    """``sounddevice.OutputStream``, or PlaybackUnavailable saying why there is no audio output."""
-    try:
-        import sounddevice
-    except OSError as exc:  # the PortAudio library is missing
-        raise PlaybackUnavailable(
-            f"No audio output: {exc}. Install PortAudio (e.g. `apt install libportaudio2`) for playback."
-        ) from None
-    except ImportError as exc:
-        raise PlaybackUnavailable(f"No audio output: the sounddevice package is missing ({exc}).") from None
-    try:
-        sounddevice.query_devices(kind="output")
-    except Exception as exc:  # PortAudioError / ValueError: no default output device
-        raise PlaybackUnavailable(f"No audio output device ({exc}).") from None
-    stream: StreamFactory = sounddevice.OutputStream
-    return stream
+    """An opener on the system default output (see :meth:`DeviceStreams.output_stream_class`), or
+    PlaybackUnavailable saying why there is no audio output. Kept for the clip players; new code
+    takes a :class:`DeviceStreams`."""
+    return DeviceStreams().output_stream_class()
 
 
 def default_mixer_factory(project: Project, resolve: Callable[[str], Path], sources: Any) -> Any:
@@ -96,12 +99,13 @@ class QtPlayback(QObject):
     stateChanged = Signal(bool)  # playing
     meterChanged = Signal(object)  # MeterReading
     error = Signal(str)
+    notice = Signal(str)  # not an error: e.g. "the chosen output is gone; playing on the default"
 
     def __init__(
         self,
         resolve: Callable[[str], Path],
         *,
-        stream_factory: Callable[[], StreamFactory] = sounddevice_stream_factory,
+        streams: DeviceStreams | None = None,
         mixer_factory: MixerFactory = default_mixer_factory,
         block_frames: int = BLOCK_FRAMES,
         parent: QObject | None = None,
@@ -110,12 +114,13 @@ class QtPlayback(QObject):
         self._resolve = resolve
         self._mixer_factory = mixer_factory
         self.block_frames = block_frames
-        try:
-            self._stream_cls: StreamFactory | None = stream_factory()
-            self.reason = ""
-        except PlaybackUnavailable as exc:
-            self._stream_cls = None
-            self.reason = str(exc)
+        self.streams = streams if streams is not None else DeviceStreams()
+        self.reason = self.streams.reason
+        self.plan: StreamPlan | None = None  # the device and rate of the last play
+        self.latency = 0.0  # output latency of the open stream, seconds
+        self._noticed = ""
+        self._sources: Any = None  # the SourceCache that outlives feeders (see the module docstring)
+        self._sources_rate = 0
         self.position = 0.0
         self.loop_range: tuple[float, float] | None = None
         self.loop = False
@@ -125,6 +130,7 @@ class QtPlayback(QObject):
         self._channels = 2
         self._playing = False
         self._play_start = 0.0
+        self._play_frame = 0
         self._blocks: deque[tuple[int, np.ndarray]] = deque()
         self._pos_queue: queue.Queue[int] = queue.Queue(maxsize=1)
         self._meters: deque[MeterReading] = deque(maxlen=256)
@@ -142,7 +148,17 @@ class QtPlayback(QObject):
     # ---- state ---------------------------------------------------------------------------
     @property
     def available(self) -> bool:
-        return self._stream_cls is not None
+        return not self.reason
+
+    def set_streams(self, streams: DeviceStreams) -> None:
+        """Play through ``streams`` from the next play on (e.g. another output device was chosen)."""
+        playing = self._playing
+        self._halt()
+        self.streams = streams
+        self.reason = streams.reason
+        self._noticed = ""
+        if playing:
+            self.play()
 
     @property
     def playing(self) -> bool:
@@ -164,11 +180,19 @@ class QtPlayback(QObject):
     def play(self) -> bool:
         if self._playing:
             return True
-        if self._stream_cls is None:
+        if self.reason:
             self.error.emit(self.reason)
             return False
         if self._project is None:
             return False
+        try:
+            self.plan = self.streams.plan_output(self._sample_rate, self._channels)
+        except AudioDeviceError as exc:
+            self.error.emit(str(exc))
+            return False
+        if self.plan.message and self.plan.message != self._noticed:
+            self._noticed = self.plan.message
+            self.notice.emit(self.plan.message)
         start = self.position
         if self.loop and self.loop_range and not self.loop_range[0] <= start < self.loop_range[1]:
             start = self.loop_range[0]
@@ -213,6 +237,10 @@ class QtPlayback(QObject):
 
     def close(self) -> None:
         self._halt()
+        sources, self._sources = self._sources, None
+        if sources is not None:
+            with contextlib.suppress(Exception):
+                sources.close()
 
     # ---- rendering (the path the feeder runs; tests call it directly) ----------------------
     def render_block(self, mixer: Any, start_frame: int, frames: int) -> np.ndarray:
@@ -240,9 +268,10 @@ class QtPlayback(QObject):
         self._ended = False
         self._snapshot = None
         project = self._project
+        self._play_frame = int(round(start * self._sample_rate))
         self._feeder = threading.Thread(
             target=self._feed,
-            args=(project, int(round(start * self._sample_rate))),
+            args=(project, self._play_frame),
             name="chorus-playback",
             daemon=True,
         )
@@ -253,6 +282,8 @@ class QtPlayback(QObject):
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             feeder.join(2.0)
+            if feeder.is_alive():  # still decoding: it keeps its cache; the next feeder makes a new one
+                self._sources = None
         stream, self._stream = self._stream, None
         if stream is not None:
             with contextlib.suppress(Exception):
@@ -267,10 +298,20 @@ class QtPlayback(QObject):
     def _feed(self, project: Project, frame: int) -> None:
         """Feeder thread: mix ahead into the deque; start the stream once it is pre-filled."""
         rate, channels, n = self._sample_rate, self._channels, self.block_frames
-        try:
-            sources = default_source_cache(self._resolve, rate)
-        except Exception:
-            sources = None
+        plan = self.plan
+        adapter = None
+        if plan is not None and plan.resamples:
+            adapter = RateAdapter(rate, plan.rate, channels, n)
+        sources = self._sources
+        if sources is None or self._sources_rate != rate:
+            if sources is not None:
+                with contextlib.suppress(Exception):
+                    sources.close()
+            try:
+                sources = default_source_cache(self._resolve, rate)
+            except Exception:
+                sources = None
+            self._sources, self._sources_rate = sources, rate
         try:
             mixer = self.make_mixer(project, sources)
             from studio.audio.loudness import LiveLoudness  # scipy: imported here, off the GUI thread
@@ -292,6 +333,8 @@ class QtPlayback(QObject):
                     continue
                 if loop is not None and frame >= int(loop[1] * rate):
                     frame = int(loop[0] * rate)
+                    if adapter is not None:
+                        adapter.reset(frame)
                 elif loop is None and frame >= end_frame:
                     if self._stream is None:
                         self._open_stream()
@@ -303,27 +346,24 @@ class QtPlayback(QObject):
                 self._meters.append(
                     MeterReading(frame + n, m, s, i, 20 * math.log10(peak) if peak > 0 else -math.inf)
                 )
-                self._blocks.append((frame, block))
+                if adapter is None:
+                    self._blocks.append((frame, block))
+                else:
+                    self._blocks.extend(adapter.push(block, frame))
                 frame += n
         except Exception as exc:  # a feeder failure stops playback with a message, never a hang
             self._failure = f"Playback stopped: {exc}"
-        finally:
-            if sources is not None:
-                with contextlib.suppress(Exception):
-                    sources.close()
 
     def _open_stream(self) -> None:
-        assert self._stream_cls is not None
+        assert self.plan is not None
         try:
-            stream = self._stream_cls(
-                samplerate=self._sample_rate,
-                channels=self._channels,
-                blocksize=self.block_frames,
-                dtype="float32",
-                callback=self._callback,
-            )
+            stream = self.streams.open_output(self.plan, self.block_frames, self._callback)
             stream.start()
+            self.latency = stream.latency
             self._stream = stream
+        except AudioDeviceError as exc:
+            self._failure = str(exc)
+            self._stop.set()
         except Exception as exc:
             self._failure = f"Cannot open the audio output: {exc}"
             self._stop.set()
@@ -342,7 +382,7 @@ class QtPlayback(QObject):
             return
         if not self._pos_queue.full():
             with contextlib.suppress(queue.Full):
-                self._pos_queue.put_nowait(start + frames)
+                self._pos_queue.put_nowait(start)
 
     # ---- GUI side ------------------------------------------------------------------------
     def _drain_position(self) -> int | None:
@@ -365,6 +405,7 @@ class QtPlayback(QObject):
             return
         if frame is None:
             return
+        frame = heard_frame(frame, self.latency, self._sample_rate, self._play_frame)
         self.position = frame / self._sample_rate
         self.positionChanged.emit(self.position)
         reading = None

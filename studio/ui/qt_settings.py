@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings
 
 from studio import paths
+from studio.core.settings_schema import STUDIO_PARAMS, Param, SettingError
 
 MAX_RECENT = 10
 SETTINGS_FILE = "studio.ini"
@@ -50,6 +51,31 @@ class QtStudioSettings:
     def set_value(self, key: str, value: Any) -> None:
         self.qsettings.setValue(key, value)
 
+    # ---- studio preferences (studio.core.settings_schema.STUDIO_PARAMS) ----------------------
+    def preference(self, key: str) -> Any:
+        """A studio preference's value (its schema default when unset or unreadable)."""
+        param = _studio_param(key)
+        raw = self.qsettings.value(f"studio/{key}")
+        if raw is None:
+            return param.default
+        try:
+            return param.parse(str(raw))
+        except SettingError:
+            return param.default
+
+    def set_preference(self, key: str, value: Any) -> None:
+        """Store a preference (checked against its schema; SettingError names a bad value)."""
+        param = _studio_param(key)
+        self.qsettings.setValue(f"studio/{key}", str(param.parse(str(value))))
+        self.qsettings.sync()
+
+    def output_device(self) -> str:
+        """The chosen audio output device's name ("" = the system default)."""
+        return str(self.preference("output_device"))
+
+    def set_output_device(self, name: str) -> None:
+        self.set_preference("output_device", name)
+
     # ---- recent projects -----------------------------------------------------------------
     def recent_projects(self) -> list[str]:
         """Most recent first; projects that no longer exist are left out."""
@@ -74,3 +100,10 @@ class QtStudioSettings:
     def _write_recent(self, items: list[str]) -> None:
         with contextlib.suppress(OSError):
             self.recent_path.write_text(json.dumps({"projects": items}, indent=2), encoding="utf-8")
+
+
+def _studio_param(key: str) -> Param:
+    for param in STUDIO_PARAMS:
+        if param.key == key:
+            return param
+    raise SettingError(f"no studio preference {key!r}; there are {', '.join(p.key for p in STUDIO_PARAMS)}")

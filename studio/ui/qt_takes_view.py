@@ -6,6 +6,9 @@ Gestures become the named edits of :mod:`studio.core.take_ops` (and the script p
 undo stack; the scores are :class:`studio.qa.scores.TakeScores` judged again with the project's
 current thresholds; the transcript-vs-script marks come from :mod:`studio.qa.diff`.
 
+Takes are heard through the studio's sound-card layer (:mod:`studio.audio.device_streams`): the
+main window passes the opener of the output device the user chose.
+
 A/B: while one take plays, playing another starts it at the same position, so two takes of a line
 can be compared word for word.
 
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.audio.device_streams import StreamOpener, default_output_opener
 from studio.core import take_ops
 from studio.core.model import LineStatus
 from studio.core.project import Change, Project
@@ -41,7 +45,6 @@ from studio.qa.diff import diff_html
 from studio.qa.scores import TakeScores
 from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
-from studio.ui.qt_playback import StreamFactory, sounddevice_stream_factory
 from studio.ui.qt_voice_audition import QtClipPlayer
 
 COLUMNS = ("★", "Take", "Verdict", "WER", "Letters", "Rate", "Silence", "Level", "Length", "Seed")
@@ -123,7 +126,7 @@ class QtTakesView(QWidget):
     def __init__(
         self,
         doc: QtDocument,
-        output_factory: Callable[[], StreamFactory] = sounddevice_stream_factory,
+        output_factory: Callable[[], StreamOpener] = default_output_opener,
         select_take: Callable[[QtDocument, str, str], bool] | None = None,
         parent: QWidget | None = None,
     ) -> None:

@@ -10,9 +10,13 @@ Threads (python-sounddevice ``rec_gui.py``; STYLE.md #20–21):
   (:class:`~studio.ui.qt_bank_jobs.QtJobRunner`); the clip is stored with
   :meth:`~studio.bank.store.VoiceBank.add_clip` on the GUI thread.
 
-The input stream comes from an injectable factory (tests pass a fake one). Without PortAudio or an
-input device, :attr:`QtRecorder.available` is False, :attr:`QtRecorder.reason` says why, and the
-dialog shows that and disables Record; the rest of the studio is unaffected.
+The input stream comes from an injectable factory (tests pass a fake one); the default opens it
+through :class:`studio.audio.device_streams.DeviceStreams`, which picks the input device and, when
+the microphone cannot record at 48 kHz, opens it at its own rate — the recorder then records at
+the rate the opened stream reports (``samplerate``) and the clip is resampled when it is prepared.
+Without PortAudio or an input device, :attr:`QtRecorder.available` is False,
+:attr:`QtRecorder.reason` says why, and the dialog shows that and disables Record; the rest of the
+studio is unaffected.
 
 Thread contract: public methods and signals are GUI-thread only; the callback is described above.
 """
@@ -42,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.audio.device_streams import AudioDeviceError, AudioUnavailable, DeviceStreams
 from studio.bank.clips import LONG_SECONDS, SHORT_SECONDS, PreparedClip, prepare_samples
 from studio.bank.records import BankError
 from studio.bank.store import VoiceBank
@@ -68,33 +73,22 @@ IDLE, COUNTING, RECORDING, PROCESSING = "idle", "counting", "recording", "proces
 InputStreamFactory = Callable[..., Any]
 
 
-class RecorderUnavailable(RuntimeError):
-    """No audio input (PortAudio missing, no microphone): the message says what to do."""
+# No audio input (PortAudio missing, no microphone): the layer's error, under the recorder's name.
+RecorderUnavailable = AudioDeviceError
+FILES_HINT = "you can still add clips from audio files"
 
 
-def sounddevice_input_factory() -> InputStreamFactory:
-    """``sounddevice.InputStream``, or RecorderUnavailable saying why there is no microphone."""
+def sounddevice_input_factory(streams: DeviceStreams | None = None) -> InputStreamFactory:
+    """An opener on the chosen microphone (:meth:`DeviceStreams.input_stream_class`), or
+    RecorderUnavailable saying why there is none."""
     try:
-        import sounddevice
-    except OSError as exc:  # the PortAudio library is missing
+        return (streams or DeviceStreams()).input_stream_class()
+    except AudioUnavailable as exc:
+        raise RecorderUnavailable(f"Recording is not available: {exc} — {FILES_HINT}.") from None
+    except AudioDeviceError as exc:
         raise RecorderUnavailable(
-            f"Recording is not available: {exc}. Install PortAudio (e.g. `apt install libportaudio2`) "
-            "to record from a microphone; you can still add clips from audio files."
+            f"No microphone: {exc} Connect one and reopen this window, or add clips from audio files."
         ) from None
-    except ImportError as exc:
-        raise RecorderUnavailable(
-            f"Recording is not available: the sounddevice package is missing ({exc}); "
-            "you can still add clips from audio files."
-        ) from None
-    try:
-        sounddevice.query_devices(kind="input")
-    except Exception as exc:  # PortAudioError / ValueError: no default input device
-        raise RecorderUnavailable(
-            f"No microphone: no audio input device was found ({exc}). Connect one and reopen this "
-            "window, or add clips from audio files."
-        ) from None
-    stream_class: InputStreamFactory = sounddevice.InputStream
-    return stream_class
 
 
 def to_db(peak: float) -> float:
@@ -132,7 +126,9 @@ class QtRecorder(QObject):
         self._own_jobs = jobs is None
         self.jobs = jobs or QtJobRunner(parent=self)
         self.count_in = max(0, count_in)
-        self.sample_rate = sample_rate
+        self.sample_rate = sample_rate  # the rate of the stream now open (see start)
+        self.wanted_rate = sample_rate
+        self.max_seconds = max_seconds
         self.state = IDLE
         self.level_db = METER_FLOOR_DB
         self.overflows = 0
@@ -170,10 +166,6 @@ class QtRecorder(QObject):
         if self._stream_cls is None:
             self.failed.emit(self.reason)
             return False
-        if self._buffer.size != self._capacity:
-            self._buffer = np.zeros(
-                self._capacity, np.float32
-            )  # before the stream: the callback never allocates
         self._frames = 0
         self._armed = False
         self._full = False
@@ -181,17 +173,29 @@ class QtRecorder(QObject):
         self.overflows = 0
         with contextlib.suppress(queue.Empty):
             self._levels.get_nowait()
+        stream = None
         try:
             stream = self._stream_cls(
-                samplerate=self.sample_rate,
+                samplerate=self.wanted_rate,
                 channels=1,
                 blocksize=RECORD_BLOCK,
                 dtype="float32",
                 callback=self._callback,
             )
+            # the microphone may run at its own rate (the layer says so in ``samplerate``)
+            self.sample_rate = int(getattr(stream, "samplerate", None) or self.wanted_rate)
+            self._capacity = int(self.max_seconds * self.sample_rate)
+            if self._buffer.size != self._capacity:  # before start: the callback never allocates
+                self._buffer = np.zeros(self._capacity, np.float32)
             stream.start()
-        except Exception as exc:  # PortAudioError: device busy, unsupported rate …
-            self.failed.emit(f"Cannot open the microphone: {exc}")
+        except Exception as exc:  # busy, unsupported rate …: the layer's message says which
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+            if isinstance(exc, AudioDeviceError):
+                self.failed.emit(str(exc))
+            else:  # PortAudioError from a stream class not opened through the layer
+                self.failed.emit(f"Cannot open the microphone: {exc}")
             return False
         self._stream = stream
         self._meter_timer.start()

@@ -18,6 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "projects"))
 
+from fake_sounddevice import MissingSoundDevice  # noqa: E402
 from ui_fakes import FakeEngineClient, fake_render, no_device_factory, write_take  # noqa: E402
 
 # ---- a broken PySide6 ----------------------------------------------------------------------------
@@ -107,12 +108,14 @@ def fake_client_factory():
 @pytest.fixture
 def make_window(qtbot, tmp_path, fake_client_factory):
     """``make_window(project=None, **kwargs)`` → a shown QtMainWindow with settings in tmp_path."""
+    from studio.audio.device_streams import DeviceStreams
     from studio.ui.qt_main_window import QtMainWindow
     from studio.ui.qt_settings import QtStudioSettings
 
     def make(project: Path | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("client_factory", fake_client_factory)
         kwargs.setdefault("stream_factory", no_device_factory)
+        kwargs.setdefault("streams", DeviceStreams(MissingSoundDevice()))
         settings = QtStudioSettings(tmp_path / "settings")
         window = QtMainWindow(settings, **kwargs)
         qtbot.addWidget(window)

@@ -202,3 +202,41 @@ def test_the_panel_opens_the_recorder_for_the_selected_voice(qtbot, bank):
     assert not dialog.record_button.isEnabled() and "No microphone" in dialog.status.text()
     dialog.close()
     panel.shutdown()
+
+
+def test_a_microphone_without_48_khz_records_at_its_own_rate_through_the_stream_layer(qtbot, bank):
+    from fake_sounddevice import FakeSoundDevice
+
+    from studio.audio.device_streams import DeviceStreams
+
+    card = FakeSoundDevice()
+    streams = DeviceStreams(card, input_device="USB Headset")  # records at 44.1 kHz only
+    dialog = make_dialog(qtbot, bank, lambda: sounddevice_input_factory(streams))
+    recorder = dialog.recorder
+    dialog.record()
+    qtbot.waitUntil(lambda: recorder.state == RECORDING, timeout=3000)
+    stream = card.last
+    assert stream.kind == "input" and stream.device == 2 and stream.samplerate == 44100
+    assert recorder.sample_rate == 44100 and recorder._buffer.size == int(recorder.max_seconds * 44100)
+    audio = speech(3.0, 44100)
+    for k in range(0, len(audio) - BLOCK + 1, BLOCK):
+        stream.push(audio[k : k + BLOCK])
+    qtbot.waitUntil(lambda: recorder.seconds > 2.9, timeout=2000)
+    dialog.stop()
+    qtbot.waitUntil(lambda: dialog.add_button.isEnabled(), timeout=5000)
+    # 3 s at 44.1 kHz is 3 s of clip (not 2.76 s, as if it were 48 kHz)
+    assert dialog.prepared.stats.duration == pytest.approx(3.0, abs=0.35)
+    dialog.close()
+
+
+def test_a_busy_microphone_through_the_layer_is_a_clear_message(qtbot, bank):
+    from fake_sounddevice import FakeSoundDevice
+
+    from studio.audio.device_streams import DeviceStreams
+
+    card = FakeSoundDevice()
+    card.devices[1].busy = True
+    dialog = make_dialog(qtbot, bank, lambda: sounddevice_input_factory(DeviceStreams(card)))
+    dialog.record()
+    assert dialog.recorder.state == IDLE and "busy" in dialog.status.text()
+    dialog.close()
