@@ -91,7 +91,10 @@ class ContinuousRender:
                 if event.cancelled:
                     yield JobOutcome(state.job.job_id, cancelled=True)
                 elif state.index == len(state.chunks):
-                    yield self._finish(state, chunk)
+                    outcome = self._finish(state, chunk)
+                    if outcome.result is not None:
+                        progress(state.job.job_id, 1.0)
+                    yield outcome
                 yield from self._drain()
         except BatchFailed as failure:
             reason = self.backend.failure_message(failure.__cause__ or failure, len(failure.unfinished))
