@@ -112,13 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     backend = HiggsBackend.from_model(model, processor, {**options, "batch_size": 4096})
     builder = ContinuousRender(backend, HiggsSlots(model, max_slots=1))
 
-    def lines(count: int, frames: list[int], prefix: str = "") -> list[SlotLine]:
+    def lines(count: int, frames: list[int], prefix: str = "", plan: int = 0) -> list[SlotLine]:
+        """Lines of exactly ``frames`` content frames; ``plan`` frames of cache room (a warm-up's shape)."""
         out = []
         for job, n in zip(jobs(count, prefix), frames, strict=True):
             state_line = builder._start(job)
             assert state_line is not None, builder._ready
             state_line.min_frames = state_line.max_frames = n
-            state_line.max_steps = n + 9
+            state_line.max_steps = max(n, plan) + 9
             out.append(state_line)
         return out
 
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             sync()
             backend.render_batch(jobs(batch, "b"), quiet, never)
             backend_ms = 1000 * backend.last_stats["generate_s"] / backend.last_stats["steps"]
-        fast_run(lines(batch, [8] * batch, "w"), batch)  # capture the graph for this batch (once per engine)
+        fast_run(lines(batch, [8] * batch, "w", args.frames), batch)  # capture this batch's graph (once per engine)
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         gen_s, wall, steps, _ = fast_run(lines(batch, [args.frames] * batch, "f"), batch)
@@ -201,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         audio_s = sum(frames) / FRAME_RATE
         say()
         say(f"Part B: {args.mixed} lines of 2-20 s (mean {audio_s / args.mixed:.1f} s, {audio_s:.0f} s of audio in all)")
-        fast_run(lines(args.slots, [8] * args.slots, "w"), args.slots)
+        longest = max(frames)
+        fast_run(lines(args.slots, [8] * args.slots, "w", longest), args.slots)
         if args.fixed_batch != args.slots:
-            fast_run(lines(args.fixed_batch, [8] * args.fixed_batch, "w"), args.fixed_batch)
+            fast_run(lines(args.fixed_batch, [8] * args.fixed_batch, "w", longest), args.fixed_batch)
         for label, slots, fixed in (
             ("continuous", args.slots, False),
             (f"fixed batches of {args.fixed_batch}", args.fixed_batch, True),

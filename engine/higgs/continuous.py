@@ -64,6 +64,7 @@ class ContinuousRender:
     ) -> Iterator[JobOutcome]:
         """Render ``jobs`` (and what ``more`` hands out); yield each outcome as soon as it is ready."""
         first = [line for job in jobs if (line := self._start(job)) is not None]
+        self.slots.expect_more = more is not None
 
         def pull(places: int) -> list[SlotLine]:
             if more is None:

@@ -89,6 +89,7 @@ class HiggsSlots:
         self.head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // self.heads)
         self.layers = list(model.model.layers[: config.num_hidden_layers])
         self.max_slots = max(1, max_slots)
+        self.expect_more = False  # plan for max_slots, not only the lines in hand (jobs will join)
         self.memory_bytes = memory_bytes
         cuda = self.device.type == "cuda"
         if graphs is None:
@@ -106,6 +107,7 @@ class HiggsSlots:
         self.slots = 0
         self.length = 0
         self._graphs: dict[int, Any] = {}
+        self._pool: Any = None
         self._lines: dict[int, SlotLine] = {}
         self._torch = torch
         self.prefill_tokens = 0
@@ -127,12 +129,12 @@ class HiggsSlots:
         torch = self._torch
         need = max((line.tokens for line in lines), default=LENGTH_STEP)
         length = LENGTH_STEP * math.ceil(need / LENGTH_STEP)
-        want = bucket(min(self.max_slots, max(1, len(lines))))
+        want = bucket(min(self.max_slots, self.max_slots if self.expect_more else max(1, len(lines))))
         if self.memory_bytes is not None:
             while want > 1 and want * self.per_slot_bytes(length) > self.memory_bytes:
                 want //= 2
-        if (want, length) == (self.slots, self.length):
-            return
+        if self.slots >= want and length <= self.length <= 2 * length:
+            return  # the cache in hand will do: no new allocation, no new graph capture
         self._free()
         shape = (want, self.kv_heads, length, self.head_dim)
         device, dtype = self.device, self.dtype
@@ -168,7 +170,7 @@ class HiggsSlots:
     def admit(self, entries: Sequence[tuple[int, SlotLine]]) -> None:
         """Prefill the lines' prompts into their slots (packed) and set their state: frame 0 is all BOS."""
         torch = self._torch
-        with torch.inference_mode():
+        with torch.inference_mode(), self._kernels():
             pack: list[tuple[int, SlotLine]] = []
             tokens = 0
             for slot, line in entries:
@@ -225,9 +227,19 @@ class HiggsSlots:
 
     # ------------------------------------------------------------------ the step
 
+    def _kernels(self) -> Any:
+        """Attention kernels: on CUDA, flash / memory-efficient / math — not cuDNN, which plans per shape."""
+        import contextlib
+
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
     def step(self) -> None:
         if not self.use_graphs:
-            with self._torch.inference_mode():
+            with self._torch.inference_mode(), self._kernels():
                 self._step()
             return
         graph = self._graphs.get(self.slots)
@@ -246,12 +258,14 @@ class HiggsSlots:
         self.active.zero_()
         stream = torch.cuda.Stream(self.device)
         stream.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(stream), torch.inference_mode():
+        with torch.cuda.stream(stream), torch.inference_mode(), self._kernels():
             for _ in range(2):
                 self._step()
         torch.cuda.current_stream(self.device).wait_stream(stream)
+        if self._pool is None:
+            self._pool = torch.cuda.graph_pool_handle()  # one memory pool for every slot count's graph
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph), torch.inference_mode():
+        with torch.cuda.graph(graph, pool=self._pool), torch.inference_mode(), self._kernels():
             self._step()
         self.active.copy_(saved)
         return graph
