@@ -4,7 +4,7 @@
 becomes its chunks, each prompted with the previous chunks' audio: the next chunk joins the queue's
 front when the one before finishes), runs them through :class:`engine.scheduler.ContinuousScheduler`
 on the backend's :class:`~engine.higgs.slots.HiggsSlots`, pulls more jobs from the engine's queue as
-slots free up, streams partial audio, and yields each job's outcome when its last chunk ends.
+slots free up, streams partial audio of the jobs that ask for it (``RenderJob.stream``), and yields each job's outcome when its last chunk ends.
 
 Thread contract: created and run by the engine's worker thread (the backend's ``render_stream``).
 """
@@ -75,7 +75,7 @@ class ContinuousRender:
             state: _Job = line.key
             done = min(1.0, frames / max(1, line.max_steps))
             progress(state.job.job_id, GENERATION_SHARE * (state.index + done) / len(state.chunks))
-            if chunk is not None and frames - state.streamed_frames >= STREAM_EVERY_FRAMES:
+            if chunk is not None and state.job.stream and frames - state.streamed_frames >= STREAM_EVERY_FRAMES:
                 state.streamed_frames = frames
                 self._stream(state, self.slots.partial(line), chunk, final=False)
 
@@ -172,7 +172,7 @@ class ContinuousRender:
             result = self.backend.finish_take(job, codes, capped=state.capped, budget=state.budget)
         except Exception as exc:  # noqa: BLE001 - a decode failure fails one line
             return JobOutcome(job.job_id, error=f"{type(exc).__name__}: {exc}")
-        if chunk is not None:
+        if chunk is not None and job.stream:
             self._stream(state, None, chunk, final=True)
         return JobOutcome(job.job_id, result=result)
 
