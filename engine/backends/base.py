@@ -148,6 +148,10 @@ class Backend:
         else:
             yield from self.render_batch(jobs, progress, cancelled)
 
+    def status_detail(self) -> str:
+        """One line for the engine status when all is well (paths, plans, fallbacks); "" = nothing to say."""
+        return ""
+
     def close(self) -> None:
         """Release the model and any worker processes."""
 

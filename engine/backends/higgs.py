@@ -265,6 +265,9 @@ class HiggsBackend(Backend):
             self._slots = slots_for(self._model, self.options)
         yield from ContinuousRender(self, self._slots).run(jobs, progress, cancelled, more=more, chunk=chunk)
 
+    def status_detail(self) -> str:
+        return self.fast_path_status()
+
     def fast_path_status(self) -> str:
         """One line for the engine status: which path renders, and whether CUDA graphs are on and why."""
         if not self._fast():
