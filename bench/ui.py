@@ -175,8 +175,7 @@ def bench_paint(path: Path, repeat: int) -> dict[str, list[float]]:
     QCoreApplication.processEvents()
     cold = []
     for _ in range(repeat):
-        canvas._wave_cache.clear()
-        canvas._wave_bytes = 0
+        canvas.painter.clear_wave_cache()
         t = time.perf_counter()
         canvas.repaint()
         cold.append(time.perf_counter() - t)

@@ -92,8 +92,10 @@ def test_move_between_tracks_only_to_the_same_kind(qtbot, timeline):
     assert doc.project.clips[clip.id].track_id == "trk_theo"
     doc.undo_stack.undo()
     music_y = panel.canvas.row_top(panel.model.row_of("trk_music")) + 40
-    drag(qtbot, panel.canvas, start, QPoint(start.x(), music_y))
-    assert doc.project.clips[clip.id].track_id == "trk_maya"  # dialogue never lands on the music track
+    drag(qtbot, panel.canvas, start, QPoint(start.x() + 40, music_y))
+    moved = doc.project.clips[clip.id]
+    assert moved.start == pytest.approx(clip.start + 40 / PPS, abs=0.06)  # the drag moved it in time …
+    assert moved.track_id == "trk_maya"  # … but dialogue never lands on the music track
 
 
 def test_trim_the_end_and_undo_redo(qtbot, timeline):
@@ -122,13 +124,25 @@ def test_trim_the_start_moves_the_source_in(qtbot, timeline):
 
 
 def test_cannot_trim_past_the_end_of_the_audio(qtbot, timeline):
+    """The drag must happen and stop at the audio's end (a drag that did nothing used to pass here)."""
     doc, panel = timeline
     panel.peaks.get(clip_of(doc, "EP12_050").media)
     panel.peaks.wait_idle()
     clip = clip_of(doc, "EP12_050")
+    audio = panel.peaks.get(clip.media).duration
+    assert clip.duration == pytest.approx(audio, abs=1e-3)  # a whole take: its end is the audio's
     start = point(panel, clip, dx=-2, where="end")
-    drag(qtbot, panel.canvas, start, QPoint(start.x() + 200, start.y()))
-    assert doc.project.clips[clip.id].duration == pytest.approx(clip.duration, abs=1e-3)
+    drag(qtbot, panel.canvas, start, QPoint(start.x() - 40, start.y()))  # shorten by 2 s first
+    short = doc.project.clips[clip.id]
+    assert short.duration == pytest.approx(clip.duration - 40 / PPS, abs=0.06)
+    before = doc.undo_stack.count()
+    start = point(panel, short, dx=-2, where="end")
+    drag(qtbot, panel.canvas, start, QPoint(start.x() + 200, start.y()))  # then 10 s past the end
+    grown = doc.project.clips[clip.id]
+    assert grown.duration > short.duration + 1.5  # the drag lengthened it …
+    assert grown.duration == pytest.approx(audio, abs=1e-3)  # … to the end of the audio, no further
+    assert grown.source_out == pytest.approx(audio, abs=1e-3)
+    assert doc.undo_stack.count() == before + 1 and doc.undo_stack.undoText() == "Trim clip end"
 
 
 def test_split_at_the_playhead_and_undo_redo(qtbot, timeline):

@@ -80,7 +80,7 @@ def test_script_language_switch_moves_the_timeline_and_back(qtbot, studio, tmp_p
     qtbot.waitExposed(timeline)
     assert not timeline.grab().isNull()
     vo_1 = next(c for c in doc.project.clips.values() if c.line_id == "VO_1")
-    assert timeline.canvas._clip_label(vo_1, doc.project.lines["VO_1"]) == "fr: Ligne 1  ·  VO_1"
+    assert timeline.canvas.painter._clip_label(vo_1, doc.project.lines["VO_1"]) == "fr: Ligne 1  ·  VO_1"
 
     doc.undo_stack.undo()  # the source layout comes back and the switch with it
     assert dict(doc.project.clips) == before
