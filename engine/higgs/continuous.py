@@ -28,6 +28,8 @@ from engine.protocol import RenderJob
 from engine.scheduler import BatchFailed, ContinuousScheduler
 
 GENERATION_SHARE = 0.95
+DEFAULT_SLOTS_CUDA = 128  # max_slots 0 = auto (fewer when the free memory cannot hold their cache)
+DEFAULT_SLOTS_CPU = 8
 STREAM_EVERY_FRAMES = 25  # partial audio goes out about once a second of audio
 STREAM_MARGIN_SAMPLES = 2 * guard.SAMPLES_PER_FRAME  # the codec's edge is held back until more frames come
 
@@ -202,5 +204,5 @@ def slots_for(model: Any, options: dict[str, Any]) -> HiggsSlots:
 
     graphs_option = str(options.get("graphs", "auto")).lower()
     graphs = None if graphs_option == "auto" else graphs_option in ("on", "true", "1", "yes")
-    max_slots = int(options.get("max_slots", 128 if model.device.type == "cuda" else 8))
+    max_slots = int(options.get("max_slots", 0) or 0) or (DEFAULT_SLOTS_CUDA if model.device.type == "cuda" else DEFAULT_SLOTS_CPU)
     return HiggsSlots(model, max_slots=max_slots, memory_bytes=slot_memory_budget(model), graphs=graphs)
