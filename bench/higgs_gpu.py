@@ -44,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=100, help="content frames per line in part A")
     parser.add_argument("--batches", default="1,8,32,64,128")
     parser.add_argument("--plain-batches", default="1,8,64", help="batches timed with generate() and the old backend")
+    parser.add_argument("--compile-batches", default="1", help="batches also timed with the step compiled (torch.compile; slow to build)")
     parser.add_argument("--mixed", type=int, default=256, help="lines in part B (0 = skip)")
     parser.add_argument("--slots", type=int, default=128, help="slots of the fast path in part B")
     parser.add_argument("--fixed-batch", type=int, default=128, help="batch size of the fixed-batch run in part B")
@@ -123,13 +124,16 @@ def main(argv: list[str] | None = None) -> int:
             out.append(state_line)
         return out
 
-    slots_by_size: dict[int, HiggsSlots] = {}
+    slots_by_size: dict[tuple[int, bool], HiggsSlots] = {}
 
-    def fast_run(batch_lines: list[SlotLine], slots: int, fixed: bool = False) -> tuple[float, float, int, list]:
+    def fast_run(
+        batch_lines: list[SlotLine], slots: int, fixed: bool = False, compiled: bool = False
+    ) -> tuple[float, float, int, list]:
         """(decode s, wall s incl. decoding, steps, finished) through the scheduler."""
-        decoder = slots_by_size.get(slots)
+        key = (slots, compiled)
+        decoder = slots_by_size.get(key)
         if decoder is None:
-            decoder = slots_by_size[slots] = HiggsSlots(model, max_slots=slots)
+            decoder = slots_by_size[key] = HiggsSlots(model, max_slots=slots, compile=compiled)
         scheduler = ContinuousScheduler(decoder)
         decode_s = 0.0
         finished = []
@@ -154,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     say(f"Part A: {args.frames} frames per line ({args.frames / FRAME_RATE:.1f} s), ms per step")
     batches = [int(b) for b in args.batches.split(",") if b.strip()]
     plain_batches = {int(b) for b in args.plain_batches.split(",") if b.strip()}
-    header = f"{'batch':>5} {'plain ms':>9} {'backend ms':>10} {'fast ms':>8} {'fast frames/s':>13} {'fast audio s/s':>14} {'peak GiB':>8}"
+    compile_batches = {int(b) for b in args.compile_batches.split(",") if b.strip()}
+    header = (
+        f"{'batch':>5} {'plain ms':>9} {'backend ms':>10} {'fast ms':>8} {'compiled ms':>11} "
+        f"{'fast frames/s':>13} {'fast audio s/s':>14} {'peak GiB':>8}"
+    )
     say(header)
     say("-" * len(header))
     for batch in batches:
@@ -171,8 +179,15 @@ def main(argv: list[str] | None = None) -> int:
         gen_s, wall, steps, _ = fast_run(lines(batch, [args.frames] * batch, "f"), batch)
         peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else 0.0
         fast_ms = 1000 * gen_s / steps
+        compiled_ms = float("nan")
+        if batch in compile_batches:
+            t = time.perf_counter()
+            fast_run(lines(batch, [8] * batch, "w", args.frames), batch, compiled=True)
+            say(f"(batch {batch}: compiling the step took {time.perf_counter() - t:.0f} s)")
+            c_gen_s, _, c_steps, _ = fast_run(lines(batch, [args.frames] * batch, "c"), batch, compiled=True)
+            compiled_ms = 1000 * c_gen_s / c_steps
         say(
-            f"{batch:>5} {plain_ms:>9.1f} {backend_ms:>10.1f} {fast_ms:>8.2f} {batch * args.frames / gen_s:>13.0f} "
+            f"{batch:>5} {plain_ms:>9.1f} {backend_ms:>10.1f} {fast_ms:>8.2f} {compiled_ms:>11.2f} {batch * args.frames / gen_s:>13.0f} "
             f"{batch * args.frames / FRAME_RATE / wall:>14.1f} {peak:>8.1f}"
         )
 

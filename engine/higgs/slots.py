@@ -73,6 +73,7 @@ class HiggsSlots:
         max_slots: int = 64,
         memory_bytes: int | None = None,
         graphs: bool | None = None,
+        compile: bool = False,
     ) -> None:
         import torch
 
@@ -104,6 +105,10 @@ class HiggsSlots:
             )
         )
         self.use_graphs = bool(graphs and cuda)
+        # torch.compile fuses the step's small kernels (norms, rotary, sampler) before the graph capture.
+        self._run_step = torch.compile(self._step, dynamic=False) if compile else self._step
+        if compile:
+            self.graph_reason += "; step compiled"
         self.slots = 0
         self.length = 0
         self._graphs: dict[int, Any] = {}
@@ -240,7 +245,7 @@ class HiggsSlots:
     def step(self) -> None:
         if not self.use_graphs:
             with self._torch.inference_mode(), self._kernels():
-                self._step()
+                self._run_step()
             return
         graph = self._graphs.get(self.slots)
         if graph is None:
@@ -259,14 +264,14 @@ class HiggsSlots:
         stream = torch.cuda.Stream(self.device)
         stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(stream), torch.inference_mode(), self._kernels():
-            for _ in range(2):
-                self._step()
+            for _ in range(3):
+                self._run_step()
         torch.cuda.current_stream(self.device).wait_stream(stream)
         if self._pool is None:
             self._pool = torch.cuda.graph_pool_handle()  # one memory pool for every slot count's graph
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self._pool), torch.inference_mode(), self._kernels():
-            self._step()
+            self._run_step()
         self.active.copy_(saved)
         return graph
 
