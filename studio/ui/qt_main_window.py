@@ -53,6 +53,7 @@ from studio.ui.qt_script_panel import SCRIPT_SUFFIXES, QtScriptPanel
 from studio.ui.qt_settings import QtStudioSettings
 from studio.ui.qt_speaker_dialog import QtSpeakersDialog
 from studio.ui.qt_timeline import QtTimelinePanel
+from studio.ui.qt_timeline_import import ImportJob
 from studio.ui.qt_transport import QtTransport
 from studio.ui.qt_voice_bank import make_voice_bank_panel
 from studio.ui.qt_wheel import install_wheel_guard
@@ -520,6 +521,11 @@ class QtMainWindow(QMainWindow):
             lambda loop: playback.set_loop(playback.loop, (loop[0], loop[1]) if loop else None)
         )
         timeline.canvas.lineActivated.connect(self._show_line)
+        timeline.canvas.importer.progressChanged.connect(
+            lambda fraction, name: self.show_message(
+                f"Imported {name}" if fraction >= 1.0 else f"Importing {name}: {fraction:.0%}", 4000
+            )
+        )
         playback.positionChanged.connect(
             lambda t: timeline.set_playhead(t, follow=playback.playing and PLAYHEAD_FOLLOW)
         )
@@ -763,13 +769,16 @@ class QtMainWindow(QMainWindow):
         finally:
             dialog.deleteLater()
 
-    def import_audio(self, files: list[Path]) -> list[str]:
-        """Import audio files onto the track the user picks (new music track by default for music)."""
+    def import_audio(self, files: list[Path]) -> ImportJob | None:
+        """Import audio files onto the track the user picks (new music track by default for music).
+
+        The copy runs on a worker (the status bar shows its progress); the clips land when it is done.
+        """
         if self.view is None or not files:
-            return []
+            return None
         place = self.choose_audio_place(files)
         if place is None:
-            return []
+            return None
         track = self.view.doc.project.tracks.get(place.track_id) if place.track_id else None
         return self.view.timeline.canvas.import_audio(files, place.at, track, place.kind)
 

@@ -8,7 +8,8 @@ It is put together from three parts, each in its own module:
   trims / fades with snapping; ONE undo step named when the drag ends), its maths Qt-free in
   :mod:`studio.core.timeline_drag`;
 * importing — :class:`~studio.ui.qt_timeline_import.QtAudioImporter` (audio files dropped on a
-  music/sfx track are imported there, elsewhere on a new SFX track).
+  music/sfx track are imported there, elsewhere on a new SFX track; the copy runs on a worker, the
+  clips land when it is done).
 
 This module keeps the geometry (rows, scrolling, repaint batching), hit testing, the keyboard
 (Left/Right nudge the selected clips; consecutive nudges merge into one undo step), the context
@@ -42,7 +43,7 @@ from studio.core.timeline_drag import ClipDrag
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_peak_store import QtPeakStore
 from studio.ui.qt_timeline_drag import QtClipDragTool
-from studio.ui.qt_timeline_import import AUDIO_SUFFIXES, QtAudioImporter
+from studio.ui.qt_timeline_import import AUDIO_SUFFIXES, ImportJob, QtAudioImporter
 from studio.ui.qt_timeline_model import QtTimelineModel, QtTimeScale
 from studio.ui.qt_timeline_painter import (  # noqa: F401 — re-exported: the canvas's constants
     FADE_POINTS,
@@ -431,6 +432,6 @@ class QtTimelineCanvas(QWidget):
 
     def import_audio(
         self, files: list[Path], at: float, track: Track | None = None, kind: TrackKind | None = None
-    ) -> list[str]:
-        """Import audio files at ``at`` (see :meth:`QtAudioImporter.import_audio`)."""
+    ) -> ImportJob:
+        """Import audio files at ``at`` on a worker; the clips land later (see :class:`QtAudioImporter`)."""
         return self.importer.import_audio(files, at, track, kind)

@@ -287,6 +287,8 @@ def test_dropping_audio_on_the_music_track_imports_it(qtbot, timeline, take_writ
         pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
     panel.canvas.dropEvent(event)
+    (job,) = panel.canvas.importer.jobs  # the copy runs on a worker; the clip lands when it is done
+    job.wait()
     new = [c for c in doc.project.clips.values() if c.track_id == "trk_music" and c.id != "clip_bed"]
     assert (
         len(new) == 1
@@ -302,7 +304,7 @@ def test_audio_dropped_elsewhere_gets_a_new_track(qtbot, timeline, take_writer, 
     doc, panel = timeline
     wav = tmp_path / "door.wav"
     take_writer(wav, 0.5, seed=4)
-    ids = panel.canvas.import_audio([wav], 5.0, None)
+    ids = panel.canvas.import_audio([wav], 5.0, None).wait()
     track = doc.project.tracks[doc.project.clips[ids[0]].track_id]
     assert track.kind.value == "sfx"
     panel.model.flush()

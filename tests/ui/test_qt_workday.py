@@ -39,7 +39,7 @@ def test_import_audio_onto_a_chosen_track_then_edit_tracks_with_undo(make_window
     doc = window.view.doc
     window.choose_audio_place = lambda files: AudioPlacement("", TrackKind.MUSIC, 0.0)
     before = set(doc.project.tracks)
-    (clip_id,) = window.import_audio([bed])
+    (clip_id,) = window.import_audio([bed]).wait()  # the copy runs on a worker
     clip = doc.project.clips[clip_id]
     track = doc.project.tracks[clip.track_id]
     assert (track.kind, clip.start) == (TrackKind.MUSIC, 0.0)  # a 40 s bed is music, ducked under dialogue
@@ -65,7 +65,7 @@ def test_inspector_never_shows_a_line_beside_another_things_clip(make_window, re
     doc.select(lines=["EP12_020"])
     assert inspector.line_box.isVisibleTo(inspector)
     window.choose_audio_place = lambda files: AudioPlacement("", TrackKind.MUSIC, 0.0)
-    (clip_id,) = window.import_audio([bed])
+    (clip_id,) = window.import_audio([bed]).wait()  # the copy runs on a worker
     assert doc.selected_clips == (clip_id,) and doc.selected_lines == ()
     assert not inspector.line_box.isVisibleTo(inspector) and inspector.clip_box.isVisibleTo(inspector)
     doc.select(lines=["EP12_030"])  # back in the script: the music clip is no longer the selection
