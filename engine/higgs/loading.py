@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backends.base import BackendError
+from engine.higgs.memory import MemoryPlan
 
 # The default checkpoint is the transformers-format conversion that transformers' own docs and
 # integration tests load (the format HiggsAudioV2ForConditionalGeneration reads). Boson's repos were
@@ -109,7 +110,9 @@ def download(
     )
 
     try:
-        cached = Path(snapshot_download(repo_id, revision=revision, local_files_only=True, cache_dir=cache_dir))
+        cached = Path(
+            snapshot_download(repo_id, revision=revision, local_files_only=True, cache_dir=cache_dir)
+        )
         if weights_complete(cached):
             return cached
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
@@ -474,18 +477,36 @@ def load_codec(folder: Path, device: str) -> Any:
     return codec.to(device).eval()
 
 
-def load_model(folder: Path, device: str, dtype: Any) -> Any:
-    """The generation model on ``device`` in ``dtype``; GPU out-of-memory becomes a BackendError."""
+def load_model(
+    folder: Path,
+    device: str,
+    dtype: Any,
+    *,
+    precision: str = "bf16",
+    adapter: str | None = None,
+    plan: MemoryPlan | None = None,
+) -> Any:
+    """The generation model on ``device`` in ``dtype``; GPU out-of-memory becomes a BackendError.
+
+    ``precision`` int8 / int4 quantises the decoder linears (:func:`engine.higgs.quantize.quantize_model`):
+    the checkpoint is read on the CPU and each linear is quantised on ``device``, so the bf16 weights
+    never sit on the GPU. With a ``plan`` (:func:`plan_load`) the memory was checked already.
+    """
     import torch
     from transformers import HiggsAudioV2ForConditionalGeneration
 
     model_class: Any = HiggsAudioV2ForConditionalGeneration
-    need = needed_gib(folder, dtype)
+    need = plan.fixed_bytes / 2**30 if plan is not None else needed_gib(folder, dtype)
     free = free_gib(device)
-    if free is not None and free < need:
+    if plan is None and free is not None and free < need:
         raise memory_error(device, need, free)
     try:
-        if device.startswith("cuda"):
+        if precision in ("int8", "int4"):
+            from engine.higgs.quantize import quantize_model
+
+            model = model_class.from_pretrained(folder, dtype=dtype)
+            quantize_model(model, precision, adapter=adapter, device=device)
+        elif device.startswith("cuda"):
             model = model_class.from_pretrained(folder, dtype=dtype, device_map=device)
         else:
             model = model_class.from_pretrained(folder, dtype=dtype).to(device)
@@ -497,3 +518,101 @@ def load_model(folder: Path, device: str, dtype: Any) -> Any:
             raise memory_error(device, need, free_gib(device)) from None
         raise
     return model.eval()
+
+
+# --------------------------------------------------------------------------------------------------
+# The memory plan (issue #20): made before anything is loaded
+# --------------------------------------------------------------------------------------------------
+
+
+def codec_size(codec_folder: Path) -> int:
+    """Bytes the codec takes in float32: counted from its config, else from its weight files."""
+    try:
+        from transformers import HiggsAudioV2TokenizerConfig
+
+        from engine.higgs.memory import codec_bytes
+
+        config_class: Any = HiggsAudioV2TokenizerConfig
+        return codec_bytes(config_class.from_pretrained(codec_folder))
+    except Exception:  # noqa: BLE001 - an unusual codec config: its files' size is near enough
+        return 2 * weights_bytes(codec_folder)  # stored in fp16/bf16 at worst
+
+
+def free_bytes(device: str) -> int | None:
+    """Free memory on a CUDA device in bytes (None elsewhere)."""
+    free = free_gib(device)
+    return None if free is None else int(free * 2**30)
+
+
+def plan_load(
+    model_folder: Path,
+    codec_folder: Path,
+    device: str,
+    dtype: Any,
+    *,
+    precision: str = "auto",
+    codec_device: str = "auto",
+    adapter: str | None = None,
+    want_batch: int = 8,
+) -> MemoryPlan:
+    """The :class:`~engine.higgs.memory.MemoryPlan` for loading these folders on ``device`` (before loading).
+
+    Raises a :class:`BackendError` naming the options that would fit when these cannot.
+    """
+    import torch
+
+    from engine.higgs.memory import plan_memory
+
+    config = read_config(model_folder, what="Higgs Audio")
+    return plan_memory(
+        config,
+        codec_size(codec_folder),
+        precision=precision,
+        codec_device=codec_device,
+        adapter=adapter,
+        free=free_bytes(device),
+        device=device,
+        want_batch=want_batch,
+        dtype_bytes=torch.tensor([], dtype=dtype).element_size(),
+    )
+
+
+PLANS: dict[tuple[str, str, str, str], MemoryPlan] = {}  # a loaded model's key → the plan it was loaded by
+
+
+def load_key(
+    model_folder: Path, codec_folder: Path, device: str, dtype: Any, plan: MemoryPlan
+) -> tuple[str, str, str, str]:
+    """The key a loaded model is shared under: folders, device and codec placement, dtype and precision."""
+    codec = device if plan.codec_on_device else "cpu"
+    return (
+        str(model_folder),
+        str(codec_folder),
+        f"{device} codec:{codec}",
+        f"{dtype} {plan.precision}/{plan.adapter}",
+    )
+
+
+def held_plan(
+    model_folder: Path,
+    codec_folder: Path,
+    device: str,
+    dtype: Any,
+    precision: str,
+    codec_device: str,
+    adapter: str | None,
+    *,
+    loaded: Any,
+) -> MemoryPlan | None:
+    """The plan of a model already loaded (a key in ``loaded``) that these options accept, if any.
+
+    Planning again would count the loaded model's own memory as taken.
+    """
+    for key, plan in PLANS.items():
+        if (
+            key in loaded
+            and key == load_key(model_folder, codec_folder, device, dtype, plan)
+            and plan.accepts(precision, codec_device, adapter)
+        ):
+            return plan
+    return None
