@@ -243,14 +243,31 @@ class HiggsSlots:
         return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
 
     def step(self) -> None:
-        if not self.use_graphs:
-            with self._torch.inference_mode(), self._kernels():
+        if self.use_graphs:
+            graph = self._graphs.get(self.slots)
+            if graph is None:
+                try:
+                    graph = self._graphs[self.slots] = self._capture()
+                except Exception as exc:  # noqa: BLE001 - any capture failure falls back to eager steps
+                    self._fall_back(f"CUDA graphs off: the capture failed ({type(exc).__name__}: {exc})")
+            if self.use_graphs and graph is not None:
+                graph.replay()
+                return
+        with self._torch.inference_mode(), self._kernels():
+            try:
                 self._run_step()
-            return
-        graph = self._graphs.get(self.slots)
-        if graph is None:
-            graph = self._graphs[self.slots] = self._capture()
-        graph.replay()
+            except Exception as exc:
+                if self._run_step == self._step:
+                    raise
+                self._fall_back(f"{self.graph_reason}; compiling the step failed ({type(exc).__name__})")
+                self._step()
+
+    def _fall_back(self, reason: str) -> None:
+        """Run eagerly and uncompiled from now on; ``reason`` goes to the engine status."""
+        self.use_graphs = False
+        self._run_step = self._step
+        self._graphs.clear()
+        self.graph_reason = reason
 
     def _capture(self) -> Any:
         """Capture :meth:`_step` as a CUDA graph (after warm-up runs on a side stream).
@@ -260,19 +277,25 @@ class HiggsSlots:
         """
         torch = self._torch
         saved = self.active.clone()
+        state = [t.clone() for t in (self.codes, self.pos, self.frame, self.delay, self.history)]
         self.active.zero_()
-        stream = torch.cuda.Stream(self.device)
-        stream.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(stream), torch.inference_mode(), self._kernels():
-            for _ in range(3):
+        try:
+            stream = torch.cuda.Stream(self.device)
+            stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(stream), torch.inference_mode(), self._kernels():
+                for _ in range(3):
+                    self._run_step()
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            if self._pool is None:
+                self._pool = torch.cuda.graph_pool_handle()  # one memory pool for every slot count's graph
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self._pool), torch.inference_mode(), self._kernels():
                 self._run_step()
-        torch.cuda.current_stream(self.device).wait_stream(stream)
-        if self._pool is None:
-            self._pool = torch.cuda.graph_pool_handle()  # one memory pool for every slot count's graph
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self._pool), torch.inference_mode(), self._kernels():
-            self._run_step()
-        self.active.copy_(saved)
+        finally:
+            torch.cuda.synchronize(self.device)
+            for kept, tensor in zip(state, (self.codes, self.pos, self.frame, self.delay, self.history), strict=True):
+                tensor.copy_(kept)
+            self.active.copy_(saved)
         return graph
 
     def _step(self) -> None:

@@ -158,3 +158,21 @@ def test_fast_off_renders_through_generate() -> None:
     assert "off" in higgs.fast_path_status()
     [outcome] = list(higgs.render_stream([job(job_id="p")], no_progress, never))
     assert outcome.result is not None and higgs.last_stats["rows"] == 1
+
+
+def test_a_step_that_cannot_be_compiled_falls_back_and_says_why() -> None:
+    from engine.higgs.continuous import ContinuousRender
+    from engine.higgs.slots import HiggsSlots
+
+    higgs = backend(fixed_frames=FRAMES)
+    reference = {o.job_id: o for o in higgs.render_stream([job(job_id="r", seed=4)], no_progress, never)}
+    slots = HiggsSlots(higgs._model, max_slots=2)
+
+    def broken() -> None:
+        raise RuntimeError("inductor: no C++ compiler")
+
+    slots._run_step = broken  # what a failed torch.compile does at its first call
+    slots.graph_reason += "; step compiled"
+    [outcome] = list(ContinuousRender(higgs, slots).run([job(job_id="r", seed=4)], no_progress, never))
+    assert "compiling the step failed (RuntimeError)" in slots.graph_reason
+    assert outcome.result is not None and np.array_equal(outcome.result.codes, reference["r"].result.codes)
