@@ -42,6 +42,7 @@ from studio.core.model import Clip, Track, TrackKind, new_id
 from studio.core.timeline_drag import ClipDrag
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_peak_store import QtPeakStore
+from studio.ui.qt_sample_store import QtSampleStore
 from studio.ui.qt_timeline_drag import QtClipDragTool
 from studio.ui.qt_timeline_import import AUDIO_SUFFIXES, ImportJob, QtAudioImporter
 from studio.ui.qt_timeline_model import QtTimelineModel, QtTimeScale
@@ -91,6 +92,9 @@ class QtTimelineCanvas(QWidget):
         self.drag_tool = QtClipDragTool(self)
         self.painter = QtTimelinePainter(self)
         self.importer = QtAudioImporter(doc, self)
+        self.samples: QtSampleStore | None = QtSampleStore(doc.media_path, self)
+        self.samples.ready.connect(self._peaks_ready)
+        self.destroyed.connect(self.samples.shutdown)
         self._dirty = QRect()
         self._repaint_timer = QTimer(self)
         self._repaint_timer.setSingleShot(True)

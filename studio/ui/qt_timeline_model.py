@@ -28,7 +28,7 @@ from studio.ui import qt_theme
 from studio.ui.qt_document import QtDocument
 
 MIN_PX_PER_S = 0.02
-MAX_PX_PER_S = 4000.0
+MAX_PX_PER_S = 96000.0  # 2 px per sample at 48 kHz: the sample-level view shows every sample
 DEFAULT_PX_PER_S = 40.0
 SECONDS_PER_WORD = 0.38  # placeholder length estimate until the take exists
 RENDERING = (LineStatus.QUEUED, LineStatus.RENDERING)
@@ -65,6 +65,9 @@ class QtTimeScale(QObject):
 
 
 _GRID_STEPS: tuple[tuple[float, float], ...] = (
+    (0.001, 0.0002),
+    (0.002, 0.0005),
+    (0.005, 0.001),
     (0.01, 0.002),
     (0.02, 0.005),
     (0.05, 0.01),

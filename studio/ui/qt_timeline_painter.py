@@ -4,7 +4,10 @@
 Painting touches only the visible time range: per track, two binary searches find the visible clips;
 clips narrower than a few pixels are merged into runs and filled with one ``drawRects`` call per
 colour; wider clips get a label bar, a waveform (drawn from the peak store into one QImage per clip
-with numpy — no per-sample Python), fade curves, selection and render state. A clip whose voice or
+with numpy — no per-sample Python), fade curves, selection and render state. Zoomed in past the
+finest peak level (256 frames), a clip shows its samples instead — the line through them, a dot on
+each once they are four pixels apart (:mod:`studio.audio.sample_view`; the samples are read on a
+worker by :class:`~studio.ui.qt_sample_store.QtSampleStore`, the peaks stand in until they arrive). A clip whose voice or
 track has an effect chain with a tail (reverb, delay) shows it after its end as a fading wedge
 (:class:`studio.core.effects.ClipTails`: how long the mix lets it ring). While a clip is dragged the
 drag's preview is drawn in place of the clips it moves.
@@ -30,6 +33,7 @@ from PySide6.QtGui import (
     QPolygonF,
 )
 
+from studio.audio import sample_view as sv
 from studio.audio.gains import fade_in_curve, fade_out_curve
 from studio.core.effects import ClipTails
 from studio.core.layout import timeline_language
@@ -442,13 +446,53 @@ class QtTimelinePainter:
             else:
                 left, right = max(a, float(area.left()) - 1), min(b, float(area.right()) + 2)
                 offset = self.scale.t(left) - clip.start
+                samples = self._samples_for(clip, peaks, offset, right - left, dpr)
                 image = _waveform_image(
-                    clip, peaks, colour, offset, right - left, rows, self.scale.px_per_s, dpr
+                    clip, peaks, colour, offset, right - left, rows, self.scale.px_per_s, dpr, samples
                 )
                 painter.drawImage(QPointF(left, wave_top), image)
 
+    def past_peaks(self, peaks: Any, dpr: float) -> bool:
+        """Zoomed in past the finest peak level: the samples themselves are drawn (when loaded)."""
+        levels: tuple[Any, ...] = tuple(getattr(peaks, "levels", ()))
+        return bool(levels) and sv.wants_samples(
+            self.scale.px_per_s * dpr, peaks.sample_rate, levels[0].bucket
+        )
+
+    def _samples_for(
+        self, clip: Clip, peaks: Any, offset: float, width: float, dpr: float
+    ) -> tuple[int, np.ndarray] | None:
+        """The samples under ``width`` px of ``clip`` from ``offset`` s into it, when zoomed in past
+        the peaks and loaded (else None: the peaks are drawn and the samples are read meanwhile)."""
+        store = self.canvas.samples
+        if store is None or not self.past_peaks(peaks, dpr):
+            return None
+        rate = peaks.sample_rate
+        first = (clip.source_in + offset) * rate
+        last = first + math.ceil(width * dpr) * rate / (self.scale.px_per_s * dpr)
+        window: tuple[int, np.ndarray] | None = store.window(clip.media, first, last)
+        return window
+
     def _clip_image(self, clip: Clip, peaks: Any, colour: str, width: float, rows: int, dpr: float) -> QImage:
-        key = (
+        samples = None
+        if self.past_peaks(peaks, dpr):
+            cached = self._wave_cache.get(self._wave_key(clip, colour, rows, dpr, "samples"))
+            if cached is not None:
+                return cached
+            samples = self._samples_for(clip, peaks, 0.0, width, dpr)
+        key = self._wave_key(clip, colour, rows, dpr, "samples" if samples is not None else "peaks")
+        image = self._wave_cache.get(key)
+        if image is None:
+            image = _waveform_image(clip, peaks, colour, 0.0, width, rows, self.scale.px_per_s, dpr, samples)
+            self._wave_cache[key] = image
+            self._wave_bytes += image.sizeInBytes()
+            while self._wave_bytes > WAVE_CACHE_BYTES and len(self._wave_cache) > 1:
+                old = self._wave_cache.pop(next(iter(self._wave_cache)))
+                self._wave_bytes -= old.sizeInBytes()
+        return image
+
+    def _wave_key(self, clip: Clip, colour: str, rows: int, dpr: float, mode: str) -> tuple[Any, ...]:
+        return (
             clip.media,
             clip.source_in,
             clip.duration,
@@ -459,16 +503,8 @@ class QtTimelinePainter:
             self.scale.px_per_s,
             rows,
             dpr,
+            mode,
         )
-        image = self._wave_cache.get(key)
-        if image is None:
-            image = _waveform_image(clip, peaks, colour, 0.0, width, rows, self.scale.px_per_s, dpr)
-            self._wave_cache[key] = image
-            self._wave_bytes += image.sizeInBytes()
-            while self._wave_bytes > WAVE_CACHE_BYTES and len(self._wave_cache) > 1:
-                old = self._wave_cache.pop(next(iter(self._wave_cache)))
-                self._wave_bytes -= old.sizeInBytes()
-        return image
 
     def _paint_fades(
         self, painter: QPainter, clip: Clip, x0: float, x1: float, wave: QRectF, handles: bool
@@ -573,26 +609,26 @@ class QtTimelinePainter:
 
 
 def _waveform_image(
-    clip: Clip, peaks: Any, colour: str, offset: float, width: float, rows: int, px_per_s: float, dpr: float
+    clip: Clip,
+    peaks: Any,
+    colour: str,
+    offset: float,
+    width: float,
+    rows: int,
+    px_per_s: float,
+    dpr: float,
+    samples: tuple[int, np.ndarray] | None = None,
 ) -> QImage:
     """The waveform of ``clip`` from ``offset`` seconds into it, ``width`` px wide: min/max in the
-    clip's colour, the RMS core lighter, clip gain and fades applied (vectorised, no per-sample Python)."""
+    clip's colour, the RMS core lighter, clip gain and fades applied (vectorised, no per-sample Python).
+    With ``samples`` (first frame, mono samples at the file's rate) the samples themselves are drawn:
+    the line through them (:func:`studio.audio.sample_view.trace_extent`), dots once they are apart."""
     cols = max(1, int(math.ceil(width * dpr)))
     pps = px_per_s * dpr
-    level = peaks.level_for(1.0 / pps)
     rate = peaks.sample_rate
-    first_bucket = (clip.source_in + offset) * rate / level.bucket
-    lo, hi, rms = peaks_mod.columns(level, first_bucket, rate / (pps * level.bucket), cols)
     gain = _clip_gain(clip, clip.start + offset + (np.arange(cols) + 0.5) / pps)
     mid = rows / 2.0
     amp = rows / 2.0 - 0.5
-    with np.errstate(invalid="ignore"):
-        top = np.floor(mid - np.clip(hi * gain, -1, 1) * amp)
-        bottom = np.ceil(mid - np.clip(lo * gain, -1, 1) * amp)
-        r = np.clip(rms * gain, 0, 1) * amp
-        y = np.arange(rows, dtype=np.float32)[:, None]
-        outer = (y >= top) & (y <= bottom)
-        inner = outer & (y >= np.floor(mid - r)) & (y <= np.ceil(mid + r))
     base = QColor(colour)
     light = QColor(
         min(255, base.red() * 4 // 3 + 20),
@@ -600,15 +636,64 @@ def _waveform_image(
         min(255, base.blue() * 4 // 3 + 20),
     )
     rgb = np.uint32(base.rgb() & 0xFFFFFF)
-    img = np.where(
-        inner,
-        np.uint32(light.rgb() & 0xFFFFFF) | np.uint32(235 << 24),
-        np.where(outer, rgb | np.uint32(150 << 24), 0),
-    )
+    bright = np.uint32(light.rgb() & 0xFFFFFF) | np.uint32(235 << 24)
+    y = np.arange(rows, dtype=np.float32)[:, None]
+    if samples is not None:
+        img = _sample_pixels(
+            samples, offset * rate + clip.source_in * rate, rate / pps, cols, gain, y, mid, amp
+        )
+        line = np.uint32(light.rgb() & 0xFFFFFF) | np.uint32(190 << 24)
+        dot = np.uint32(0xFFFFFFFF)
+        img = np.where(
+            img == 1,
+            line,
+            np.where(img == 3, dot, np.where(img == 2, rgb | np.uint32(90 << 24), np.uint32(0))),
+        )
+    else:
+        level = peaks.level_for(1.0 / pps)
+        first_bucket = (clip.source_in + offset) * rate / level.bucket
+        lo, hi, rms = peaks_mod.columns(level, first_bucket, rate / (pps * level.bucket), cols)
+        with np.errstate(invalid="ignore"):
+            top = np.floor(mid - np.clip(hi * gain, -1, 1) * amp)
+            bottom = np.ceil(mid - np.clip(lo * gain, -1, 1) * amp)
+            r = np.clip(rms * gain, 0, 1) * amp
+            outer = (y >= top) & (y <= bottom)
+            inner = outer & (y >= np.floor(mid - r)) & (y <= np.ceil(mid + r))
+        img = np.where(inner, bright, np.where(outer, rgb | np.uint32(150 << 24), 0))
     img = np.ascontiguousarray(img, dtype=np.uint32)
     image = QImage(img.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32).copy()  # owns its pixels
     image.setDevicePixelRatio(dpr)
     return image
+
+
+def _sample_pixels(
+    samples: tuple[int, np.ndarray],
+    first_frame: float,
+    frames_per_col: float,
+    cols: int,
+    gain: np.ndarray,
+    y: np.ndarray,
+    mid: float,
+    amp: float,
+) -> np.ndarray:
+    """Pixel classes of the sample-level view: 1 the trace, 3 the sample dots, 2 the zero line, 0 empty."""
+    start, data = samples
+    lo, hi = sv.trace_extent(data, start, first_frame, frames_per_col, cols)
+    with np.errstate(invalid="ignore"):
+        top = np.floor(mid - np.clip(hi * gain, -1, 1) * amp)
+        bottom = np.maximum(np.ceil(mid - np.clip(lo * gain, -1, 1) * amp), top)
+        trace = (y >= top) & (y <= bottom)
+    zero = (np.abs(y - math.floor(mid)) < 0.5) & ~np.isnan(lo)
+    out = np.where(trace, np.uint8(1), np.where(zero, np.uint8(2), np.uint8(0)))
+    xs, idx = sv.sample_marks(start, data.shape[0], first_frame, frames_per_col, cols)
+    if xs.size:
+        cx = np.clip(np.round(xs).astype(np.int64), 0, cols - 1)
+        cy = np.round(mid - np.clip(data[idx] * gain[cx], -1, 1) * amp).astype(np.int64)
+        rows = out.shape[0]
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                out[np.clip(cy + dy, 0, rows - 1), np.clip(cx + dx, 0, cols - 1)] = 3
+    return out
 
 
 def _clip_gain(clip: Clip, t: np.ndarray) -> np.ndarray:

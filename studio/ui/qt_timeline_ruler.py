@@ -88,7 +88,7 @@ class QtTimelineRuler(QWidget):
         painter.setFont(self._small)
         painter.setPen(QColor(qt_theme.RULER_TEXT))
         k0, k1 = math.floor(max(0.0, t0) / minor), math.ceil(t1 / minor)
-        precision = 2 if major < 0.1 else 1 if major < 1 else 0
+        precision = 3 if major < 0.01 else 2 if major < 0.1 else 1 if major < 1 else 0
         for k in range(k0, k1 + 1):
             t = k * minor
             x = self.scale.x(t)
