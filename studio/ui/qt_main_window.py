@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from studio import paths
 from studio.audio.device_streams import DeviceStreams
 from studio.core.store import ProjectError, ProjectFile
+from studio.render.shared_engine import SharedEngine
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_export_dialog import QtExportDialog
 from studio.ui.qt_import_audio import AudioPlacement, QtImportAudioDialog, default_kind
@@ -112,6 +113,8 @@ class QtMainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.settings = settings or QtStudioSettings()
         self.client_factory = client_factory
+        # One engine for the studio: the render queue and the voice bank's audition share its model.
+        self.engine = SharedEngine(client_factory)
         self.streams = streams or DeviceStreams(output_device=self.settings.output_device() or None)
         # the clip players (takes, voice bank) open through the same layer unless told otherwise
         self.stream_factory = stream_factory or self._output_opener
@@ -139,7 +142,7 @@ class QtMainWindow(QMainWindow):
             dock.setWidget(_placeholder("No project open."))
             self.docks[name] = dock
         self.voice_bank = make_voice_bank_panel(
-            parent=self, output_factory=self.stream_factory, client_factory=client_factory
+            parent=self, output_factory=self.stream_factory, engine=self.engine
         )
         self.docks["voices"].setWidget(self.voice_bank)
         self.voice_bank.message.connect(self.show_message)
@@ -486,7 +489,7 @@ class QtMainWindow(QMainWindow):
         self.voice_bank.set_document(doc)
         peaks = QtPeakStore(doc.media_path, workers=1, parent=self)
         playback = QtPlayback(doc.media_path, streams=self.streams, parent=self)
-        controller = QtRenderController(doc, self.client_factory, self)
+        controller = QtRenderController(doc, self.engine, self)
         script = QtScriptPanel(doc, import_files=self.import_scripts)
         timeline = QtTimelinePanel(doc, peaks)
         mixer = QtMixerPanel(doc)
@@ -946,4 +949,5 @@ class QtMainWindow(QMainWindow):
         self.statusBar().clearMessage()  # "Rendering N line(s)…" does not outlive the render
         self.close_project()
         self.voice_bank.shutdown()
+        self.engine.shutdown()
         super().closeEvent(event)

@@ -1,10 +1,12 @@
 """Drives rendering for the studio: the Qt-free :class:`~studio.render.session.RenderSession` (plan →
-queued → events → takes, status and layout) over the :class:`~studio.render.client.EngineClient`.
+queued → events → takes, status and layout) over the studio's one engine
+(:class:`~studio.render.shared_engine.SharedEngine`, shared with the voice bank's audition).
 
-The engine runs in its own process. Starting it waits for a handshake, so :meth:`render` starts it
-on a worker thread and submits when it is up; a QTimer on the GUI thread drains ``client.poll(0)``
-and applies events within a time budget per tick, so a burst of finished takes never stalls the
-GUI. Status changes from rendering are not user edits: the session applies them to the project
+The engine runs in its own process, started on demand (on a worker thread: the handshake waits) by the
+shared engine, for the project's backend settings. The controller submits through its own lane (a
+``keep_alive`` one: the model stays loaded while the project is open); a QTimer on the GUI thread drains
+the lane's events and applies them within a time budget per tick, so a burst of finished takes never
+stalls the GUI. Status changes from rendering are not user edits: the session applies them to the project
 directly, and they never enter the undo stack.
 
 Thread contract: GUI thread only (the engine start runs on a short-lived worker thread and reports
@@ -13,10 +15,7 @@ back through a queued signal).
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,6 +24,7 @@ from studio.core.model import LineStatus
 from studio.qa.reroll import retries_for
 from studio.render.checking import TakeChecker
 from studio.render.session import JobState, RenderSession
+from studio.render.shared_engine import STOPPED, ClientFactory, SharedEngine
 from studio.ui.qt_document import QtDocument
 
 POLL_MS = 40
@@ -33,7 +33,7 @@ STATUS_EVERY_S = 3.0
 PLACE_EVERY_MS = 250
 NO_PROGRESS = -1.0  # progressChanged value of a line that is no longer rendering
 
-ClientFactory = Callable[[str, dict[str, Any]], Any]
+__all__ = ["ClientFactory", "QtRenderController", "SharedEngine", "default_client_factory", "shared_engine"]
 
 
 def default_client_factory(backend: str, options: dict[str, Any]) -> Any:
@@ -41,6 +41,14 @@ def default_client_factory(backend: str, options: dict[str, Any]) -> Any:
     from studio.render.client import EngineClient
 
     return EngineClient(backend=backend, options=options, extra_args=asr_args(options))
+
+
+def shared_engine(engine: SharedEngine | ClientFactory | None) -> tuple[SharedEngine, bool]:
+    """``engine`` itself, or a new SharedEngine over a client factory (None = the default one);
+    the flag says whether the caller made it (and so shuts it down)."""
+    if isinstance(engine, SharedEngine):
+        return engine, False
+    return SharedEngine(engine or default_client_factory), True
 
 
 class QtRenderController(QObject):
@@ -53,17 +61,18 @@ class QtRenderController(QObject):
     def __init__(
         self,
         doc: QtDocument,
-        client_factory: ClientFactory = default_client_factory,
+        engine: SharedEngine | ClientFactory = default_client_factory,
         parent: QObject | None = None,
     ) -> None:
+        """``engine``: the studio's SharedEngine, or a client factory for an engine of its own."""
         super().__init__(parent)
         self.doc = doc
-        self.client_factory = client_factory
+        self.engine, self._owns_engine = shared_engine(engine)
+        self.lane = self.engine.lane("render", keep_alive=True)
         self.session = RenderSession(doc.project_file, layout=False)
         # Take checks and re-rolls, exactly as the headless render (studio.render.run) does them.
         self.checker: TakeChecker | None = None
         self._reported: set[str] = set()  # lines whose re-roll summary was shown
-        self.client: Any = None
         self.engine_text = "Engine not started"
         self.engine_status: dict[str, Any] = {}
         self.job_order: list[str] = []
@@ -71,10 +80,6 @@ class QtRenderController(QObject):
         # "Rendered …" message count these, one per line, not every job of the session.
         self.run_jobs: list[str] = []
         self._announce = False
-        self._client_key: tuple[str, str] | None = None
-        self._starting = False
-        self._start_future: Future[Any] | None = None
-        self._pending: list[Any] = []  # jobs waiting for the engine to start
         self._last_status = 0.0
         self._closed = False
         self._timer = QTimer(self)
@@ -174,23 +179,20 @@ class QtRenderController(QObject):
         return self.render(failed)
 
     def cancel(self, job_ids: list[str] | None = None) -> None:
-        """Cancel jobs (None = all). Queued ones are dropped, running ones aborted; lines go stale."""
-        pending_ids = {j.job_id for j in self._pending}
-        targets = set(job_ids) if job_ids else pending_ids | set(self.job_order)
-        dropped = [j for j in self._pending if j.job_id in targets]
-        self._pending = [j for j in self._pending if j.job_id not in targets]
-        for job in dropped:
-            self._apply({"type": "cancelled", "job_id": job.job_id})
-        if self.client is not None:
-            self.client.cancel(job_ids or None)
+        """Cancel jobs (None = all of the render's, never an audition). Queued ones are dropped, running
+        ones aborted; lines go stale."""
+        self.lane.cancel(job_ids or None)
+        self._timer.start()
 
     def stop(self) -> None:
         """Finish what is rendering now, drop the rest of the queue (finished takes are kept)."""
-        for job in self._pending:
-            self._apply({"type": "cancelled", "job_id": job.job_id})
-        self._pending = []
-        if self.client is not None:
-            self.client.stop()
+        self.lane.stop()
+        self._timer.start()
+
+    @property
+    def client(self) -> Any:
+        """The running engine's client (None while none runs); shared with the audition."""
+        return self.engine.client
 
     def job(self, job_id: str) -> JobState | None:
         return self.session.jobs.get(job_id)
@@ -204,17 +206,23 @@ class QtRenderController(QObject):
                 latest[job.planned.line_id] = job
         states = [j.state for j in latest.values()]
         left = sum(1 for s in states if s in ("queued", "rendering"))
-        fractions = [1.0 if j.state in ("done", "failed", "cancelled") else j.fraction for j in latest.values()]
+        fractions = [
+            1.0 if j.state in ("done", "failed", "cancelled") else j.fraction for j in latest.values()
+        ]
         fraction = sum(fractions) / len(fractions) if fractions else 1.0
         return states.count("done"), states.count("failed"), left, fraction
 
     def _announce_end(self) -> None:
         """Replace "Rendering N line(s)…" by what the run did, once it is over."""
-        if not self._announce or self.busy or self._pending:
+        if not self._announce or self.busy:
             return
         self._announce = False
         done, failed, _, _ = self.run_summary()
-        cancelled = len({self.session.jobs[j].planned.line_id for j in self.run_jobs if j in self.session.jobs}) - done - failed
+        cancelled = (
+            len({self.session.jobs[j].planned.line_id for j in self.run_jobs if j in self.session.jobs})
+            - done
+            - failed
+        )
         parts = [f"Rendered {done} line(s)"]
         if failed:
             parts.append(f"{failed} failed (see the render queue)")
@@ -226,89 +234,14 @@ class QtRenderController(QObject):
     def busy(self) -> bool:
         if self.checker is not None and not self.checker.done:
             return True
-        return self._starting or any(j.state in ("queued", "rendering") for j in self.session.jobs.values())
+        return any(j.state in ("queued", "rendering") for j in self.session.jobs.values())
 
     # ---- engine --------------------------------------------------------------------------
     def _submit(self, jobs: list[Any]) -> None:
         settings = self.doc.project.settings
-        options = settings.backend_options_dict()
-        key = (settings.backend, repr(sorted(options.items())))
-        if self.client is not None and (self._client_key != key or not self.client.running):
-            self._retire_client()
-        if self.client is not None:
-            try:
-                self.client.submit(jobs)
-                self._timer.start()
-                return
-            except Exception as exc:  # EngineNotRunning: it gave up; start a fresh one
-                self.message.emit(f"Restarting the engine: {exc}")
-                self._retire_client()
-        self._pending.extend(jobs)
-        if not self._starting:
-            self._starting = True
-            self._client_key = key
-            self._set_engine_text(f"Starting the {settings.backend} engine…")
-            backend, opts = settings.backend, dict(options)
-            self._start_future = Future()
-            threading.Thread(
-                target=self._start_client,
-                args=(backend, opts, self._start_future),
-                name="chorus-engine-start",
-                daemon=True,
-            ).start()
+        self.lane.submit(jobs, settings.backend, settings.backend_options_dict())
+        self._timer.setInterval(POLL_MS)
         self._timer.start()
-
-    def _start_client(self, backend: str, options: dict[str, Any], result: Future[Any]) -> None:
-        """Worker thread: build and start the client (waits for the handshake); the GUI polls ``result``."""
-        client = None
-        try:
-            client = self.client_factory(backend, options)
-            client.start()
-            error = ""
-        except Exception as exc:
-            error = str(exc) or type(exc).__name__
-            if client is not None:
-                try:
-                    client.shutdown(timeout=2.0)
-                except Exception:
-                    pass
-            client = None
-        result.set_result((client, error))
-
-    def _on_started(self, client: Any, error: str) -> None:
-        self._starting = False
-        self._start_future = None
-        if self._closed:
-            if client is not None:
-                threading.Thread(target=client.shutdown, daemon=True).start()
-            return
-        if client is None:
-            reason = f"The render engine did not start: {error}"
-            self._set_engine_text(reason)
-            for job in self._pending:
-                self._apply({"type": "failed", "job_id": job.job_id, "reason": reason})
-            self._pending = []
-            self.message.emit(reason)
-            return
-        self.client = client
-        hello = getattr(client, "hello", {}) or {}
-        self._set_engine_text(f"{hello.get('backend', self.doc.project.settings.backend)} engine running")
-        jobs, self._pending = self._pending, []
-        if jobs:
-            client.submit(jobs)
-        client.request_status()
-
-    def _retire_client(self) -> None:
-        """Stop using the current engine (backend changed, or it gave up): apply what it already
-        reported, cancel what it still had (those lines go back to stale), shut it down in the background."""
-        client, self.client = self.client, None
-        if client is None:
-            return
-        for event in client.poll(0):
-            self._apply(event)
-        for job_id in list(getattr(client, "outstanding", ())):
-            self._apply({"type": "cancelled", "job_id": job_id})
-        threading.Thread(target=client.shutdown, name="chorus-engine-stop", daemon=True).start()
 
     def _set_engine_text(self, text: str) -> None:
         if text != self.engine_text:
@@ -318,26 +251,23 @@ class QtRenderController(QObject):
     # ---- events --------------------------------------------------------------------------
     def poll(self) -> None:
         """Apply waiting engine events, for at most BUDGET_S (the rest waits for the next tick)."""
-        if self._start_future is not None and self._start_future.done():
-            self._on_started(*self._start_future.result())
-        client = self.client
-        if client is None:
-            if not self._starting and not self._pending:
-                self._timer.stop()
-            return
         deadline = time.monotonic() + BUDGET_S
         while time.monotonic() < deadline:
-            events = client.poll(0, limit=1)
+            events = self.lane.poll(0, limit=1)
             if not events:
                 break
             for event in events:
                 self._apply(event)
+        if self.engine.state == STOPPED and not self.lane.outstanding:
+            self._announce_end()
+            self._timer.stop()
+            return
         now = time.monotonic()
-        if now - self._last_status > STATUS_EVERY_S:
+        if self.client is not None and now - self._last_status > STATUS_EVERY_S:
             self._last_status = now
-            client.request_status()
+            self.lane.request_status()
         self._announce_end()
-        if not self.busy and not self._pending:
+        if not self.busy:
             self._timer.setInterval(POLL_MS * 10)  # idle: keep an eye on the engine, gently
         else:
             self._timer.setInterval(POLL_MS)
@@ -350,6 +280,20 @@ class QtRenderController(QObject):
             queue = event.get("queue_length", 0)
             device = event.get("device", "")
             self._set_engine_text(f"{event.get('backend', '')} · {device} · {loaded} · {queue} queued")
+            return
+        if kind == "engine_starting":
+            self._set_engine_text(f"Starting the {event.get('backend', '')} engine…")
+            return
+        if kind == "engine_started":
+            self._set_engine_text(f"{event.get('backend', '')} engine running")
+            self.lane.request_status()
+            return
+        if kind == "engine_failed":
+            reason = str(event.get("reason", ""))
+            self._set_engine_text(reason)
+            self.message.emit(reason)
+            return
+        if kind in ("accepted", "pong"):
             return
         if kind == "load_progress":
             fraction = float(event.get("fraction", 0.0))
@@ -409,29 +353,17 @@ class QtRenderController(QObject):
 
     # ---- lifetime ------------------------------------------------------------------------
     def shutdown(self, wait: bool = True) -> None:
-        """Stop the engine (abandoning unfinished lines: they go back to stale)."""
+        """Stop rendering (abandoning unfinished lines: they go back to stale); an engine of its own
+        is stopped, the studio's shared one is left to the audition (it stops once idle)."""
         self._closed = True
         self._timer.stop()
         if self._place_timer.isActive():
             self.place()
-        self._pending = []
         if any(j.state in ("queued", "rendering") for j in self.session.jobs.values()):
             try:
                 self.session.abandon()
             except Exception:  # the project may already be closed
                 pass
-        future, self._start_future = self._start_future, None
-        if future is not None:  # an engine still starting: stop it once it is up
-            future.add_done_callback(_shutdown_started_client)
-        client, self.client = self.client, None
-        if client is not None:
-            if wait:
-                client.shutdown(timeout=5.0)
-            else:
-                threading.Thread(target=client.shutdown, daemon=True).start()
-
-
-def _shutdown_started_client(future: Future[Any]) -> None:
-    client, _error = future.result()
-    if client is not None:
-        client.shutdown(timeout=2.0)
+        self.lane.close()  # the engine stays for the audition; idle, it stops (see SharedEngine)
+        if self._owns_engine:
+            self.engine.shutdown(wait=wait)

@@ -7,14 +7,16 @@
   refusals shown on the panel's status line; reference clips with waveform and trim handles
   (:mod:`studio.ui.qt_clip_editor`); recording from the microphone (:mod:`studio.ui.qt_voice_recorder`);
 * **Audition** speaks a test sentence in the selected voice with the project's backend, **A/B**
-  the same sentence in two voices, one after the other (:mod:`studio.ui.qt_voice_audition`);
+  the same sentence in two voices, one after the other (:mod:`studio.ui.qt_voice_bank_audition`,
+  rendered by :mod:`studio.ui.qt_voice_audition` through the studio's one engine);
 * voices are dragged out of the list (:mod:`studio.ui.qt_voice_list`) as
   ``application/x-chorus-voice`` (:data:`VOICE_MIME`, the voice ids, one per line). Dropped on a
   speaker of the open project (the panel's speaker strip, or any widget that calls
   :func:`voice_ids_from_mime` + :func:`assign_voice` from :mod:`studio.ui.qt_voice_assign`), the
   voice is embedded into the project — one undo step that also marks the speaker's lines stale;
 * import of ``.chorusvoice`` packs and Higgs / vLLM preset folders, export of packs and of a vLLM
-  voice-presets folder, on a worker thread with its own bank connection.
+  voice-presets folder, on a worker thread with its own bank connection
+  (:mod:`studio.ui.qt_voice_bank_transfer`).
 
 Thread contract: GUI thread only. Work runs through a :class:`~studio.ui.qt_bank_jobs.QtJobRunner`.
 """
@@ -30,15 +32,11 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
     QMenu,
-    QMessageBox,
-    QPushButton,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -46,23 +44,19 @@ from PySide6.QtWidgets import (
 )
 
 from studio.bank.embed import EmbedStatus, bank_status
-from studio.bank.packs import PACK_SUFFIX, export_pack, export_presets, import_path
 from studio.bank.records import TAG_FIELDS, BankError
-from studio.bank.store import Conflict, ImportResult, VoiceBank
+from studio.bank.store import Conflict, VoiceBank
 from studio.render.casting import backend_warning, voice_summary
-from studio.ui.qt_bank_jobs import QtJobRunner, describe_failure, with_bank
+from studio.render.shared_engine import SharedEngine
+from studio.ui.qt_bank_jobs import QtJobRunner
 from studio.ui.qt_clip_editor import confirm
 from studio.ui.qt_document import QtDocument
 from studio.ui.qt_playback import StreamFactory, sounddevice_stream_factory
 from studio.ui.qt_render_controller import ClientFactory, default_client_factory
 from studio.ui.qt_voice_assign import QtSpeakerDropList, assign_voice
-from studio.ui.qt_voice_audition import (
-    DEFAULT_SENTENCE,
-    Auditioner,
-    QtAuditioner,
-    QtClipPlayer,
-    audition_request,
-)
+from studio.ui.qt_voice_audition import Auditioner, QtAuditioner, QtClipPlayer
+from studio.ui.qt_voice_bank_audition import QtBankAudition
+from studio.ui.qt_voice_bank_transfer import QtBankTransfer
 from studio.ui.qt_voice_details import ClipTranscriberFactory, QtVoiceDetails, engine_clip_transcriber
 from studio.ui.qt_voice_list import (
     VOICE_MIME,
@@ -107,6 +101,7 @@ class QtVoiceBankPanel(QWidget):
         input_factory: Callable[[], InputStreamFactory] = sounddevice_input_factory,
         output_factory: Callable[[], StreamFactory] = sounddevice_stream_factory,
         client_factory: ClientFactory = default_client_factory,
+        engine: SharedEngine | None = None,
         audition: Auditioner | None = None,
         count_in_ms: int = COUNT_IN_MS,
         parent: QWidget | None = None,
@@ -146,10 +141,17 @@ class QtVoiceBankPanel(QWidget):
         self.player.error.connect(lambda text: self.set_status(text, error=True))
         self.auditioner: QtAuditioner | None = None
         if audition is None:
-            self.auditioner = QtAuditioner(client_factory, self.player, parent=self)
+            # the studio's engine (shared with the render queue), else one of the panel's own
+            self.auditioner = QtAuditioner(engine or client_factory, self.player, parent=self)
             self.auditioner.message.connect(lambda text: self.set_status(text))
             audition = self.auditioner.audition
-        self._audition: Auditioner = audition
+        self.auditions = QtBankAudition(
+            bank, audition, self.auditioner, self.current_voice_id, self.set_status, self
+        )
+        self.auditions.auditionRequested.connect(self.auditionRequested.emit)
+        self.transfer = QtBankTransfer(
+            bank, self.jobs, self.set_status, self._export_ids, self._imported, self
+        )
 
         # search and tags
         self.search = QLineEdit()
@@ -175,23 +177,8 @@ class QtVoiceBankPanel(QWidget):
         self.remove_button = QToolButton()
         self.remove_button.setText("Remove")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.import_button = QToolButton()
-        self.import_button.setText("Import")
-        self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.import_button)
-        menu.addAction("Voice pack (.chorusvoice)…", self._import_pack_dialog)
-        menu.addAction(
-            "Preset folder (Higgs voice prompts or vLLM voice presets)…", self._import_folder_dialog
-        )
-        self.import_button.setMenu(menu)
-        self.export_button = QToolButton()
-        self.export_button.setText("Export")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.export_button)
-        menu.addAction("Voice pack (.chorusvoice)…", self._export_pack_dialog)
-        menu.addAction("vLLM voice-presets folder…", self._export_presets_dialog)
-        self.export_button.setMenu(menu)
-        self.export_button.setToolTip("Export the selected voices (all voices when none is selected)")
+        self.import_button = self.transfer.import_button
+        self.export_button = self.transfer.export_button
         self.count_label = QLabel()
         self.count_label.setObjectName("engineStatus")
         row2 = QHBoxLayout()
@@ -223,23 +210,11 @@ class QtVoiceBankPanel(QWidget):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         # audition
-        self.sentence = QLineEdit(DEFAULT_SENTENCE)
-        self.sentence.setCursorPosition(0)
-        self.sentence.setToolTip("The test sentence for Audition and A/B")
-        self.audition_button = QPushButton("▶ Audition")
-        self.audition_button.setToolTip("Speak the test sentence in this voice (the project's backend)")
-        self.audition_button.clicked.connect(self.audition_current)
-        self.ab_button = QToolButton()
-        self.ab_button.setText("A/B")
-        self.ab_button.setToolTip("The same sentence in this voice, then in another")
-        self.ab_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.ab_menu = QMenu(self.ab_button)
-        self.ab_menu.aboutToShow.connect(self._fill_ab_menu)
-        self.ab_button.setMenu(self.ab_menu)
-        row3 = QHBoxLayout()
-        row3.addWidget(self.sentence, 1)
-        row3.addWidget(self.audition_button)
-        row3.addWidget(self.ab_button)
+        self.sentence = self.auditions.sentence
+        self.audition_button = self.auditions.audition_button
+        self.ab_button = self.auditions.ab_button
+        self.ab_menu = self.auditions.ab_menu
+        row3 = self.auditions.row()
 
         # speakers of the open project
         self.speakers_label = QLabel("Drag a voice onto a speaker to assign it:")
@@ -344,9 +319,7 @@ class QtVoiceBankPanel(QWidget):
             self.backend_options = settings.backend_options_dict()
         else:
             self.backend, self.backend_options = "piper", {}
-        if self.auditioner is not None:
-            self.auditioner.set_backend(self.backend, self.backend_options)
-        self.audition_button.setToolTip(f"Speak the test sentence in this voice with {self.backend}")
+        self.auditions.set_backend(self.backend, self.backend_options)
 
     def refresh_speakers(self) -> None:
         doc, bank = self.doc, self.bank
@@ -537,8 +510,7 @@ class QtVoiceBankPanel(QWidget):
     def _update_actions(self) -> None:
         has = self.current_voice_id() is not None
         self.remove_button.setEnabled(has)
-        self.audition_button.setEnabled(has)
-        self.ab_button.setEnabled(has and self.model.total > 1)
+        self.auditions.update_actions(has, self.model.total)
 
     # ---- bank changes ----------------------------------------------------------------------
     def _on_bank_change(self, change: Any) -> None:
@@ -629,193 +601,40 @@ class QtVoiceBankPanel(QWidget):
             dialog.open()
         return dialog
 
-    # ---- audition --------------------------------------------------------------------------
+    # ---- audition (studio.ui.qt_voice_bank_audition) ------------------------------------------
     def audition_current(self) -> bool:
-        voice_id = self.current_voice_id()
-        return voice_id is not None and self.audition([voice_id])
+        return self.bank is not None and self.auditions.audition_current()
 
     def audition_ab(self, other_id: str) -> bool:
-        voice_id = self.current_voice_id()
-        return voice_id is not None and self.audition([voice_id, other_id])
+        return self.bank is not None and self.auditions.audition_ab(other_id)
 
     def audition(self, voice_ids: list[str]) -> bool:
         """Speak the test sentence in each voice in turn (two voices = A/B)."""
-        if self.bank is None or not voice_ids:
-            return False
-        slots = ("A", "B") if len(voice_ids) == 2 else ("",) * len(voice_ids)
-        try:
-            requests = [
-                audition_request(
-                    self.bank,
-                    voice_id,
-                    self.sentence.text(),
-                    backend=self.backend,
-                    defaults=self.backend_options,
-                    slot=slot,
-                )
-                for voice_id, slot in zip(voice_ids, slots, strict=True)
-            ]
-        except BankError as exc:
-            self.set_status(f"Cannot audition: {exc}", error=True)
-            return False
-        for request in requests:
-            self.auditionRequested.emit(request)
-            self._audition(request)
-        if self.backend == "piper":
-            drafts = [r.label for r in requests if self.bank.get(r.voice_id).kind != "piper"]
-            if drafts:
-                self.set_status(
-                    f"Piper draft of {', '.join(drafts)} (its Piper voice); choose Higgs as the project's "
-                    "backend to hear the cloned voice"
-                )
-        return True
+        return self.bank is not None and self.auditions.audition(voice_ids)
 
-    def _fill_ab_menu(self) -> None:
-        self.ab_menu.clear()
-        current = self.current_voice_id()
-        if self.bank is None or current is None:
-            return
-        for voice in self.bank.list_voices():
-            if voice.id != current:
-                action = self.ab_menu.addAction(f"against {voice.name}")
-                action.triggered.connect(lambda _checked=False, v=voice.id: self.audition_ab(v))
-
-    # ---- import / export -------------------------------------------------------------------
+    # ---- import / export (studio.ui.qt_voice_bank_transfer) ------------------------------------
     def import_from(self, path: str | Path, on_conflict: Conflict = "error") -> None:
         """Import a pack or a preset folder on a worker (its own bank connection)."""
-        if self.bank is None:
-            return
-        source = Path(path)
-        root = self.bank.root
+        if self.bank is not None:
+            self.transfer.import_from(path, on_conflict)
 
-        def work(bank: VoiceBank) -> ImportResult:
-            return import_path(bank, source, on_conflict=on_conflict)
-
-        self.set_status(f"Importing {source.name}…")
-        self.jobs.submit(
-            with_bank,
-            root,
-            work,
-            done=lambda result: self._imported(source, result),
-            failed=lambda exc: self._import_failed(source, exc),
-            label=f"Importing {source.name}",
-        )
-
-    def _imported(self, source: Path, result: ImportResult) -> None:
-        if self._closed:
-            return
+    def _imported(self, voice_ids: list[str]) -> None:
         self.reload_if_changed()
-        parts = [f"Imported {len(result.imported)} voice(s) from {source.name}"]
-        if result.replaced:
-            parts.append(f"replaced {', '.join(result.replaced)}")
-        if result.skipped:
-            parts.append(f"kept the bank's {', '.join(result.skipped)}")
-        parts.extend(result.warnings)
-        self.set_status("; ".join(parts))
-        if result.imported:
-            self.select_voice(result.imported[0].id)
-
-    def _import_failed(self, source: Path, exc: BaseException) -> None:
-        if self._closed:
-            return
-        text = describe_failure(f"Importing {source.name}", exc)
-        if isinstance(exc, BankError) and text.startswith("already in the bank"):
-            policy = self._ask_conflict(text)
-            if policy is not None:
-                self.import_from(source, policy)
-                return
-        self.set_status(f"Cannot import {source.name}: {text}", error=True)
-
-    def _ask_conflict(self, text: str) -> Conflict | None:
-        if QApplication.platformName() == "offscreen":
-            return None
-        box = QMessageBox(self)
-        box.setWindowTitle("Voices already in the bank")
-        box.setText(text.split(". Import again")[0] + ".")
-        replace = box.addButton("Replace them", QMessageBox.ButtonRole.AcceptRole)
-        skip = box.addButton("Keep the bank's", QMessageBox.ButtonRole.AcceptRole)
-        copy = box.addButton("Import copies", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        clicked = box.clickedButton()
-        box.deleteLater()
-        return {id(replace): "replace", id(skip): "skip", id(copy): "copy"}.get(id(clicked))  # type: ignore[return-value]
+        if voice_ids:
+            self.select_voice(voice_ids[0])
 
     def _export_ids(self) -> list[str]:
         return self.selected_voice_ids() or self.visible_voice_ids()
 
     def export_pack_to(self, path: str | Path, voice_ids: list[str] | None = None) -> None:
         """Write a ``.chorusvoice`` pack of ``voice_ids`` (default: selected, else shown) on a worker."""
-        if self.bank is None:
-            return
-        ids = list(voice_ids or self._export_ids())
-        if not ids:
-            self.set_status("No voices to export.", error=True)
-            return
-        target = Path(path)
-        if target.suffix.lower() != PACK_SUFFIX:
-            target = target.with_name(target.name + PACK_SUFFIX)
-        self.jobs.submit(
-            with_bank,
-            self.bank.root,
-            lambda bank: export_pack(bank, ids, target),
-            done=lambda out: self.set_status(f"Exported {len(ids)} voice(s) to {Path(out).name}"),
-            failed=lambda exc: self.set_status(
-                f"Cannot export: {describe_failure('The export', exc)}", error=True
-            ),
-            label="Exporting",
-        )
+        if self.bank is not None:
+            self.transfer.export_pack_to(path, voice_ids)
 
     def export_presets_to(self, folder: str | Path, voice_ids: list[str] | None = None) -> None:
         """Write a vLLM voice-presets folder (``config.json`` + clips) on a worker."""
-        if self.bank is None:
-            return
-        ids = list(voice_ids or self._export_ids())
-        if not ids:
-            self.set_status("No voices to export.", error=True)
-            return
-        target = Path(folder)
-
-        def done(result: Any) -> None:
-            text = f"Wrote {len(result.written)} voice preset(s) to {target}"
-            self.set_status("; ".join([text, *result.warnings]), error=bool(result.warnings))
-
-        self.jobs.submit(
-            with_bank,
-            self.bank.root,
-            lambda bank: export_presets(bank, ids, target),
-            done=done,
-            failed=lambda exc: self.set_status(
-                f"Cannot export: {describe_failure('The export', exc)}", error=True
-            ),
-            label="Exporting",
-        )
-
-    def _import_pack_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import a voice pack", "", f"Voice packs (*{PACK_SUFFIX});;All files (*)"
-        )
-        if path:
-            self.import_from(path)
-
-    def _import_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(
-            self, "Import a Higgs voice-prompts or vLLM voice-presets folder"
-        )
-        if path:
-            self.import_from(path)
-
-    def _export_pack_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export a voice pack", f"voices{PACK_SUFFIX}", f"Voice packs (*{PACK_SUFFIX})"
-        )
-        if path:
-            self.export_pack_to(path)
-
-    def _export_presets_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Export to a vLLM voice-presets folder")
-        if path:
-            self.export_presets_to(path)
+        if self.bank is not None:
+            self.transfer.export_presets_to(folder, voice_ids)
 
     # ---- lifetime --------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -825,6 +644,7 @@ class QtVoiceBankPanel(QWidget):
         self._closed = True
         if self.bank is None:
             return
+        self.transfer.closed = True
         self._poll.stop()
         self.details.close_editor()
         self.set_document(None)
@@ -844,7 +664,8 @@ def make_voice_bank_panel(
     """The panel over ``bank``, or over the user's bank (``CHORUS_VOICE_BANK`` / the data folder).
 
     A bank that cannot be opened gives a panel that says why. ``options`` go to QtVoiceBankPanel
-    (``input_factory``, ``output_factory``, ``client_factory``, ``audition``, ``count_in_ms``,
+    (``input_factory``, ``output_factory``, ``client_factory`` or ``engine`` (the studio's
+    SharedEngine, shared with rendering), ``audition``, ``count_in_ms``,
     ``transcriber``: how clips added without a transcript are transcribed; None = they are not).
     """
     owns = bank is None
