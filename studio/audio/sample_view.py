@@ -8,14 +8,16 @@ the column — exact, whether a column covers many samples (their min/max, joine
 the trace has no gaps) or a sample spans many columns (the line between two samples).
 :func:`sample_marks` places a dot on each sample once they are far enough apart to see.
 
-Samples are read in blocks of :data:`BLOCK` frames, mixed to mono (:func:`read_block`); the widget
-caches them (:mod:`studio.ui.qt_sample_store`) and reads them on a worker.
+Samples are read in blocks of :data:`BLOCK` frames, mixed to mono (:func:`read_block`,
+:class:`BlockReader`); the widget caches them (:mod:`studio.ui.qt_sample_store`) and reads them
+on a worker.
 
 Pure functions (except :func:`read_block`, which reads a file); safe from any thread.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +45,44 @@ def block_range(first_frame: float, last_frame: float) -> range:
 def read_block(path: Path | str, index: int) -> np.ndarray:
     """Block ``index`` of the file's samples, mono float32 (shorter at the end, empty past it)."""
     with AudioReader(path) as reader:
-        start = index * BLOCK
-        if start >= reader.info.frames:
-            return np.zeros(0, np.float32)
-        reader.seek(start)
-        data = reader.read(BLOCK)
+        return _block(reader, index)
+
+
+def _block(reader: AudioReader, index: int) -> np.ndarray:
+    start = index * BLOCK
+    if start >= reader.info.frames:
+        return np.zeros(0, np.float32)
+    reader.seek(start)
+    data = reader.read(BLOCK)
     mono = data.mean(axis=1) if data.ndim == 2 else data
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+class BlockReader:
+    """:func:`read_block` keeping the last few files open, so a file only ffmpeg can read (m4a, WMA)
+    is decoded once, not once per block. Thread contract: one thread at a time."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._open: OrderedDict[Path, AudioReader] = OrderedDict()
+
+    def read(self, path: Path | str, index: int) -> np.ndarray:
+        key = Path(path)
+        reader = self._open.get(key)
+        if reader is None:
+            reader = AudioReader(key)
+            self._open[key] = reader
+            while len(self._open) > self.keep:
+                _, old = self._open.popitem(last=False)
+                old.close()
+        else:
+            self._open.move_to_end(key)
+        return _block(reader, index)
+
+    def close(self) -> None:
+        for reader in self._open.values():
+            reader.close()
+        self._open.clear()
 
 
 def trace_extent(

@@ -6,14 +6,15 @@ schedules the missing ones; ``ready(media)`` is emitted on the GUI thread when a
 the blocks the view asks for are read (a zoomed-in view shows a second or two), the least recently
 used first out past :data:`MAX_BLOCKS`.
 
-Thread contract: construct and call on the GUI thread. Workers only run
-:func:`studio.audio.sample_view.read_block` and append the result to a deque, which a GUI-thread
+Thread contract: construct and call on the GUI thread. The one worker only runs
+:meth:`studio.audio.sample_view.BlockReader.read` and appends the result to a deque, which a GUI-thread
 QTimer drains (no Qt signal from a worker thread, as in :mod:`studio.ui.qt_peak_store`).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -36,6 +37,7 @@ class QtSampleStore(QObject):
         super().__init__(parent)
         self._resolve = resolve
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chorus-samples")
+        self._reader = sv.BlockReader()  # used by the one worker thread only
         self._blocks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._pending: set[tuple[str, int]] = set()
         self._failed: set[str] = set()
@@ -78,15 +80,24 @@ class QtSampleStore(QObject):
             self._drain()
 
     def shutdown(self) -> None:
+        if self._closed:
+            return
         self._closed = True
         self._timer.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        closing = threading.Thread(target=self._close_reader, name="chorus-samples-close", daemon=True)
+        closing.start()
+
+    def _close_reader(self) -> None:
+        """After the last read: the worker's open files are closed (off the GUI thread)."""
+        self._pool.shutdown(wait=True)
+        self._reader.close()
 
     def _request(self, key: tuple[str, int]) -> None:
         if key in self._pending or self._closed:
             return
         self._pending.add(key)
-        future = self._pool.submit(sv.read_block, self._resolve(key[0]), key[1])
+        future = self._pool.submit(self._reader.read, self._resolve(key[0]), key[1])
         future.add_done_callback(functools.partial(self._finished, key))
         if not self._timer.isActive():
             self._timer.start()

@@ -84,8 +84,8 @@ def test_before_the_samples_arrive_the_peaks_stand_in(timeline, monkeypatch):
 
     doc, panel = timeline
     gate = threading.Event()
-    real_read = sample_view.read_block
-    monkeypatch.setattr(sample_view, "read_block", lambda *a: (gate.wait(10), real_read(*a))[1])
+    real_read = sample_view.BlockReader.read
+    monkeypatch.setattr(sample_view.BlockReader, "read", lambda *a: (gate.wait(10), real_read(*a))[1])
     clip = next(c for c in doc.project.clips.values() if c.line_id == "EP12_010")
     panel.scale.set(px_per_s=4000.0, origin=clip.start + 1.0)
     panel.canvas.grab()

@@ -73,3 +73,18 @@ def test_blocks_are_read_mono_and_cover_the_asked_range(tmp_path):
     block1 = sv.read_block(path, 1)
     assert block1.shape == (100,) and block1[0] == pytest.approx((left[sv.BLOCK] + 0.5) / 2)
     assert sv.read_block(path, 5).size == 0
+
+
+def test_the_block_reader_keeps_files_open_and_reads_what_read_block_reads(tmp_path):
+    paths = []
+    for k in range(3):
+        path = tmp_path / f"f{k}.wav"
+        sf.write(path, np.full((sv.BLOCK * 2, 1), 0.1 * (k + 1), np.float32), 24000, subtype="FLOAT")
+        paths.append(path)
+    reader = sv.BlockReader(keep=2)
+    for path in paths:
+        for index in (1, 0):
+            assert np.array_equal(reader.read(path, index), sv.read_block(path, index))
+    assert len(reader._open) == 2  # the oldest was closed
+    reader.close()
+    assert not reader._open
