@@ -699,8 +699,9 @@ def _sample_pixels(
 def _clip_gain(clip: Clip, t: np.ndarray) -> np.ndarray:
     """Clip gain × fade envelope at timeline times ``t`` (what the waveform should look like)."""
     g = np.full(t.shape, 10 ** (clip.gain_db / 20.0), np.float32)
+    # The mixer's equal-power fades (studio.audio.gains): sin(π/2 · the share of the fade done).
     if clip.fade_in > 0:
-        g *= np.clip((t - clip.start) / clip.fade_in, 0, 1) ** 0.5
+        g *= np.sin(np.pi / 2 * np.clip((t - clip.start) / clip.fade_in, 0, 1)).astype(np.float32)
     if clip.fade_out > 0:
-        g *= np.clip((clip.end - t) / clip.fade_out, 0, 1) ** 0.5
+        g *= np.sin(np.pi / 2 * np.clip((clip.end - t) / clip.fade_out, 0, 1)).astype(np.float32)
     return g
