@@ -10,6 +10,14 @@ Options (all optional):
   ``tokenizer``    audio tokenizer (codec) repo id or folder (default: the one the model folder names)
   ``device``       auto (cuda → mps → cpu) | cuda | cuda:N | mps | cpu
   ``dtype``        auto (bf16 on CUDA, fp32 elsewhere) | bf16 | fp16 | fp32
+  ``precision``    auto | bf16 | int8 | int4: weights of the LM's decoder linears (attention, MLPs); embeddings,
+                   norms and the audio head stay in ``dtype`` (:mod:`engine.higgs.quantize`). auto: the best
+                   that fits the free GPU memory with room for ``batch_size`` lines (no quantising off CUDA)
+  ``adapter_precision`` auto | bf16 | int8 | int4: the audio adapter (DualFFN MLPs); auto = int8 under int4
+                   (int4 too only as auto's last resort), else as ``precision``
+  ``codec_device`` auto | gpu | cpu: where the audio tokenizer runs (auto: the CPU when the GPU is short)
+                   A memory plan is made before loading (:mod:`engine.higgs.memory`, shown by
+                   ``memory_plan_status``); a load that cannot fit fails first, naming options that would.
   ``local_files_only``  never download (default False); ``cache_dir`` HF cache folder
   ``batch_size``   lines generated together in independent mode (default 8)
   ``chunk_words``  long lines are generated in chunks of at most this many words (default 60)
@@ -191,20 +199,57 @@ class HiggsBackend(Backend):
         loading.check_codec_folder(codec_dir)
         device = loading.pick_device(str(options.get("device", "auto")))
         dtype = loading.pick_dtype(str(options.get("dtype", "auto")), device)
-        key = (str(model_dir), str(codec_dir), device, str(dtype))
+        from engine.higgs.quantize import parse_codec_device, parse_precision
+
+        choice = (
+            parse_precision(options.get("precision")),
+            parse_codec_device(options.get("codec_device")),
+            str(options.get("adapter_precision") or "auto"),
+        )
         with _LOAD_LOCK:
+            # the memory plan is made before loading; a model already loaded keeps the plan it was loaded by
+            plan = loading.held_plan(model_dir, codec_dir, device, dtype, *choice, loaded=_LOADED)
+            if plan is None:
+                plan = loading.plan_load(
+                    model_dir,
+                    codec_dir,
+                    device,
+                    dtype,
+                    precision=choice[0],
+                    codec_device=choice[1],
+                    adapter=choice[2],
+                    want_batch=self._batch_size(),
+                )
+            key = loading.load_key(model_dir, codec_dir, device, dtype, plan)
+            loading.PLANS[key] = plan
+            codec_device = device if plan.codec_on_device else "cpu"
             if key not in _LOADED:
-                report(0.8, f"loading Higgs Audio onto {device}")
-                codec = loading.load_codec(codec_dir, device)
+                report(0.8, f"loading Higgs Audio onto {device}: {plan.line()}")
+                codec = loading.load_codec(codec_dir, codec_device)
                 processor = loading.load_processor(model_dir, codec)
-                model = loading.load_model(model_dir, device, dtype)
+                model = loading.load_model(
+                    model_dir, device, dtype, precision=plan.precision, adapter=plan.adapter, plan=plan
+                )
                 _LOADED[key] = (model, processor, _version(model_dir))
             self._model, self._processor, self.version = _LOADED[key]
         self._cache_key = key
+        self.memory_plan = plan
         self.model_id = spec
         self.device = device
         self.loaded = True
-        report(1.0, f"Higgs Audio ready on {device} ({str(dtype).removeprefix('torch.')})")
+        weights = "" if plan.precision == "bf16" else f", {plan.precision} weights"
+        codec_note = "" if plan.codec_on_device else ", codec on the CPU"
+        dtype_name = str(dtype).removeprefix("torch.")
+        report(1.0, f"Higgs Audio ready on {device} ({dtype_name}{weights}{codec_note})")
+
+    def memory_plan_status(self) -> str:
+        """One line for the engine status and the serve log: the memory plan made before loading."""
+        plan = getattr(self, "memory_plan", None)
+        if plan is None:
+            if self.loaded:
+                return "memory plan: none (model given in memory)"
+            return "memory plan: none yet (made when the model loads)"
+        return f"memory plan: {plan.line()}"
 
     def close(self) -> None:
         if self._cache_key is not None:
