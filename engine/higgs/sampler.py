@@ -28,7 +28,6 @@ from typing import Any
 M32 = 0xFFFFFFFF
 _MULT = 0x45D9F3B  # a 32-bit integer hash multiplier (< 2**31, so products stay inside int64)
 _GOLDEN = 0x9E3779B1
-RAS_SALT = 0x5BD1E995  # the second draw of a RAS redraw uses other noise than the first
 HISTORY = 16  # frames of history kept per row for RAS (windows longer than this are cut to it)
 
 
@@ -49,7 +48,6 @@ def uniform(seeds: Any, frames: Any, shape: tuple[int, int], salt: int = 0) -> A
     key = _mix((_mix(seeds & M32) + (frames & M32) * 0x27D4EB2F + salt) & M32)
     index = torch.arange(shape[0] * shape[1], device=seeds.device, dtype=torch.long)
     bits = _mix((key[:, None] + index[None, :] * _GOLDEN) & M32)
-    bits = _mix(bits ^ key[:, None])
     noise = ((bits >> 8).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
     return noise.view(rows, *shape)
 
@@ -116,15 +114,15 @@ def pick(scores: Any, settings: Settings, frames: Any, history: Any) -> Any:
 
     rows, books, size = scores.shape
     greedy = (settings.temperature <= 0)[:, None]
-    noise = gumbel(settings.seeds, frames, (books, size))
-    drawn = (filtered(scores, settings) + noise).argmax(dim=-1)
+    noise = gumbel(settings.seeds, frames, (2 * books, size))  # the draw's and a RAS redraw's, at once
+    drawn = (filtered(scores, settings) + noise[:, :books]).argmax(dim=-1)
     codes = torch.where(greedy, scores.argmax(dim=-1), drawn)
     # RAS: count the picked code in the row's window of recent frames.
     window = torch.arange(HISTORY, device=scores.device)[None, :] >= (HISTORY - settings.ras_win)[:, None]
     counted = (history >= 0) & (history < size - 2)  # stream BOS/EOS (the last two codes) don't count
     same = (history == codes[:, None, :]) & counted & window[:, :, None]
     redraw = same.sum(dim=1) >= settings.ras_max[:, None]
-    again = (scores + gumbel(settings.seeds, frames, (books, size), RAS_SALT)).argmax(dim=-1)
+    again = (scores + noise[:, books:]).argmax(dim=-1)
     return torch.where(redraw, again, codes)
 
 
