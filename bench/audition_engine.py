@@ -12,7 +12,10 @@ Part B (streaming, a real engine process serving the stepped fake backend at rea
 ms from asking to the first sound of a 3 s audition when it plays from its first chunk, vs waiting for
 the take file.
 
-    QT_QPA_PLATFORM=offscreen python bench/audition_engine.py [--out bench/results/audition_engine.txt]
+Part C (``--higgs-tiny``; streaming through the real Higgs fast path: the tiny random checkpoint on CPU
+in an engine process, warm): the same two numbers for a 14 s audition (400 frames).
+
+    QT_QPA_PLATFORM=offscreen python bench/audition_engine.py [--higgs-tiny] [--out bench/results/audition_engine.txt]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "projects"), str(REPO / "tests" / "engine"), str(REPO / "tests" / "ui")]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import soundfile as sf  # noqa: E402
 from PySide6.QtCore import QCoreApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -111,27 +115,52 @@ def part_a(mode: str, folder: Path) -> dict[str, Any]:
         doc.close()
 
 
-def part_b(folder: Path) -> dict[str, float]:
+def part_b(folder: Path, higgs: bool = False) -> dict[str, float]:
     from fake_backends import engine_launcher
     from ui_fakes import fake_stream_factory
 
-    launcher = engine_launcher(folder, slots=2, step_s=0.01)
-    engine = SharedEngine(lambda b, o: EngineClient(b, o, python=launcher))
+    if higgs:
+        from higgs_tiny import tiny_model_dir
+
+        backend, options = "higgs", {"model": str(tiny_model_dir()), "device": "cpu", "fast": "on"}
+        engine = SharedEngine(lambda b, o: EngineClient(b, o, start_timeout_s=300))
+        spec, warm, long = (
+            VoiceSpec(kind="smart"),
+            GenerationParams(max_new_tokens=40),
+            GenerationParams(max_new_tokens=400),
+        )
+    else:
+        launcher = engine_launcher(folder, slots=2, step_s=0.01)
+        engine = SharedEngine(lambda b, o: EngineClient(b, o, python=launcher))
+        backend, options = "stepped", {}
+        spec, warm, long = VoiceSpec(kind="piper"), GenerationParams(), GenerationParams()
     player = QtClipPlayer(fake_stream_factory)
     auditioner = QtAuditioner(engine, player)
+    auditioner.set_backend(backend, options)
     rendered: list[float] = []
-    auditioner.rendered.connect(lambda r, path: rendered.append(time.monotonic()))
+    seconds: list[float] = []
+    auditioner.rendered.connect(
+        lambda r, path: (rendered.append(time.monotonic()), seconds.append(sf.info(path).duration))
+    )
+    text = "Hello there, this is a longer test sentence for streaming." if higgs else "300"
     try:
-        auditioner.audition(request("10", "Warm-up"))  # start the engine first: measure a warm one
+        # start the engine first: measure a warm one
+        auditioner.audition(AuditionRequest("w", "Warm-up", spec, "10" if not higgs else text, warm))
         wait_for(lambda: bool(rendered) and player.playing)
         player.stop()
         rendered.clear()
         asked = time.monotonic()
-        auditioner.audition(request("300", "Streamed"))  # 3 s of audio, rendered at real time
+        auditioner.audition(
+            AuditionRequest("s", "Streamed", spec, text, long)
+        )  # 3 s (stepped) / 14 s (Higgs)
         wait_for(lambda: len(auditioner.waits) == 2)
         first_sound = auditioner.waits[1][0]
         wait_for(lambda: bool(rendered))
-        return {"streamed_ms": first_sound * 1000, "file_ms": (rendered[0] - asked) * 1000}
+        return {
+            "streamed_ms": first_sound * 1000,
+            "file_ms": (rendered[0] - asked) * 1000,
+            "take_s": seconds[-1],
+        }
     finally:
         auditioner.shutdown()
         engine.shutdown()
@@ -140,6 +169,7 @@ def part_b(folder: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--higgs-tiny", action="store_true", help="also part C (needs torch + transformers)")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication([])
     lines = [
@@ -160,9 +190,21 @@ def main(argv: list[str] | None = None) -> int:
             )
         b = part_b(folder)
         lines.append("")
-        lines.append("B. Streaming backend (stepped fake, real time), warm engine: a 3 s audition")
+        lines.append(
+            f"B. Streaming backend (stepped fake, real time), warm engine: a {b['take_s']:.1f} s audition"
+        )
         lines.append(f"{'first sound from the take file (before)':<48}{b['file_ms']:>8.0f} ms")
         lines.append(f"{'first sound from the first chunks (now)':<48}{b['streamed_ms']:>8.0f} ms")
+        if args.higgs_tiny:
+            c = part_b(folder, higgs=True)
+            lines.append("")
+            lines.append(
+                "C. Higgs fast path (tiny random model, CPU, engine process), warm engine: a 14 s audition"
+            )
+            lines.append(f"{'first sound from the take file (before)':<48}{c['file_ms']:>8.0f} ms")
+            lines.append(f"{'first sound from the first chunks (now)':<48}{c['streamed_ms']:>8.0f} ms")
+    lines.append("")
+    lines.append(f"# load average after the run: {os.getloadavg()[0]:.1f} (the machine may be shared: times vary)")
     text = "\n".join(lines)
     print(text)
     if args.out:
