@@ -638,7 +638,8 @@ class QtVoiceBankPanel(QWidget):
 
     # ---- lifetime --------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop workers, playback and the audition engine; close the bank if the panel opened it."""
+        """Stop workers, playback and the auditions (the panel's own engine, if it has one); close the
+        bank if the panel opened it."""
         if self._closed:
             return
         self._closed = True

@@ -221,3 +221,18 @@ def test_without_partial_audio_the_audition_plays_the_take_file(qtbot, tmp_path,
         assert player.live is None and auditioner.waits[0][1] is False
     finally:
         auditioner.shutdown()
+
+
+def test_the_main_window_hands_one_engine_to_rendering_and_the_voice_bank(
+    make_window, podcast, tmp_path
+) -> None:
+    window = make_window(podcast)
+    controller, auditioner = window.view.controller, window.voice_bank.auditioner
+    assert controller.engine is window.engine and auditioner.engine is window.engine
+    controller.render(["EP12_010", "EP12_020"])
+    auditioner.audition(request("Heard beside the render."))
+    wait_for(lambda: not controller.busy and not auditioner.busy)
+    assert len(FakeEngineClient.instances) == 1 and window.engine.starts == 1
+    window.close_project()  # nothing left to do: the engine stops with the project
+    assert window.engine.client is None
+    wait_for(lambda: not FakeEngineClient.instances[0].running)
