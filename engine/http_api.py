@@ -7,7 +7,10 @@ Endpoints served (shapes as OpenAI / vLLM define them):
 ``POST /v1/audio/speech`` — OpenAI's speech request: ``model``, ``input``, ``voice``, ``response_format``
 (wav | flac | mp3 | pcm; pcm = raw 16-bit little-endian mono at the backend's rate, which the
 ``X-Chorus-Sample-Rate`` response header states), ``speed`` (0.25–4), ``instructions`` (used as the scene
-description). Chorus extensions, accepted as extra fields: ``seed``, ``temperature``, ``top_k``, ``top_p``,
+description), ``stream`` (true: the answer uses chunked transfer encoding and carries the audio as the
+backend makes it — ``pcm``, or ``wav`` with a streaming header whose sizes are 0xFFFFFFFF; other formats
+are refused with 400; a backend that does not stream, or a ``speed`` other than 1, sends it in one piece
+at the end). Chorus extensions, accepted as extra fields: ``seed``, ``temperature``, ``top_k``, ``top_p``,
 ``ras_win_len``, ``ras_max_num_repeat``, ``max_new_tokens``, ``scene_description``, ``kind``
 (dialogue | humming | music).
 
@@ -64,6 +67,7 @@ SPEECH_FORMATS: dict[str, str] = {
     "mp3": "audio/mpeg",
     "pcm": "audio/pcm",
 }
+STREAM_FORMATS = ("pcm", "wav")  # response formats /v1/audio/speech can stream (stream: true)
 CHAT_FORMATS = {"wav": "wav", "flac": "flac", "mp3": "mp3", "pcm16": "pcm", "pcm": "pcm"}
 DEFAULT_FORMAT = "wav"  # OpenAI's default is mp3; Chorus answers losslessly unless asked otherwise
 MAX_INPUT_CHARS = 20_000
@@ -334,6 +338,7 @@ class SpeechRequest:
     model: str
     response_format: str
     speed: float = 1.0
+    stream: bool = False  # answer with chunked transfer encoding as the audio is made
 
 
 def parse_speech(body: Any, catalog: VoiceCatalog, models: list[str], job_id: str) -> SpeechRequest:
@@ -359,6 +364,18 @@ def parse_speech(body: Any, catalog: VoiceCatalog, models: list[str], job_id: st
         )
     if body.get("stream_format") not in (None, "audio"):
         raise bad_request("streaming (stream_format 'sse') is not supported", param="stream_format")
+    stream = body.get("stream", False)
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        raise bad_request("'stream' must be true or false", param="stream")
+    if stream and response_format not in STREAM_FORMATS:
+        raise bad_request(
+            f'response_format {response_format!r} cannot be streamed; with "stream": true ask for '
+            f"{' or '.join(STREAM_FORMATS)}, or leave stream off",
+            param="response_format",
+            code="unsupported_format",
+        )
     speed = _number(body, "speed")
     if speed is None:
         speed = 1.0
@@ -376,7 +393,7 @@ def parse_speech(body: Any, catalog: VoiceCatalog, models: list[str], job_id: st
         kind=_kind(body),
         params=generation_params(body),
     )
-    return SpeechRequest(job, model, response_format, float(speed))
+    return SpeechRequest(job, model, response_format, float(speed), stream)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -653,6 +670,26 @@ class EncodeError(RuntimeError):
 def to_pcm16(audio: np.ndarray) -> bytes:
     clipped = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
     return (np.round(clipped * 32767.0)).astype("<i2").tobytes()
+
+
+def wav_stream_header(sample_rate: int) -> bytes:
+    """The 44-byte header of a 16-bit mono WAV of unknown length (RIFF and data sizes 0xFFFFFFFF, as
+    streaming servers send it; readers take the audio up to the end of the stream)."""
+    rate = int(sample_rate)
+    return (
+        b"RIFF"
+        + (0xFFFFFFFF).to_bytes(4, "little")
+        + b"WAVEfmt "
+        + (16).to_bytes(4, "little")
+        + (1).to_bytes(2, "little")  # PCM
+        + (1).to_bytes(2, "little")  # mono
+        + rate.to_bytes(4, "little")
+        + (rate * 2).to_bytes(4, "little")  # bytes per second
+        + (2).to_bytes(2, "little")  # block align
+        + (16).to_bytes(2, "little")  # bits per sample
+        + b"data"
+        + (0xFFFFFFFF).to_bytes(4, "little")
+    )
 
 
 def encode_audio(audio: np.ndarray, sample_rate: int, fmt: str) -> bytes:

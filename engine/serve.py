@@ -8,15 +8,18 @@ backend a real server to be tested against. Endpoints (request/response shapes i
 
     GET  /health                 {"status": "ok" | "loading" | "failed", backend, model, device, queued}
     GET  /v1/models              the model ids this server answers to (backend name, model id, --served-model-name)
-    POST /v1/audio/speech        OpenAI speech: text + voice → audio bytes
+    POST /v1/audio/speech        OpenAI speech: text + voice → audio bytes (streamed with "stream": true)
     POST /v1/chat/completions    vLLM higgs-audio style: reference audio as input_audio → audio in message.audio
 
 The backend is created and loaded once (``/health`` and the API answer 503 while it loads); ``serving on
 http://HOST:PORT`` is printed on stdout when it is ready. Requests are rendered by ONE worker thread in
-arrival order (models are not thread-safe): it takes what is queued — up to the backend's concurrency
-(Piper's process pool) or batch size (Higgs) — and renders it together. With ``--api-key-env VAR`` every
-``/v1`` request needs ``Authorization: Bearer <value of VAR>`` (401 otherwise). SIGTERM/SIGINT stop the
-server: queued requests get 503, the backend is closed, the exit code is 0.
+arrival order (models are not thread-safe), the studio engine's :class:`engine.runner.JobRunner`: it takes
+what is queued — up to the backend's concurrency (Piper's process pool) or batch size (Higgs), and a
+continuous-batching backend pulls requests into its running batch as places free up. ``"stream": true``
+on ``/v1/audio/speech`` answers with chunked transfer encoding as the audio is made (pcm, wav). With
+``--api-key-env VAR`` every ``/v1`` request needs ``Authorization: Bearer <value of VAR>`` (401
+otherwise). SIGTERM/SIGINT stop the server: queued requests get 503, the backend is closed, the exit
+code is 0.
 
 Exit codes: 0 after a clean stop; 1 if the port cannot be opened or the model fails to load; 2 for bad
 arguments. Nothing here imports studio.
@@ -55,6 +58,7 @@ from engine.http_api import (
     EncodeError,
     Preset,
     PresetsError,
+    SpeechRequest,
     VoiceCatalog,
     chat_response,
     encode_audio,
@@ -62,13 +66,15 @@ from engine.http_api import (
     models_list,
     parse_chat,
     parse_speech,
+    to_pcm16,
+    wav_stream_header,
 )
 from engine.protocol import RenderJob
+from engine.runner import FAILED, LOADING, READY, STOPPING, JobRunner, QueueFull, RunnerListener
 
 LOG = logging.getLogger("engine.serve")
 MAX_BODY_BYTES = 80 * 1024 * 1024
 MAX_QUEUE = 256
-LOADING, READY, FAILED, STOPPING = "loading", "ready", "failed", "stopping"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -78,147 +84,112 @@ LOADING, READY, FAILED, STOPPING = "loading", "ready", "failed", "stopping"
 
 @dataclass
 class Ticket:
-    """One queued request: the handler waits on ``done``; the worker fills in the outcome."""
+    """One queued request: the handler waits on ``done``; the worker fills in the outcome.
+
+    ``chunks`` (streaming requests): partial audio as ``(samples, sample_rate)``, then None once the
+    outcome is in.
+    """
 
     job: RenderJob
     done: threading.Event = field(default_factory=threading.Event)
     outcome: JobOutcome | None = None
     rejected: str = ""  # the backend cannot honour the job as asked (→ 400)
+    chunks: queue.SimpleQueue[tuple[np.ndarray, int] | None] | None = None
 
 
-class QueueFull(RuntimeError):
-    pass
+class RenderWorker(RunnerListener):
+    """The backend behind a :class:`engine.runner.JobRunner` (the same queue and batching as the studio's
+    engine): loads it once, then renders queued tickets on the runner's worker thread.
 
-
-class RenderWorker:
-    """Loads the backend once, then renders queued tickets in order on its own thread.
-
-    ``submit`` may be called from any thread; everything that touches the backend runs on the worker.
+    ``submit``/``cancel`` may be called from any thread (request handlers); everything that touches the
+    backend runs on the worker; the listener methods fill in tickets from it.
     """
 
     def __init__(self, backend: Backend, max_queue: int = MAX_QUEUE) -> None:
         self.backend = backend
-        self.state = LOADING
-        self.detail = ""
-        self._queue: queue.Queue[Ticket] = queue.Queue(maxsize=max_queue)
-        self._stop = threading.Event()
-        self._loaded = threading.Event()
-        self._runs = 0
-        self._thread = threading.Thread(target=self._work, name="serve-worker", daemon=True)
+        self.runner = JobRunner(backend, self, check_jobs=True, max_queue=max_queue, name="serve-worker")
+        self._tickets: dict[str, Ticket] = {}
+        self._lock = threading.Lock()
+        self._group = ""
+
+    @property
+    def state(self) -> str:
+        return self.runner.state
+
+    @property
+    def detail(self) -> str:
+        return self.runner.load_error
 
     def start(self) -> None:
-        self._thread.start()
+        self.runner.start()
 
     def wait_loaded(self, stop: threading.Event) -> None:
-        while not self._loaded.wait(0.1) and not stop.is_set():
+        while not self.runner.wait_loaded(0.1) and not stop.is_set():
             pass
 
     @property
     def queued(self) -> int:
-        return self._queue.qsize()
+        return self.runner.queued
 
-    def submit(self, job: RenderJob) -> Ticket:
-        ticket = Ticket(job)
+    def submit(self, job: RenderJob, *, stream: bool = False) -> Ticket:
+        """Queue ``job`` (QueueFull when the queue is full); ``stream``: partial audio into ``chunks``."""
         if self.state == STOPPING:
             raise ApiError(503, "the server is shutting down", kind="server_error", code="shutting_down")
+        job = replace(job, group=self._group or job.group, stream=stream)
+        ticket = Ticket(job, chunks=queue.SimpleQueue() if stream else None)
+        with self._lock:
+            self._tickets[job.job_id] = ticket
         try:
-            self._queue.put_nowait(ticket)
-        except queue.Full:
-            raise QueueFull from None
+            self.runner.submit([job])
+        except QueueFull:
+            with self._lock:
+                self._tickets.pop(job.job_id, None)
+            raise
         return ticket
+
+    def cancel(self, job_id: str) -> None:
+        """Stop rendering a request nobody waits for any more (its client went away)."""
+        self.runner.cancel({job_id})
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel what runs, answer what waits with 'cancelled', close the backend."""
-        self.state = STOPPING
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout)
-        self._drain()
+        self.runner.shutdown()
+        self.runner.join(timeout)
+        with contextlib.suppress(Exception):
+            self.backend.close()
 
-    def _drain(self) -> None:
-        while True:
-            try:
-                ticket = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            ticket.outcome = JobOutcome(ticket.job.job_id, cancelled=True)
-            ticket.done.set()
+    # runner listener (worker thread; ``done`` also on the thread that cancels queued jobs)
 
-    def _cancelled(self, job_id: str) -> bool:
-        return self._stop.is_set()
+    def loading(self, fraction: float, detail: str) -> None:
+        LOG.info("loading %3.0f%% %s", fraction * 100, detail)
 
-    def _work(self) -> None:
-        try:
-            self.backend.load(lambda fraction, detail: LOG.info("loading %3.0f%% %s", fraction * 100, detail))
-            self.state = READY
-        except BackendError as exc:
-            self.state, self.detail = FAILED, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a load bug is reported, not raised into the void
-            self.state, self.detail = FAILED, f"{type(exc).__name__}: {exc}"
-        self._loaded.set()
-        if self.state != READY:
+    def loaded(self, error: str) -> None:
+        caps = self.backend.capabilities()
+        # a batching backend renders queued requests together (the runner batches by group)
+        if caps.batch_size > 1 and caps.concurrency <= 1 and not caps.continuous:
+            self._group = "serve"
+
+    def chunk(self, job: RenderJob, seq: int, samples: np.ndarray, sample_rate: int) -> None:
+        with self._lock:
+            ticket = self._tickets.get(job.job_id)
+        if ticket is not None and ticket.chunks is not None:
+            ticket.chunks.put((samples, sample_rate))
+
+    def rejected(self, job: RenderJob, reason: str) -> None:
+        self._answer(job.job_id, None, reason)
+
+    def done(self, job: RenderJob, outcome: JobOutcome) -> None:
+        self._answer(job.job_id, outcome, "")
+
+    def _answer(self, job_id: str, outcome: JobOutcome | None, rejected: str) -> None:
+        with self._lock:
+            ticket = self._tickets.pop(job_id, None)
+        if ticket is None:
             return
-        try:
-            while not self._stop.is_set():
-                try:
-                    first = self._queue.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                self._run(self._take_more(first))
-        finally:
-            with contextlib.suppress(Exception):
-                self.backend.close()
-
-    def _take_more(self, first: Ticket) -> list[Ticket]:
-        caps = self.backend.capabilities()
-        room = max(caps.concurrency, caps.batch_size, 1)
-        run = [first]
-        while len(run) < room:
-            try:
-                run.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return run
-
-    def _run(self, run: list[Ticket]) -> None:
-        self._runs += 1
-        caps = self.backend.capabilities()
-        group = (
-            f"serve-{self._runs}" if caps.concurrency <= 1 and caps.batch_size > 1 and len(run) > 1 else ""
-        )
-        by_id: dict[str, Ticket] = {}
-        jobs: list[RenderJob] = []
-        for ticket in run:
-            reason = self.backend.check(ticket.job)
-            if reason:
-                ticket.rejected = reason
-                ticket.done.set()
-                continue
-            job = ticket.job if not group else _with_group(ticket.job, group)
-            by_id[job.job_id] = ticket
-            jobs.append(job)
-        failure = ""
-        try:
-            if jobs:
-                for outcome in self.backend.render_stream(
-                    jobs, lambda job_id, fraction: None, self._cancelled
-                ):
-                    answered = by_id.get(outcome.job_id)
-                    if answered is not None:
-                        del by_id[outcome.job_id]
-                        answered.outcome = outcome
-                        answered.done.set()
-        except Exception as exc:  # noqa: BLE001 - one failed run fails its requests, not the server
-            failure = str(exc) if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
-        for job_id, left in by_id.items():
-            left.outcome = JobOutcome(
-                job_id, error=failure or "the backend returned nothing for this request"
-            )
-            left.done.set()
-
-
-def _with_group(job: RenderJob, group: str) -> RenderJob:
-    return replace(job, group=group)
+        ticket.outcome, ticket.rejected = outcome, rejected
+        ticket.done.set()
+        if ticket.chunks is not None:
+            ticket.chunks.put(None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -406,19 +377,27 @@ class ApiHandler(BaseHTTPRequestHandler):
         }
         self._json(200 if worker.state == READY else 503, payload)
 
-    def _render(self, job: RenderJob) -> tuple[np.ndarray, int, bool, str]:
-        """Queue ``job``, wait for it, and return (audio, rate, suspect, note) or raise ApiError."""
-        app = self.server.app
+    def _queue(self, job: RenderJob, *, stream: bool = False) -> Ticket:
+        """Queue ``job`` (ApiError 429 when the queue is full or 503 when stopping)."""
         try:
-            ticket = app.worker.submit(job)
+            return self.server.app.worker.submit(job, stream=stream)
         except QueueFull:
             raise ApiError(
                 429, "the server's queue is full; retry shortly", kind="rate_limit_error", code="queue_full"
             ) from None
-        while not ticket.done.wait(0.5):
-            if app.stopping.is_set() and app.worker.state == STOPPING:
-                ticket.done.wait(15.0)
-                break
+
+    def _stopped_waiting(self, ticket: Ticket) -> bool:
+        """Called every half second of waiting: True once the server stops and ``ticket`` still has no
+        outcome after a last grace period."""
+        app = self.server.app
+        if app.stopping.is_set() and app.worker.state == STOPPING:
+            ticket.done.wait(15.0)
+            return True
+        return False
+
+    def _result(self, ticket: Ticket) -> tuple[np.ndarray, int, bool, str]:
+        """(audio, rate, suspect, note) of a finished ticket, or the ApiError it stands for."""
+        app = self.server.app
         if ticket.rejected:
             raise ApiError(400, ticket.rejected, code="unsupported_voice")
         outcome = ticket.outcome
@@ -442,14 +421,23 @@ class ApiHandler(BaseHTTPRequestHandler):
             )
         return audio, int(result.sample_rate), bool(result.suspect), result.note
 
+    def _render(self, job: RenderJob) -> tuple[np.ndarray, int, bool, str]:
+        """Queue ``job``, wait for it, and return (audio, rate, suspect, note) or raise ApiError."""
+        ticket = self._queue(job)
+        while not ticket.done.wait(0.5):
+            if self._stopped_waiting(ticket):
+                break
+        return self._result(ticket)
+
     def _speech(self, body: Any) -> None:
         app = self.server.app
         request = parse_speech(body, app.catalog, app.models, f"speech-{uuid.uuid4().hex[:12]}")
+        if request.stream:
+            self._speech_stream(request)
+            return
         audio, rate, suspect, note = self._render(request.job)
         if abs(request.speed - 1.0) > 1e-6:
-            from engine.backends.piper_variants import time_stretch
-
-            audio = time_stretch(audio, 1.0 / request.speed, rate)
+            audio = _stretch(audio, rate, request.speed)
         data = _encode(audio, rate, request.response_format)
         headers = {
             "X-Chorus-Sample-Rate": str(rate),
@@ -459,6 +447,58 @@ class ApiHandler(BaseHTTPRequestHandler):
         if note:
             headers["X-Chorus-Note"] = urllib.parse.quote(note[:500])
         self._send(200, data, SPEECH_FORMATS[request.response_format], headers)
+
+    def _speech_stream(self, request: SpeechRequest) -> None:
+        """``stream: true``: chunked transfer encoding, audio written as the backend makes it.
+
+        The status line goes out with the first audio, so a request that fails before any (a bad
+        voice, a backend error) still gets its JSON error. A failure after audio was sent ends the
+        response without its last (empty) chunk and closes the connection: the client sees a
+        truncated transfer, not a short file that looks complete. A client that goes away cancels its job.
+        """
+        stretch = abs(request.speed - 1.0) > 1e-6  # needs the whole line: sent in one piece at the end
+        ticket = self._queue(request.job, stream=not stretch)
+        out = _ChunkedAudio(self, request.response_format)
+        try:
+            if ticket.chunks is not None:
+                while True:
+                    try:
+                        item = ticket.chunks.get(timeout=0.5)
+                    except queue.Empty:
+                        if self._stopped_waiting(ticket):
+                            break
+                        continue
+                    if item is None:
+                        break
+                    pieces = [item]
+                    with contextlib.suppress(queue.Empty):
+                        while len(pieces) < 64:  # whatever else is waiting goes out in one write
+                            more = ticket.chunks.get_nowait()
+                            if more is None:
+                                ticket.chunks.put(None)
+                                break
+                            pieces.append(more)
+                    out.write(np.concatenate([p[0] for p in pieces]), pieces[0][1])
+            else:
+                while not ticket.done.wait(0.5):
+                    if self._stopped_waiting(ticket):
+                        break
+            try:
+                audio, rate, _suspect, _note = self._result(ticket)
+            except ApiError:
+                if not out.started:
+                    raise
+                LOG.warning("streamed request %s failed after its first audio", request.job.job_id)
+                out.abort()
+                return
+            if stretch:
+                audio = _stretch(audio, rate, request.speed)
+            if audio.size > out.samples:  # a backend that streams nothing (or not all): the rest now
+                out.write(audio[out.samples :], rate)
+            out.finish()
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.app.worker.cancel(request.job.job_id)
+            raise
 
     def _chat(self, body: Any) -> None:
         app = self.server.app
@@ -475,6 +515,48 @@ class ApiHandler(BaseHTTPRequestHandler):
             note=note,
         )
         self._json(200, payload)
+
+
+class _ChunkedAudio:
+    """A streamed ``/v1/audio/speech`` answer: headers with the first audio, one HTTP chunk per write."""
+
+    def __init__(self, handler: ApiHandler, fmt: str) -> None:
+        self.handler = handler
+        self.fmt = fmt
+        self.started = False
+        self.samples = 0
+
+    def write(self, audio: np.ndarray, rate: int) -> None:
+        handler = self.handler
+        data = to_pcm16(audio)
+        if not self.started:
+            self.started = True
+            handler.send_response(200)
+            handler.send_header("Content-Type", SPEECH_FORMATS[self.fmt])
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.send_header("X-Chorus-Sample-Rate", str(rate))
+            if handler.close_connection:
+                handler.send_header("Connection", "close")
+            handler.end_headers()
+            if self.fmt == "wav":
+                data = wav_stream_header(rate) + data
+        self.samples += int(audio.size)
+        if data:
+            handler.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
+            handler.wfile.flush()
+
+    def finish(self) -> None:
+        self.handler.wfile.write(b"0\r\n\r\n")
+        self.handler.wfile.flush()
+
+    def abort(self) -> None:
+        self.handler.close_connection = True
+
+
+def _stretch(audio: np.ndarray, rate: int, speed: float) -> np.ndarray:
+    from engine.backends.piper_variants import time_stretch
+
+    return time_stretch(audio, 1.0 / speed, rate)
 
 
 def _encode(audio: np.ndarray, rate: int, fmt: str) -> bytes:

@@ -5,7 +5,8 @@ one frame (``FRAME`` samples) for each running job, a job leaves as soon as its 
 with ``continuous`` it pulls queued jobs through ``render_stream``'s ``more`` into free places. With
 ``streaming`` each frame goes out through ``chunk``. A job's length in frames is its text when that is
 a number, else one frame per word. A job whose text starts with "hold" makes one frame, then waits
-(without holding up the others) until the test calls :meth:`SteppedBackend.release`.
+(without holding up the others) until the test calls :meth:`SteppedBackend.release`, then makes the
+rest (at least one more frame).
 
 Run as a script it is an engine process (``EngineHost`` on stdin/stdout) serving this backend, so the
 studio's client can be tested against a real process: pass a launcher made by
@@ -52,7 +53,9 @@ def frame_of(job_id: str, index: int) -> np.ndarray:
 
 def frames_for(job: RenderJob) -> int:
     text = job.text.strip()
-    return int(text) if text.isdigit() else max(1, len(text.split()))
+    if text.isdigit():
+        return int(text)
+    return max(2 if text.startswith("hold") else 1, len(text.split()))
 
 
 class SteppedBackend(Backend):
@@ -86,7 +89,8 @@ class SteppedBackend(Backend):
     def capabilities(self) -> Capabilities:
         return self._caps
 
-    def release(self, job_id: str) -> None:
+    def release(self, job_id: str = "*") -> None:
+        """Let the held job ``job_id`` (default: every held job, now and later) go on."""
         with self.lock:
             self._released.add(job_id)
 
@@ -134,7 +138,7 @@ class SteppedBackend(Backend):
                     yield JobOutcome(job_id, cancelled=True)
                     continue
                 with self.lock:
-                    held = job.text.startswith("hold") and frames and job_id not in self._released
+                    held = job.text.startswith("hold") and bool(frames) and not {job_id, "*"} & self._released
                 if held:
                     continue
                 frame = frame_of(job_id, len(frames))
@@ -143,7 +147,7 @@ class SteppedBackend(Backend):
                     chunk(job_id, frame, RATE)
                 total = frames_for(job)
                 progress(job_id, len(frames) / total)
-                if len(frames) >= total and not held:
+                if len(frames) >= total:
                     del running[job_id]
                     self.record("leave", job_id)
                     yield JobOutcome(job_id, result=RenderResult(np.concatenate(frames), RATE))
