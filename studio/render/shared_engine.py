@@ -144,6 +144,11 @@ class EngineLane:
         return tuple(self.jobs)
 
     @property
+    def waiting(self) -> int:
+        """Events collected for this lane that ``poll`` has not handed out yet."""
+        return len(self._events)
+
+    @property
     def client(self) -> Any:
         return self.engine.client
 

@@ -258,7 +258,7 @@ class QtRenderController(QObject):
                 break
             for event in events:
                 self._apply(event)
-        if self.engine.state == STOPPED and not self.lane.outstanding:
+        if self.engine.state == STOPPED and not self.lane.outstanding and not self.lane.waiting:
             self._announce_end()
             self._timer.stop()
             return
@@ -277,7 +277,7 @@ class QtRenderController(QObject):
         if kind == "engine_status":
             self.engine_status = dict(event)
             loaded = "model loaded" if event.get("model_loaded") else "loading model"
-            queue = event.get("queue_length", 0)
+            queue = int(event.get("queue_length", 0) or 0) + self.engine.held  # held: waiting in the studio
             device = event.get("device", "")
             self._set_engine_text(f"{event.get('backend', '')} · {device} · {loaded} · {queue} queued")
             return
