@@ -7,7 +7,7 @@ PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
   exit 1
 }
 UV=.venv/.uv/bin/uv
-if ! { [ -x "$UV" ] && [ "$("$UV" --version 2>/dev/null)" = "uv $UV_VERSION" ]; }; then
+if ! { [ -x "$UV" ] && [ "$("$UV" --version 2>/dev/null | cut -d" " -f1,2)" = "uv $UV_VERSION" ]; }; then
   echo "- fetching the installer (uv $UV_VERSION)" >&2
   rm -rf .venv/.uv
   log=$("$PY" -m pip install -q --disable-pip-version-check --no-warn-script-location --target .venv/.uv \
