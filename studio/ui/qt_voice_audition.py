@@ -462,9 +462,12 @@ class QtAuditioner(QObject):
                 item = self._auditions.get(str(job_id))
                 if item is not None:  # it renders again from its start: drop what was streamed
                     self._live.pop(item.job_id, None)
-                    if item.playing and self.player is not None:
-                        self.player.stop()
-                    item.live = None
+                    item.live = None  # and play its take file once it comes, still in its turn
+                    if item.playing:
+                        item.playing = False
+                        if self.player is not None:
+                            self.player.stop()
+                        self._order.appendleft(item)
             return
         job_id = str(event.get("job_id", ""))
         item = self._auditions.get(job_id)

@@ -236,3 +236,77 @@ def test_the_main_window_hands_one_engine_to_rendering_and_the_voice_bank(
     window.close_project()  # nothing left to do: the engine stops with the project
     assert window.engine.client is None
     wait_for(lambda: not FakeEngineClient.instances[0].running)
+
+
+class ChunkingClient:
+    """An engine client whose test plays the engine: chunks, finished events (see ScriptedClient in
+    tests/unit/test_shared_engine.py)."""
+
+    def __init__(self, backend: str, options: dict[str, Any]) -> None:
+        self.hello = {"backend": backend, "capabilities": {"streaming": True}}
+        self.running = True
+        self.jobs: list[Any] = []
+        self.events: list[dict[str, Any]] = []
+        self.on_chunk: Any = None
+
+    def start(self) -> dict[str, Any]:
+        return self.hello
+
+    def submit(self, jobs: Any) -> None:
+        self.jobs += list(jobs)
+
+    def cancel(self, job_ids: Any = None) -> None:
+        self.events += [{"type": "cancelled", "job_id": j} for j in job_ids]
+
+    def set_chunk_listener(self, listener: Any) -> None:
+        self.on_chunk = listener
+
+    def request_status(self) -> None:
+        pass
+
+    def poll(self, timeout: float = 0.0, limit: int | None = None) -> list[dict[str, Any]]:
+        out, self.events = self.events, []
+        return out
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.running = False
+
+    def finish(self, job: Any, audio: np.ndarray) -> None:
+        sf.write(job.out_path, audio, 24000, subtype="FLOAT")
+        self.events.append({"type": "finished", "job_id": job.job_id, "path": job.out_path})
+
+
+def test_ab_plays_a_first_even_when_b_streams_first_and_a_restart_drops_the_stream(qtbot) -> None:
+    clients: list[ChunkingClient] = []
+    engine = SharedEngine(lambda b, o: clients.append(ChunkingClient(b, o)) or clients[-1])
+    player = QtClipPlayer(fake_stream_factory)
+    auditioner = QtAuditioner(engine, player)
+    played: list[tuple[str, bool]] = []
+    auditioner.playing.connect(lambda r, wait, streamed: played.append((r.slot, streamed)))
+    try:
+        auditioner.audition(request("A line.", "Ada", "A"))
+        auditioner.audition(request("A line.", "Ben", "B"))
+        wait_for(lambda: bool(clients) and len(clients[0].jobs) == 2)
+        client = clients[0]
+        job_a, job_b = client.jobs
+        assert job_a.stream and job_b.stream
+        client.on_chunk(job_b.job_id, np.full(24000, 0.2, np.float32), 24000)  # B is ready first…
+        for _ in range(10):
+            auditioner.poll()
+        assert not player.playing  # …but A plays first
+        client.on_chunk(job_a.job_id, np.full(12000, 0.1, np.float32), 24000)
+        wait_for(lambda: player.playing)
+        assert played == [("A", True)] and player.live is not None
+        assert np.allclose(FakeStream.last.pull(2)[:, 0], 0.1)
+        # the engine crashed and renders A again from its start: what was streamed is dropped
+        client.events.append({"type": "engine_restarted", "reason": "test", "resubmitted": [job_a.job_id]})
+        wait_for(lambda: not player.playing)
+        client.finish(job_a, np.full(6000, 0.3, np.float32))
+        wait_for(lambda: len(played) == 2)
+        assert played[1] == ("A", False) and np.allclose(FakeStream.last.pull(2)[:3000, 0], 0.3)
+        player.stop()
+        wait_for(lambda: len(played) == 3)
+        assert played[2] == ("B", True)
+    finally:
+        auditioner.shutdown()
+        engine.shutdown()
