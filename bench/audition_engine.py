@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"{'first sound from the take file (before)':<48}{c['file_ms']:>8.0f} ms")
             lines.append(f"{'first sound from the first chunks (now)':<48}{c['streamed_ms']:>8.0f} ms")
     lines.append("")
-    lines.append(f"# load average after the run: {os.getloadavg()[0]:.1f} (the machine may be shared: times vary)")
+    lines.append(
+        f"# load average after the run: {os.getloadavg()[0]:.1f} (the machine may be shared: times vary)"
+    )
     text = "\n".join(lines)
     print(text)
     if args.out:
