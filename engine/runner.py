@@ -328,7 +328,7 @@ class JobRunner:
                 self._on_progress,
                 self.is_cancelled,
                 more=self._more if self._caps.continuous else None,
-                chunk=self._on_chunk,
+                chunk=self._on_chunk if self._caps.streaming else None,
             )
             for outcome in stream:
                 with self._lock:

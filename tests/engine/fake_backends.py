@@ -6,7 +6,7 @@ with ``continuous`` it pulls queued jobs through ``render_stream``'s ``more`` in
 ``streaming`` each frame goes out through ``chunk``. A job's length in frames is its text when that is
 a number, else one frame per word. A job whose text starts with "hold" makes one frame, then waits
 (without holding up the others) until the test calls :meth:`SteppedBackend.release`, then makes the
-rest (at least one more frame).
+rest (at least one more frame). A job whose text starts with "fail" makes one frame, then fails.
 
 Run as a script it is an engine process (``EngineHost`` on stdin/stdout) serving this backend, so the
 studio's client can be tested against a real process: pass a launcher made by
@@ -84,6 +84,7 @@ class SteppedBackend(Backend):
         self.log: list[tuple[str, str, int]] = []
         self.calls = 0
         self.most_running = 0
+        self.cancelled: list[str] = []  # jobs that left because the runner cancelled them
         self._released: set[str] = set()
 
     def capabilities(self) -> Capabilities:
@@ -135,7 +136,14 @@ class SteppedBackend(Backend):
                 if cancelled(job_id):
                     del running[job_id]
                     self.record("leave", job_id)
+                    with self.lock:
+                        self.cancelled.append(job_id)
                     yield JobOutcome(job_id, cancelled=True)
+                    continue
+                if job.text.startswith("fail") and frames:
+                    del running[job_id]
+                    self.record("leave", job_id)
+                    yield JobOutcome(job_id, error="the fake decoder failed mid-line")
                     continue
                 with self.lock:
                     held = job.text.startswith("hold") and bool(frames) and not {job_id, "*"} & self._released
@@ -143,7 +151,7 @@ class SteppedBackend(Backend):
                     continue
                 frame = frame_of(job_id, len(frames))
                 frames.append(frame)
-                if chunk is not None:
+                if chunk is not None and self._caps.streaming:
                     chunk(job_id, frame, RATE)
                 total = frames_for(job)
                 progress(job_id, len(frames) / total)

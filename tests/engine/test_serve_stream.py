@@ -109,6 +109,9 @@ def test_a_backend_that_does_not_stream_answers_in_one_piece() -> None:
         reply = post(server, {"input": "9", "response_format": "pcm", "stream": True})
         assert reply.status == 200 and reply.getheader("Transfer-Encoding") == "chunked"
         assert pcm(reply.read()).size == 9 * FRAME
+        failed = post(server, {"input": "fail after a while", "response_format": "pcm", "stream": True})
+        assert failed.status == 500  # no audio was sent yet: a proper JSON error
+        assert "failed mid-line" in json.loads(failed.read())["error"]["message"]
         plain = post(server, {"input": "9", "response_format": "pcm"})  # no stream: as before
         assert plain.getheader("Content-Length") == str(9 * FRAME * 2)
         assert len(plain.read()) == 9 * FRAME * 2
@@ -129,3 +132,26 @@ def test_formats_that_cannot_stream_and_bad_stream_values_are_refused(
         for word in words:
             assert word in error["message"], error
     assert backend.calls == 0
+
+
+def test_a_failure_after_the_first_audio_truncates_the_transfer(
+    streaming: tuple[EngineServer, SteppedBackend],
+) -> None:
+    server, _backend = streaming
+    reply = post(server, {"input": "fail after a while", "response_format": "pcm", "stream": True})
+    assert reply.status == 200
+    with pytest.raises(http.client.IncompleteRead):  # no final empty chunk: the client knows it is short
+        reply.read()
+    assert post(server, {"input": "4", "response_format": "pcm", "stream": True}).read()  # the server goes on
+
+
+def test_a_client_that_goes_away_cancels_its_job(streaming: tuple[EngineServer, SteppedBackend]) -> None:
+    server, backend = streaming
+    reply = post(server, {"input": "5000", "response_format": "pcm", "stream": True})  # 10 s of steps
+    assert reply.read1(1 << 16)
+    reply.close()  # hang up mid-line
+    deadline = time.monotonic() + SAFETY_S
+    while not backend.cancelled and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(backend.cancelled) == 1 and backend.cancelled[0].startswith("speech-")
+    assert server.app.worker.runner.running == []
