@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
+from fakes import CallbackStream
 
 
 class PortAudioError(Exception):
@@ -107,7 +107,7 @@ class FakeSoundDevice:
         return stream
 
 
-class FakeDeviceStream:
+class FakeDeviceStream(CallbackStream):
     def __init__(
         self,
         fake: FakeDevice,
@@ -120,37 +120,11 @@ class FakeDeviceStream:
         callback: Any,
         **kwargs: Any,
     ) -> None:
+        super().__init__(samplerate, channels, blocksize, callback)
         self.fake_device = fake
         self.kind = kind
         self.device = device
-        self.samplerate = samplerate
-        self.channels = channels
-        self.blocksize = blocksize
-        self.callback = callback
         self.latency = fake.latency
-        self.started = False
-        self.closed = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        self.started = False
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pull(self, blocks: int) -> np.ndarray:
-        out = []
-        for _ in range(blocks):
-            buf = np.zeros((self.blocksize, self.channels), np.float32)
-            self.callback(buf, self.blocksize, None, None)
-            out.append(buf)
-        return np.concatenate(out) if out else np.zeros((0, self.channels), np.float32)
-
-    def push(self, block: np.ndarray) -> None:
-        block = np.asarray(block, np.float32).reshape(-1, self.channels)
-        self.callback(block, block.shape[0], None, None)
 
 
 class MissingSoundDevice:

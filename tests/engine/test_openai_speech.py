@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
+from fakes import never, no_progress
 from test_serve import KEY, KEY_ENV, PIPER, REPO, SAFETY_S, ServerProcess, start_server, tone_wav
 
 from engine.backends.base import BackendError
@@ -39,14 +40,6 @@ def job(
     job_id: str, text: str = "A short line to speak.", voice: VoiceSpec | None = None, **fields: Any
 ) -> RenderJob:
     return RenderJob(job_id, text, "", speakers=(voice or VoiceSpec(variant=1),), **fields)
-
-
-def nothing(job_id: str, fraction: float) -> None:
-    pass
-
-
-def never(job_id: str) -> bool:
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -405,7 +398,7 @@ def test_garbage_5xx_and_refusals_become_clear_line_errors(misbehaving: Callable
 
     def one(url: str, voice: VoiceSpec | None = None, **options: Any) -> str:
         backend = OpenAISpeechBackend({"url": url, "model": "m", **FAST, **options})
-        [outcome] = backend.render_batch([job("x", voice=voice)], nothing, never)
+        [outcome] = backend.render_batch([job("x", voice=voice)], no_progress, never)
         assert outcome.result is None
         return outcome.error
 
@@ -434,7 +427,7 @@ def test_missing_api_key_is_explained(server: ServerProcess, monkeypatch: pytest
     monkeypatch.delenv(DEFAULT_KEY_ENV, raising=False)
     backend = OpenAISpeechBackend({"url": server.url, **FAST})
     backend.load()
-    [outcome] = backend.render_batch([job("k")], nothing, never)
+    [outcome] = backend.render_batch([job("k")], no_progress, never)
     assert outcome.error.startswith(f"{server.url} refused access (HTTP 401: this server needs an API key")
     assert f"set {DEFAULT_KEY_ENV} or store one in the OS keyring" in outcome.error
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import never, no_progress
 
 from engine.backends.base import JobOutcome, render_one
 from engine.backends.piper import PiperBackend
@@ -56,14 +57,6 @@ def median_f0(audio: np.ndarray, sample_rate: int) -> float:
 
 def job(job_id: str, text: str, **voice: object) -> RenderJob:
     return RenderJob(job_id=job_id, text=text, out_path=f"/tmp/{job_id}.wav", speakers=(VoiceSpec(**voice),))  # type: ignore[arg-type]
-
-
-def no_progress(job_id: str, fraction: float) -> None:
-    pass
-
-
-def never(job_id: str) -> bool:
-    return False
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import CallbackStream
 from PySide6.QtCore import Qt
 
 from studio.bank.store import VoiceBank
@@ -26,28 +27,15 @@ RATE = 48000
 BLOCK = 1024
 
 
-class FakeInputStream:
+class FakeInputStream(CallbackStream):
     """A sounddevice.InputStream stand-in: ``push`` runs the callback as PortAudio's thread would."""
 
     last: FakeInputStream | None = None
 
     def __init__(self, samplerate: int, channels: int, blocksize: int, dtype: str, callback) -> None:
         assert dtype == "float32" and channels == 1
-        self.samplerate = samplerate
-        self.blocksize = blocksize
-        self.callback = callback
-        self.started = False
-        self.closed = False
+        super().__init__(samplerate, channels, blocksize, callback)
         FakeInputStream.last = self
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        self.started = False
-
-    def close(self) -> None:
-        self.closed = True
 
     def push(self, signal: np.ndarray) -> None:
         for start in range(0, len(signal) - self.blocksize + 1, self.blocksize):

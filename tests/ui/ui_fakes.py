@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import soundfile as sf
+from fakes import CallbackStream
 
 
 @functools.lru_cache(maxsize=64)
@@ -201,36 +201,14 @@ def transcribed(job: Any, heard: str = "") -> dict[str, Any]:
 # ---- a fake sound card --------------------------------------------------------------------------
 
 
-class FakeStream:
+class FakeStream(CallbackStream):
     """A sounddevice.OutputStream stand-in; ``pull(n)`` runs the callback for n blocks and returns audio."""
 
     last: FakeStream | None = None
 
     def __init__(self, samplerate: int, channels: int, blocksize: int, dtype: str, callback: Any) -> None:
-        self.samplerate = samplerate
-        self.channels = channels
-        self.blocksize = blocksize
-        self.callback = callback
-        self.started = False
-        self.closed = False
+        super().__init__(samplerate, channels, blocksize, callback)
         FakeStream.last = self
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        self.started = False
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pull(self, blocks: int) -> np.ndarray:
-        out = []
-        for _ in range(blocks):
-            buf = np.zeros((self.blocksize, self.channels), np.float32)
-            self.callback(buf, self.blocksize, None, None)
-            out.append(buf)
-        return np.concatenate(out)
 
 
 def fake_stream_factory() -> Any:
