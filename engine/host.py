@@ -255,7 +255,7 @@ class EngineHost:
             model_loaded=bool(self.backend.loaded),
             queue_length=self._runner.queued + self._asr.queued(),
             running=self._runner.running + self._asr.running(),
-            detail=self._runner.load_error,
+            detail=self._runner.load_error or (self.backend.status_detail() if self.backend.loaded else ""),
         )
 
     # ---------------------------------------------------------------------------------- worker

@@ -118,7 +118,10 @@ class RenderWorker(RunnerListener):
 
     @property
     def detail(self) -> str:
-        return self.runner.load_error
+        """Why loading failed, else the backend's own status line (its render path, its memory plan)."""
+        if self.runner.load_error:
+            return self.runner.load_error
+        return self.backend.status_detail() if self.backend.loaded else ""
 
     def start(self) -> None:
         self.runner.start()
@@ -742,6 +745,8 @@ def main(argv: list[str] | None = None) -> int:
         code = _fail(f"the {backend.name} backend could not start: {server.app.worker.detail}", 1)
     elif state == READY:
         print(f"serving on {server.url}", flush=True)
+        if server.app.worker.detail:
+            LOG.info("%s", server.app.worker.detail)
         LOG.info(
             "models: %s; voices: %s", ", ".join(server.app.models), ", ".join(server.app.catalog.names()[:12])
         )

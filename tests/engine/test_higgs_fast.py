@@ -143,8 +143,7 @@ def test_bad_lines_fail_alone_and_progress_climbs_to_one(higgs: HiggsBackend, tm
     ]
     seen: dict[str, list[float]] = {}
     outcomes = {
-        o.job_id: o
-        for o in higgs.render_stream(jobs, lambda j, f: seen.setdefault(j, []).append(f), never)
+        o.job_id: o for o in higgs.render_stream(jobs, lambda j, f: seen.setdefault(j, []).append(f), never)
     }
     assert "no text" in outcomes["empty"].error
     assert "not found" in outcomes["missing"].error
@@ -176,3 +175,22 @@ def test_a_step_that_cannot_be_compiled_falls_back_and_says_why() -> None:
     [outcome] = list(ContinuousRender(higgs, slots).run([job(job_id="r", seed=4)], no_progress, never))
     assert "compiling the step failed (RuntimeError)" in slots.graph_reason
     assert outcome.result is not None and np.array_equal(outcome.result.codes, reference["r"].result.codes)
+
+
+def test_the_engine_status_says_how_higgs_renders(tmp_path: Path) -> None:
+    """Through the real engine host: the status names the fast path and why CUDA graphs are off here."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_host import HostHarness, final, rjob
+
+    h = HostHarness(backend(fixed_frames=FRAMES))
+    try:
+        h.submit(rjob(tmp_path, "a", "A line through the host.", speakers=(VoiceSpec(kind="smart"),)))
+        assert h.until(final("a"))[-1]["type"] == "finished"
+        h.send("status")
+        status = h.until(lambda e: e["type"] == "engine_status")[-1]
+        assert status["model_loaded"] is True
+        assert "fast path on; CUDA graphs off: no CUDA device" in status["detail"]
+    finally:
+        h.close()
