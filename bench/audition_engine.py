@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "projects"), str(REPO / "tests" / "engine"), str(REPO / "tests" / "ui")]
+sys.path[:0] = [
+    str(REPO),
+    str(REPO / "projects"),
+    str(REPO / "tests"),
+    str(REPO / "tests" / "engine"),
+    str(REPO / "tests" / "ui"),
+]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import soundfile as sf  # noqa: E402

@@ -17,7 +17,10 @@ cut down to the lane's jobs —, ``engine_gave_up``, ``error``) and three the ow
 Order: the engine runs jobs first in, first out. A *priority* lane (the audition) submits at once; the
 other lanes' render jobs are held here and fed to the engine a window at a time (a little more than
 the backend renders at once, :func:`window_for`), so an audition asked for during a 2,000-line render
-waits for at most that window, not for the whole render. Transcribe jobs (take checks) run on the
+waits for at most that window, not for the whole render. On a backend that takes its queue in runs
+(a process pool, fixed batches: not ``continuous``) a priority job also sends the window's render jobs
+that have not started back here — cancelled in the engine, their ``cancelled`` events swallowed, held
+again at the front in their order —, so the audition waits only for the lines already rendering. Transcribe jobs (take checks) run on the
 engine's recogniser beside rendering and are not held. Cancelling through a lane cancels only that
 lane's jobs; ``stop`` lets that lane's running jobs finish and drops the rest of its queue.
 
@@ -191,6 +194,8 @@ class SharedEngine:
         self._owner: dict[str, EngineLane] = {}  # job id -> lane, for jobs in the engine
         self._pending: list[tuple[Job, EngineLane]] = []  # waiting for the engine to start
         self._held: deque[tuple[Job, EngineLane]] = deque()  # render jobs waiting for room in the window
+        # held jobs taken back from the engine for a priority job, until the engine confirms (cancelled)
+        self._returning: dict[str, EngineLane] = {}
         self._start: Future[tuple[Any, str]] | None = None
         self._idle_since = time.monotonic()
         self._closed = False
@@ -278,8 +283,34 @@ class SharedEngine:
             (j, lane) for j, lane in items if not (lane.priority or not isinstance(j, RenderJob))
         )
         if now:
+            if any(lane.priority and isinstance(j, RenderJob) for j, lane in now):
+                self._take_back_queued()
             self._send(now)
         self._fill_window()
+
+    def _take_back_queued(self) -> None:
+        """Make way for a priority job: the held lanes' render jobs in the engine that have not started
+        go back to the front of the held queue (not for a continuous backend: its running batch pulls
+        the priority job in as soon as a place frees)."""
+        client = self.client
+        caps = getattr(client, "capabilities", None) if client is not None else None
+        if client is None or not isinstance(caps, Mapping) or caps.get("continuous"):
+            return
+        back = [
+            (job_id, lane)
+            for job_id, lane in self._owner.items()
+            if not lane.priority
+            and job_id not in lane.started
+            and isinstance(lane.jobs.get(job_id), RenderJob)
+        ]
+        if not back:
+            return
+        for job_id, lane in back:
+            del self._owner[job_id]
+            self._returning[job_id] = lane
+        self._held.extendleft(reversed([(lane.jobs[job_id], lane) for job_id, lane in back]))
+        with contextlib.suppress(Exception):
+            client.cancel([job_id for job_id, _ in back])
 
     def _fill_window(self) -> None:
         if self.client is None or not self._held:
@@ -291,8 +322,8 @@ class SharedEngine:
         )
         room = self.window() - in_engine
         batch: list[tuple[Job, EngineLane]] = []
-        while room > 0 and self._held:
-            batch.append(self._held.popleft())
+        while room > 0 and self._held and self._held[0][0].job_id not in self._returning:
+            batch.append(self._held.popleft())  # in order: a job taken back waits for its confirmation
             room -= 1
         if batch:
             self._send(batch)
@@ -362,6 +393,9 @@ class SharedEngine:
         kind = event.get("type")
         if kind in JOB_EVENTS:
             job_id = str(event.get("job_id", ""))
+            if job_id in self._returning:
+                self._came_back(job_id, event)
+                return
             lane = self._owner.get(job_id)
             if lane is None:
                 return  # a late event of a job already final (or of a closed lane)
@@ -396,6 +430,21 @@ class SharedEngine:
             reason = str(event.get("reason", "")) or "the engine kept failing"
             self.last_error = reason
             self._retire(cancel=False, reason=reason)
+
+    def _came_back(self, job_id: str, event: Event) -> None:
+        """An event of a job taken back for a priority job: ``cancelled`` confirms it (it is sent again
+        in its turn); a job that finished or failed before the cancel reached it is done after all."""
+        kind = event.get("type")
+        if kind not in FINAL_EVENTS:
+            return  # it had just started: the cancel aborts it
+        lane = self._returning.pop(job_id)
+        if kind == "cancelled":
+            return
+        kept = [(job, owner) for job, owner in self._held if job.job_id != job_id]
+        self._held.clear()
+        self._held.extend(kept)
+        if job_id in lane.jobs:  # not cancelled by its lane meanwhile
+            self._final(lane, event)
 
     @staticmethod
     def _final(lane: EngineLane, event: Event) -> None:
@@ -469,6 +518,7 @@ class SharedEngine:
             leftovers = [(job_id, lane) for job_id, lane in self._owner.items()]
             leftovers += [(job.job_id, lane) for job, lane in (*self._pending, *self._held)]
             self._owner.clear()
+            self._returning.clear()
             self._pending.clear()
             self._held.clear()
             for job_id, lane in leftovers:
@@ -476,6 +526,7 @@ class SharedEngine:
                 self._final(lane, final or {"type": "cancelled", "job_id": job_id})
         else:
             self._owner.clear()
+            self._returning.clear()  # a new engine has none of them: they go again from the held queue
         if client is not None:
             threading.Thread(
                 target=_shutdown_quietly, args=(client,), name="chorus-engine-stop", daemon=True
@@ -495,6 +546,7 @@ class SharedEngine:
         for job, lane in (*self._pending, *self._held):
             self._final(lane, {"type": "cancelled", "job_id": job.job_id})
         self._owner.clear()
+        self._returning.clear()
         self._pending.clear()
         self._held.clear()
         if start is not None:

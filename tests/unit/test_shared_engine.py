@@ -117,14 +117,45 @@ def test_render_and_audition_share_one_engine_and_the_audition_jumps_the_queue(e
     client = started(engine)
     # the audition went first; only a window of render jobs is in the engine, the rest wait here
     assert client.submitted == ["a1", "r0", "r1"] and engine.held == 4
+    client.events.append({"type": "started", "job_id": "r0"})
+    render.poll()
     audition.submit([job("a2")], "piper", {"x": 1})
-    assert client.submitted[-1] == "a2" and engine.held == 4  # straight in, ahead of r2…r5
+    # straight in; r1 had not started, so it came back to wait behind a2 (r0 renders on)
+    assert client.submitted[-1] == "a2" and client.cancelled == [["r1"]] and engine.held == 5
+    assert not [e for e in render.poll() if e["type"] == "cancelled"]  # the take-back is not a cancel
+    assert client.submitted[-2:] == ["a2", "r1"]  # sent again once the engine confirmed
     client.finish("r0")
     client.finish("a1")
     assert ("finished", "a1") in kinds(audition.poll()) and client.submitted[-1] == "r2"
     assert ("finished", "r0") in kinds(render.poll())
     assert all(e.get("job_id") != "a1" for e in render.poll())  # each lane hears only its own jobs
     assert len(ScriptedClient.made) == 1 and engine.starts == 1
+
+
+def test_a_job_taken_back_that_finished_anyway_is_done(engine) -> None:
+    render = engine.lane("render")
+    audition = engine.lane("audition", priority=True)
+    render.submit([job("r0"), job("r1")])
+    client = started(engine)
+    client.events.clear()
+    client.cancel = lambda ids: client.cancelled.append(list(ids))  # the cancel comes too late…
+    audition.submit([job("a1")])
+    client.finish("r0")  # …r0 and r1 had finished already
+    client.finish("r1")
+    events = kinds(render.poll())
+    assert ("finished", "r0") in events and ("finished", "r1") in events
+    assert engine.held == 0 and client.submitted.count("r0") == 1 and not render.outstanding
+
+
+def test_a_continuous_backend_keeps_its_queue_for_a_priority_job(engine) -> None:
+    engine.window_override = None
+    render = engine.lane("render")
+    audition = engine.lane("audition", priority=True)
+    render.submit([job(f"r{i}") for i in range(3)])
+    client = started(engine)
+    client.hello["capabilities"] = {"batch_size": 2, "continuous": True}
+    audition.submit([job("a1")])
+    assert client.cancelled == [] and client.submitted[-1] == "a1"
 
 
 def test_cancel_and_stop_touch_only_their_own_lane(engine) -> None:
