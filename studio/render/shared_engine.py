@@ -197,6 +197,7 @@ class SharedEngine:
         # held jobs taken back from the engine for a priority job, until the engine confirms (cancelled)
         self._returning: dict[str, EngineLane] = {}
         self._start: Future[tuple[Any, str]] | None = None
+        self._stopping: list[threading.Thread] = []  # engines being shut down in the background
         self._idle_since = time.monotonic()
         self._closed = False
 
@@ -479,7 +480,7 @@ class SharedEngine:
         pending, self._pending = self._pending, []
         if self._closed:
             if client is not None:
-                threading.Thread(target=_shutdown_quietly, args=(client,), daemon=True).start()
+                self._stop_later(client)
             return
         if client is None:
             self.key = None
@@ -528,9 +529,7 @@ class SharedEngine:
             self._owner.clear()
             self._returning.clear()  # a new engine has none of them: they go again from the held queue
         if client is not None:
-            threading.Thread(
-                target=_shutdown_quietly, args=(client,), name="chorus-engine-stop", daemon=True
-            ).start()
+            self._stop_later(client)
         if start is not None:
             start.add_done_callback(_shutdown_started)
 
@@ -555,7 +554,21 @@ class SharedEngine:
             if wait:
                 _shutdown_quietly(client, timeout)
             else:
-                threading.Thread(target=_shutdown_quietly, args=(client,), daemon=True).start()
+                self._stop_later(client)
+        if wait:  # engines retired earlier (other settings, idle, the project closed) exit first
+            deadline = time.monotonic() + timeout
+            for thread in self._stopping:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._stopping = [t for t in self._stopping if t.is_alive()]
+
+    def _stop_later(self, client: Any) -> None:
+        """Shut ``client`` down on a thread (it waits for the process); ``shutdown`` joins it."""
+        thread = threading.Thread(
+            target=_shutdown_quietly, args=(client,), name="chorus-engine-stop", daemon=True
+        )
+        self._stopping = [t for t in self._stopping if t.is_alive()]
+        self._stopping.append(thread)
+        thread.start()
 
 
 def _start_client(
