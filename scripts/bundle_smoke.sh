@@ -6,6 +6,8 @@
 #   3. per-line export of the game demo in a game engine's layout (files + manifest)
 #   4. the studio opens offscreen on the demo and is still up after a few seconds
 #   5. the studio opens, closes itself (CHORUS_STUDIO_SMOKE) and exits with status 0, no traceback
+#   6. bundles with torch (cpu, cuda): one line rendered by Higgs on the CPU, from the checkpoint folder
+#      CHORUS_SMOKE_HIGGS_MODEL, else a tiny random one that the dev .venv builds (tests/engine/higgs_tiny.py)
 # Exit status: the number of failed steps.
 set -uo pipefail
 bundle=${1:?usage: scripts/bundle_smoke.sh BUNDLE_DIR}
@@ -59,7 +61,6 @@ if [ "$wavs" -gt 0 ]; then echo "PASS  per-line files ($wavs WAVs)"; else
 fi
 
 # The studio stays up: started on the demo, alive after a few seconds, then stopped.
-t0=$(date +%s)
 "$exe" studio "$demo" >"$tmp/studio-up.log" 2>&1 &
 pid=$!
 sleep 8
@@ -75,6 +76,35 @@ wait "$pid" 2>/dev/null
 
 # The studio closes cleanly: the app's own smoke switch closes the window once it is open.
 CHORUS_STUDIO_SMOKE=1 step studio-close 120 "$exe" studio "$demo"
+
+# Higgs on the CPU, where the bundle carries torch (a random tiny checkpoint only shows the path works).
+if [ -d "$bundle/_internal/torch" ]; then
+  model=${CHORUS_SMOKE_HIGGS_MODEL:-}
+  repo=$(cd "$(dirname "$0")/.." && pwd)
+  if [ -z "$model" ] && [ -x "$repo/.venv/bin/python" ]; then
+    model=$tmp/higgs-tiny
+    (cd "$repo" && .venv/bin/python -c "
+import shutil, sys
+sys.path[:0] = ['tests', 'tests/engine']
+from higgs_tiny import tiny_model_dir
+shutil.copytree(tiny_model_dir(), sys.argv[1])" "$model") >"$tmp/higgs-model.log" 2>&1 || model=
+  fi
+  if [ -n "$model" ]; then
+    higgs=$tmp/higgs.chorus
+    { "$exe" new "$higgs" && "$exe" speakers set "$higgs" Ann --create --smart &&
+      "$exe" lines add "$higgs" Ann "Hello there, this is Higgs on the CPU." &&
+      "$exe" settings "$higgs" backend higgs && "$exe" settings "$higgs" model "$model" &&
+      "$exe" settings "$higgs" device cpu; } >"$tmp/higgs-setup.log" 2>&1
+    step higgs-cpu 600 "$exe" render "$higgs" --no-check
+    grep -q 'Rendered 1 line(s).*0 failed' "$tmp/higgs-cpu.log" || {
+      echo "FAIL  higgs-cpu (no line rendered)"
+      tail -n 5 "$tmp/higgs-cpu.log" | sed 's/^/      /'
+      failed=$((failed + 1))
+    }
+  else
+    echo "SKIP  higgs-cpu (set CHORUS_SMOKE_HIGGS_MODEL to a Higgs checkpoint folder)"
+  fi
+fi
 
 echo "bundle $bundle: $(du -sh "$bundle" | cut -f1); $([ "$failed" = 0 ] && echo "all steps passed" || echo "$failed step(s) failed")"
 exit "$failed"
