@@ -211,77 +211,89 @@ def main(argv: list[str] | None = None) -> int:
     forced: list[Any] | None = None
     for variant in chosen:
         precision, adapter, kernel = VARIANTS[variant]
-        clean()
-        t0 = time.perf_counter()
-        if precision == "bf16":
-            model = reference.to(args.device)
-        else:
-            model = copy.deepcopy(reference)
-            quantize.quantize_model(model, precision, adapter=adapter, device=args.device, int8_kernel=kernel)
-        sync()
-        load_s = time.perf_counter() - t0
-        load_peak = peaks()[0]
-        measured = quantize.model_bytes(model)
-        planned = memory.weights_bytes(counts, precision, adapter, dtype_bytes)
-        if kernel == "aten" and cuda:  # float32 scales kept beside the model-dtype ones
-            planned += sum(4 * m.out_features for m in model.modules() if type(m).__name__ == "Int8Linear")
-        say(
-            f"{variant}: loaded in {load_s:.1f} s, load peak {load_peak:.2f} GB; weights {measured / 1e9:.2f} GB "
-            f"(plan {planned / 1e9:.2f} GB, rotary tables aside)"
-        )
-        # logits first (eager, teacher-forced to bf16's codes)
-        seen, fed = logits_of(model, forced)
-        if precision == "bf16" and not base_logits:
-            base_logits, forced = seen, fed
-        elif base_logits:
-            diffs = [(a - b).abs() for a, b in zip(seen, base_logits, strict=True)]
-            books = int(config.num_codebooks)
-            top = [
-                float(
-                    (a.view(a.shape[0], books, -1).argmax(-1) == b.view(b.shape[0], books, -1).argmax(-1))
-                    .float()
-                    .mean()
+        model: Any = None
+        try:
+            clean()
+            t0 = time.perf_counter()
+            if precision == "bf16":
+                model = reference.to(args.device)
+            else:
+                model = copy.deepcopy(reference)
+                quantize.quantize_model(
+                    model, precision, adapter=adapter, device=args.device, int8_kernel=kernel
                 )
-                for a, b in zip(seen, base_logits, strict=True)
-            ]
-            spread = float(torch.stack([b.std() for b in base_logits]).mean())
-            logit_rows.append(
-                (
-                    variant,
-                    float(max(d.max() for d in diffs)),
-                    float(torch.stack([d.mean() for d in diffs]).mean()),
-                    spread,
-                    sum(top) / len(top),
+            sync()
+            load_s = time.perf_counter() - t0
+            load_peak = peaks()[0]
+            measured = quantize.model_bytes(model)
+            planned = memory.weights_bytes(counts, precision, adapter, dtype_bytes)
+            if kernel == "aten" and cuda:  # float32 scales kept beside the model-dtype ones
+                planned += sum(
+                    4 * m.out_features for m in model.modules() if type(m).__name__ == "Int8Linear"
                 )
+            say(
+                f"{variant}: loaded in {load_s:.1f} s, load peak {load_peak:.2f} GB; weights {measured / 1e9:.2f} GB "
+                f"(plan {planned / 1e9:.2f} GB, rotary tables aside)"
             )
-        for placement in placements:
-            codec.to(args.device if placement == "gpu" else "cpu")
-            for batch in batches:
-                clean()
-                ms, take = run(model, batch)
-                decode_s = decode(take) if take is not None else float("nan")
-                allocated, reserved = peaks()
-                rows.append(
-                    dict(
-                        variant=variant,
-                        codec=placement,
-                        batch=batch,
-                        ms=ms,
-                        allocated=allocated,
-                        reserved=reserved,
-                        decode_s=decode_s,
-                        weights=measured / 1e9,
+            # logits first (eager, teacher-forced to bf16's codes)
+            seen, fed = logits_of(model, forced)
+            if precision == "bf16" and not base_logits:
+                base_logits, forced = seen, fed
+            elif base_logits:
+                diffs = [(a - b).abs() for a, b in zip(seen, base_logits, strict=True)]
+                books = int(config.num_codebooks)
+                top = [
+                    float(
+                        (a.view(a.shape[0], books, -1).argmax(-1) == b.view(b.shape[0], books, -1).argmax(-1))
+                        .float()
+                        .mean()
+                    )
+                    for a, b in zip(seen, base_logits, strict=True)
+                ]
+                spread = float(torch.stack([b.std() for b in base_logits]).mean())
+                logit_rows.append(
+                    (
+                        variant,
+                        float(max(d.max() for d in diffs)),
+                        float(torch.stack([d.mean() for d in diffs]).mean()),
+                        spread,
+                        sum(top) / len(top),
                     )
                 )
-                say(
-                    f"  codec {placement}, batch {batch}: {ms:.2f} ms/step, peak {allocated:.2f} GB allocated / "
-                    f"{reserved:.2f} GB reserved, decode {decode_s:.2f} s/take"
-                )
-        codec.to("cpu")
-        if precision == "bf16":
+            for placement in placements:
+                codec.to(args.device if placement == "gpu" else "cpu")
+                for batch in batches:
+                    clean()
+                    ms, take = run(model, batch)
+                    decode_s = decode(take) if take is not None else float("nan")
+                    allocated, reserved = peaks()
+                    rows.append(
+                        dict(
+                            variant=variant,
+                            codec=placement,
+                            batch=batch,
+                            ms=ms,
+                            allocated=allocated,
+                            reserved=reserved,
+                            decode_s=decode_s,
+                            weights=measured / 1e9,
+                        )
+                    )
+                    say(
+                        f"  codec {placement}, batch {batch}: {ms:.2f} ms/step, peak {allocated:.2f} GB allocated / "
+                        f"{reserved:.2f} GB reserved, decode {decode_s:.2f} s/take"
+                    )
+            codec.to("cpu")
+            if precision == "bf16":
+                reference.to("cpu")
+            del model
+            clean()
+        except Exception as exc:  # noqa: BLE001 - one variant failing must not lose the others
+            say(f"{variant}: FAILED {type(exc).__name__}: {str(exc)[:300]}")
+            codec.to("cpu")
             reference.to("cpu")
-        del model
-        clean()
+            model = None  # noqa: F841 - drops a half-measured variant's weights before the next
+            clean()
 
     # ---- the table
     say()
