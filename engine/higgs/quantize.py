@@ -180,7 +180,7 @@ def int8_linear(linear: Any, device: Any, *, kernel: str | None = None) -> Any:
     if kernel not in INT8_KERNELS:
         raise ValueError(f"unknown int8 kernel {kernel!r}; use one of {INT8_KERNELS}")
     dtype = linear.weight.dtype
-    weight = linear.weight.detach().to(device=device, dtype=torch.float32)
+    weight = linear.weight.detach().to(device).float()  # copied as stored, widened on the device
     scales = (weight.abs().amax(dim=1) / 127.0).clamp(min=1e-8)
     codes = torch.round(weight / scales[:, None]).clamp(-128, 127).to(torch.int8).contiguous()
     bias = linear.bias.detach().to(device) if linear.bias is not None else None
@@ -196,7 +196,7 @@ def int4_linear(linear: Any, device: Any, *, group: int = INT4_GROUP) -> Any:
     if size is None or out_features % 8:
         return None
     device = torch.device(device)
-    weight = linear.weight.detach().to(device=device, dtype=torch.float32)
+    weight = linear.weight.detach().to(device).float()  # copied as stored, widened on the device
     grouped = weight.reshape(-1, size)
     high = grouped.amax(dim=1, keepdim=True)
     low = grouped.amin(dim=1, keepdim=True)
