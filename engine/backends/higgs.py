@@ -311,7 +311,10 @@ class HiggsBackend(Backend):
         yield from ContinuousRender(self, self._slots).run(jobs, progress, cancelled, more=more, chunk=chunk)
 
     def status_detail(self) -> str:
-        return self.fast_path_status()
+        """The render path and, when the model was planned and loaded here, its memory plan."""
+        if getattr(self, "memory_plan", None) is None:
+            return self.fast_path_status()
+        return f"{self.fast_path_status()}; {self.memory_plan_status()}"
 
     def fast_path_status(self) -> str:
         """One line for the engine status: which path renders, and whether CUDA graphs are on and why."""

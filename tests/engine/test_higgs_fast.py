@@ -192,5 +192,6 @@ def test_the_engine_status_says_how_higgs_renders(tmp_path: Path) -> None:
         status = h.until(lambda e: e["type"] == "engine_status")[-1]
         assert status["model_loaded"] is True
         assert "fast path on; CUDA graphs off: no CUDA device" in status["detail"]
+        assert "memory plan: weights" in status["detail"]
     finally:
         h.close()
