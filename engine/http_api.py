@@ -25,10 +25,10 @@ carried as context turns. ``audio: {"voice", "format"}`` picks a preset voice an
 ChatCompletionAudio), plus a ``chorus`` object (sample rate, duration, suspect, note).
 
 Voices: a preset from ``--voices-dir`` (vLLM's voice-presets layout: ``config.json`` maps a name to
-``{"transcript", "audio_file"}``, as ``chorus voices export --presets DIR`` writes it); for the Piper
-backend ``piper:N`` (variant N) or an OpenAI voice name (alloy, echo, …) mapped to a variant; for
-backends with a smart voice ``smart``, ``profile:<text profile>``, or an OpenAI voice name mapped to a
-short text profile.
+``{"transcript", "audio_file"}``, as ``chorus voices export --presets DIR`` writes it; read and checked by
+:func:`engine.presets.load_presets`); for the Piper backend ``piper:N`` (variant N) or an OpenAI voice
+name (alloy, echo, …) mapped to a variant; for backends with a smart voice ``smart``, ``profile:<text
+profile>``, or an OpenAI voice name mapped to a short text profile.
 
 Errors are OpenAI-shaped: ``{"error": {"message", "type", "param", "code"}}`` (:class:`ApiError`).
 
@@ -42,7 +42,6 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import os
 import re
 import subprocess
@@ -59,6 +58,10 @@ import numpy as np
 from engine.backends.base import Capabilities
 from engine.ffmpeg import FfmpegMissing, ffmpeg_exe
 from engine.higgs.prompt import SYSTEM_TEXT
+from engine.presets import PRESETS_CONFIG as PRESETS_CONFIG  # the presets reader's names, re-exported
+from engine.presets import Preset as Preset
+from engine.presets import PresetsError as PresetsError
+from engine.presets import load_presets as load_presets
 from engine.protocol import ContextTurn, GenerationParams, RenderJob, VoiceSpec
 
 SPEECH_FORMATS: dict[str, str] = {
@@ -74,7 +77,6 @@ MAX_INPUT_CHARS = 20_000
 MAX_AUDIO_BYTES = 50 * 1024 * 1024
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 KINDS = ("dialogue", "humming", "music")
-PRESETS_CONFIG = "config.json"
 DEFAULT_SYSTEM = SYSTEM_TEXT
 SCENE_START, SCENE_END = "<|scene_desc_start|>", "<|scene_desc_end|>"
 _SPEAKER_LINE = re.compile(r"^\s*SPEAKER(\d+)\s*:\s*(.+?)\s*$")
@@ -126,53 +128,6 @@ def bad_request(message: str, *, param: str | None = None, code: str = "invalid_
 # --------------------------------------------------------------------------------------------------
 # Voice presets and the voice catalog
 # --------------------------------------------------------------------------------------------------
-
-
-class PresetsError(ValueError):
-    """A voice-presets folder that cannot be used (message names the file and field)."""
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    transcript: str
-    audio_file: str  # absolute path
-
-
-def load_presets(folder: str | os.PathLike[str]) -> dict[str, Preset]:
-    """Read a vLLM voice-presets folder (``config.json``: name → {"transcript", "audio_file"})."""
-    root = Path(folder).expanduser().resolve()
-    config = root / PRESETS_CONFIG
-    if not config.is_file():
-        raise PresetsError(
-            f"{root} has no {PRESETS_CONFIG}; write one with `chorus voices export --presets {root}`"
-        )
-    try:
-        data = json.loads(config.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PresetsError(f"cannot read {config}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise PresetsError(f"{config} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise PresetsError(f"{config} must map voice names to {{'transcript', 'audio_file'}} objects")
-    presets: dict[str, Preset] = {}
-    for name, entry in data.items():
-        where = f"{config.name}: {name}"
-        if not isinstance(entry, dict):
-            raise PresetsError(f"{where} must be an object with 'transcript' and 'audio_file'")
-        transcript = entry.get("transcript", "")
-        audio_file = entry.get("audio_file")
-        if not isinstance(transcript, str):
-            raise PresetsError(f"{where}.transcript must be text")
-        if not isinstance(audio_file, str) or not audio_file:
-            raise PresetsError(f"{where}.audio_file must name an audio file in {root}")
-        path = (root / audio_file).resolve()
-        if not path.is_relative_to(root):
-            raise PresetsError(f"{where}.audio_file points outside the presets folder ({audio_file!r})")
-        if not path.is_file():
-            raise PresetsError(f"{where}.audio_file: {audio_file} does not exist in {root}")
-        presets[str(name)] = Preset(str(name), transcript, str(path))
-    return presets
 
 
 @dataclass

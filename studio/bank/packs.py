@@ -15,6 +15,7 @@ Folder layouts read by :func:`import_path`:
 * vLLM higgs-audio server voice presets: ``config.json`` mapping a voice name to
   ``{"transcript": ..., "audio_file": <file in the folder>}`` (an optional ``system_prompt`` becomes
   the voice's text profile). :func:`export_presets` writes this layout so a server can serve a bank.
+  The folder is read and checked by :mod:`engine.presets`, the reader the engine's server uses too.
 
 Every import is all or nothing: everything is read and checked first, then stored in one
 transaction (:meth:`studio.bank.store.VoiceBank.import_voices`).
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.presets import PRESETS_CONFIG, Preset, PresetsError, load_presets
 from studio.bank.clips import (
     SUPPORTED_SUFFIXES,
     analyse,
@@ -69,7 +71,6 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_VOICES = 1000
 MAX_CLIPS_PER_VOICE = 32
 MAX_FOLDER_FILES = 2000
-PRESETS_CONFIG = "config.json"
 HIGGS_PROFILES = "profile.yaml"
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -490,54 +491,41 @@ def read_higgs_folder(folder: Path) -> _Collected:
 # ---- vLLM higgs-audio voice presets -------------------------------------------------------------
 
 
+def _read_presets(folder: Path) -> dict[str, Preset]:
+    """The folder through :func:`engine.presets.load_presets` (the engine's reader); BankError on refusal."""
+    try:
+        return load_presets(folder)
+    except PresetsError as exc:
+        raise BankError(str(exc)) from None
+
+
 def read_presets_config(folder: Path) -> dict[str, dict[str, str]]:
-    """``config.json`` of a presets folder, validated: name -> transcript, audio_file, system_prompt."""
-    path = folder / PRESETS_CONFIG
-    raw = _read_small(path, MAX_CONFIG_BYTES)
-    data = _parse_json(raw, PRESETS_CONFIG, "utf-8-sig")
-    top = _Fields(data, "", PRESETS_CONFIG)
-    if len(top.data) > MAX_VOICES:
-        raise BankError(f"{PRESETS_CONFIG} names {len(top.data)} voices; at most {MAX_VOICES} at a time")
-    out: dict[str, dict[str, str]] = {}
-    for name in top.data:
-        entry = top.obj(name)
-        out[name] = {
-            "transcript": entry.text("transcript", None),
-            "audio_file": entry.text("audio_file", None, 1000),
-            "system_prompt": entry.text("system_prompt", ""),
+    """``config.json`` of a presets folder, validated: name -> transcript, audio_file, system_prompt.
+
+    ``audio_file`` is as written in the file (relative to the folder), checked to exist inside it.
+    """
+    return {
+        name: {
+            "transcript": preset.transcript,
+            "audio_file": preset.audio_file_as_written,
+            "system_prompt": preset.system_prompt,
         }
-    return out
-
-
-def _inside(folder: Path, relative: str, where: str) -> Path:
-    if (
-        not relative
-        or "\x00" in relative
-        or Path(relative).is_absolute()
-        or ".." in re.split(r"[\\/]", relative)
-    ):
-        raise BankError(f"{where} must name a file inside the presets folder, not {relative!r}")
-    path = (folder / relative).resolve()
-    if not path.is_relative_to(folder.resolve()):
-        raise BankError(f"{where} points outside the presets folder ({relative!r})")
-    if not path.is_file():
-        raise BankError(f"{where}: {relative} does not exist in {folder}")
-    return path
+        for name, preset in _read_presets(folder).items()
+    }
 
 
 def read_presets_folder(folder: Path) -> _Collected:
     out = _Collected()
-    for name, entry in read_presets_config(folder).items():
-        where = f"{PRESETS_CONFIG}: {name}.audio_file"
-        audio = _inside(folder, entry["audio_file"], where)
-        prepared = prepare_clip(audio, entry["transcript"])
+    for name, preset in _read_presets(folder).items():
+        audio = Path(preset.audio_file)
+        prepared = prepare_clip(audio, preset.transcript)
         out.clip_data[prepared.clip_id] = prepared.data
         out.warnings.extend(f"{name} ({audio.name}): {w}" for w in prepared.messages)
         out.voices.append(
             BankVoice(
                 id="",
                 name=check_name(name, f"{PRESETS_CONFIG}: voice name"),
-                profile=check_text(entry["system_prompt"], f"{PRESETS_CONFIG}: {name}.system_prompt"),
+                profile=check_text(preset.system_prompt, f"{PRESETS_CONFIG}: {name}.system_prompt"),
                 clips=(prepared.reference(),),
                 provenance=Provenance(source=f"vLLM voice preset {name}"),
             )
