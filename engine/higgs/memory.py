@@ -162,12 +162,10 @@ def weights_bytes(
 
 def cache_bytes_per_line(config: Any, positions: int = PLAN_POSITIONS, dtype_bytes: int = 2) -> int:
     """Slot-cache bytes of one line of ``positions`` (as :meth:`HiggsSlots.per_slot_bytes` counts them)."""
-    from engine.higgs.slots import LENGTH_STEP, cache_bytes_per_token
+    from engine.higgs.slots import LENGTH_STEP, slot_bytes
 
     length = LENGTH_STEP * max(1, -(-positions // LENGTH_STEP))
-    books = int(_get(config, "num_codebooks", 8))
-    shim = _ConfigView(config)
-    return length * cache_bytes_per_token(shim, dtype_bytes) + length * books * 8
+    return slot_bytes(_ConfigView(config), length, dtype_bytes)
 
 
 class _ConfigView:

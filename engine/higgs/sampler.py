@@ -40,22 +40,22 @@ def _mix(x: Any) -> Any:
     return x ^ (x >> 16)
 
 
-def uniform(seeds: Any, frames: Any, shape: tuple[int, int], salt: int = 0) -> Any:
+def uniform(seeds: Any, frames: Any, shape: tuple[int, int]) -> Any:
     """Uniform noise in (0, 1), (rows, *shape) float32, from (seed, frame, position) of each row."""
     import torch
 
     rows = seeds.shape[0]
-    key = _mix((_mix(seeds & M32) + (frames & M32) * 0x27D4EB2F + salt) & M32)
+    key = _mix((_mix(seeds & M32) + (frames & M32) * 0x27D4EB2F) & M32)
     index = torch.arange(shape[0] * shape[1], device=seeds.device, dtype=torch.long)
     bits = _mix((key[:, None] + index[None, :] * _GOLDEN) & M32)
     noise = ((bits >> 8).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
     return noise.view(rows, *shape)
 
 
-def gumbel(seeds: Any, frames: Any, shape: tuple[int, int], salt: int = 0) -> Any:
+def gumbel(seeds: Any, frames: Any, shape: tuple[int, int]) -> Any:
     import torch
 
-    return -torch.log(-torch.log(uniform(seeds, frames, shape, salt)))
+    return -torch.log(-torch.log(uniform(seeds, frames, shape)))
 
 
 @dataclass

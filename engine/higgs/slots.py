@@ -57,6 +57,11 @@ def bucket(n: int) -> int:
     return BUCKETS[-1]
 
 
+def slot_bytes(config: Any, length: int, dtype_bytes: int) -> int:
+    """Bytes one slot of ``length`` positions takes: its KV cache plus its frame buffer (int64 codes)."""
+    return length * cache_bytes_per_token(config, dtype_bytes) + length * int(config.num_codebooks) * 8
+
+
 def cache_bytes_per_token(config: Any, dtype_bytes: int) -> int:
     """KV-cache bytes one token takes across all layers (keys and values)."""
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
@@ -127,7 +132,7 @@ class HiggsSlots:
 
     def per_slot_bytes(self, length: int) -> int:
         element = self._torch.finfo(self.dtype).bits // 8
-        return length * cache_bytes_per_token(self.config, element) + length * self.books * 8
+        return slot_bytes(self.config, length, element)
 
     def replan(self, lines: Sequence[SlotLine]) -> None:
         """Allocate the cache for ``lines``: the longest one's length, as many slots as memory allows."""
